@@ -1,0 +1,44 @@
+# CAVRA Drill Ops — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export CAVRA_HOME ?= $(CURDIR)/.cavra
+export CAVRA_GO_ROLLBACK_DRILL_SCHEDULE ?= $(CURDIR)/examples/go-backend-rollback-drill-schedule.json
+export CAVRA_GO_ROLLBACK_DRILL_HISTORY ?= $(CURDIR)/examples/go-backend-rollback-drills.json
+
+.PHONY: install run test test-unit test-integration lint contracts bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)  ## install, start embedded NATS + PostgreSQL, every service and the API on :8000
+	$(BIN)/cavra up
+
+test: $(STAMP)  ## every test: unit + integration against real NATS and PostgreSQL
+	$(BIN)/python -m pytest -q
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest -q tests/integration
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy libs/cavra_contracts/src libs/cavra_runtime/src services/scheduler/src services/gateway/src
+
+contracts: $(STAMP)  ## regenerate JSON Schema snapshots and docs/asyncapi.yaml
+	$(BIN)/cavra contracts
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_scheduler.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

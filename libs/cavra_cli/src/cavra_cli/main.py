@@ -1,0 +1,68 @@
+"""The single ``cavra`` entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import runpy
+from pathlib import Path
+
+import typer
+
+from cavra_cli import topology
+from cavra_cli.reports import runtime_app
+
+app = typer.Typer(help="CAVRA Drill Ops: governed rollback drills.", no_args_is_help=True, add_completion=False)
+app.add_typer(runtime_app, name="runtime")
+
+
+@app.command()
+def up(
+    home: Path = typer.Option(Path(os.environ.get("CAVRA_HOME", ".cavra")), help="Data folder ($CAVRA_HOME)"),
+    api_port: int = typer.Option(int(os.environ.get("CAVRA_API_PORT", "8000")), help="Gateway port ($CAVRA_API_PORT)"),
+) -> None:
+    """Start NATS + PostgreSQL (embedded unless CAVRA_NATS_URL / CAVRA_DATABASE_URL are set), every service and the API."""
+    from cavra_cli.supervisor import up as run_up
+
+    raise typer.Exit(run_up(home, api_port))
+
+
+@app.command()
+def api() -> None:
+    """Run the HTTP gateway in this process."""
+    runpy.run_module("cavra_gateway", run_name="__main__")
+
+
+@app.command()
+def service(name: str = typer.Argument(..., help="scheduler")) -> None:
+    """Run one service in this process (replicas: run it again)."""
+    try:
+        process = topology.by_name(name)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    runpy.run_module(process.module, run_name="__main__")
+
+
+@app.command()
+def migrate() -> None:
+    """Create the database, apply every service's migrations and provision the JetStream streams."""
+    from cavra_cli.prepare import prepare
+    from cavra_runtime.settings import RuntimeSettings
+
+    settings = RuntimeSettings.from_env()
+    applied = asyncio.run(prepare(settings.database_url, settings.nats_url))
+    for name, items in applied.items():
+        typer.echo(f"{name}: {', '.join(items) if items else 'up to date'}")
+
+
+@app.command()
+def contracts() -> None:
+    """Regenerate JSON Schema snapshots and docs/asyncapi.yaml from the contract registry."""
+    from cavra_cli.contracts_docs import write_all
+
+    for path in write_all():
+        typer.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app()

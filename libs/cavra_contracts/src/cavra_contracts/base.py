@@ -1,0 +1,38 @@
+"""Base classes shared by every contract model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from cavra_contracts.subjects import MessageSpec
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+"""A timestamp: ISO 8601 in, aware UTC out (a trailing ``Z`` and naive values are accepted as UTC)."""
+
+
+class Contract(BaseModel):
+    """A message payload: frozen, and named by the ``MESSAGE`` metadata of its class."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    MESSAGE: ClassVar[MessageSpec]
+
+
+class Document(BaseModel):
+    """A public document (file or report): frozen, and tolerant of fields added later."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    def as_json_dict(self) -> dict[str, Any]:
+        """JSON-ready dict, with the canonical field names."""
+        return self.model_dump(mode="json", exclude_none=False)

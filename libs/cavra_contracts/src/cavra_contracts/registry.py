@@ -1,0 +1,131 @@
+"""The one registry naming every contract, its subject and its schema version.
+
+Doc generators (JSON Schema snapshots, ``docs/asyncapi.yaml``) and the drift test read this
+table; services look contracts up here by subject.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from cavra_contracts import queries, scheduler, schedules
+from cavra_contracts.base import Contract
+from cavra_contracts.subjects import STREAMS, MessageSpec
+
+CONTRACTS: tuple[type[Contract], ...] = (
+    scheduler.UpsertScheduleV1,
+    scheduler.RecordDrillRunV1,
+    scheduler.ScheduleUpsertedV1,
+    scheduler.DrillRunRecordedV1,
+    scheduler.ScheduleEvaluatedV1,
+    scheduler.CommandRejectedV1,
+    scheduler.ScheduleReportQueryV1,
+    scheduler.HistoryReportQueryV1,
+    scheduler.ListSchedulesQueryV1,
+    scheduler.ScheduleListV1,
+    queries.QueryReplyV1,
+    queries.HealthQueryV1,
+    queries.HealthReplyV1,
+)
+"""Every message contract (commands, events, queries and replies)."""
+
+DOCUMENTS: dict[str, type[BaseModel]] = {
+    schedules.SCHEDULE_FILE_SCHEMA: schedules.RollbackDrillScheduleV1,
+    schedules.HISTORY_FILE_SCHEMA: schedules.RollbackDrillHistoryV1,
+    schedules.SCHEDULE_REPORT_SCHEMA: schedules.RollbackDrillScheduleReportV1,
+    schedules.HISTORY_REPORT_SCHEMA: schedules.RollbackDrillHistoryReportV1,
+    "cavra.drillops.scheduler.drill-run.v1": schedules.DrillRunV1,
+}
+"""Public documents (files and reports) keyed by their schema_version."""
+
+_BY_SUBJECT: dict[str, type[Contract]] = {
+    c.MESSAGE.subject: c for c in CONTRACTS if c.MESSAGE.service != "any"
+}
+
+
+def contract_for_subject(subject: str) -> type[Contract]:
+    """Return the contract class that travels on ``subject``; KeyError if none."""
+    return _BY_SUBJECT[subject]
+
+
+def messages() -> Iterable[MessageSpec]:
+    """Metadata of every registered contract."""
+    return (c.MESSAGE for c in CONTRACTS)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of every contract and document, keyed by schema_version."""
+    out: dict[str, dict[str, Any]] = {}
+    for contract in CONTRACTS:
+        out[contract.MESSAGE.schema_version] = contract.model_json_schema(mode="serialization")
+    for version, model in DOCUMENTS.items():
+        out[version] = model.model_json_schema(mode="validation")
+    return out
+
+
+def schema_snapshot_text(schema: dict[str, Any]) -> str:
+    """Canonical text of one committed JSON Schema snapshot."""
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """An AsyncAPI 3.0 description of every subject, generated from this registry."""
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    components: dict[str, Any] = {"messages": {}, "schemas": {}}
+    for contract in CONTRACTS:
+        spec = contract.MESSAGE
+        if spec.service == "any":
+            continue
+        key = f"{spec.kind}_{spec.service}_{spec.name}"
+        components["schemas"][contract.__name__] = contract.model_json_schema(
+            mode="serialization", ref_template="#/components/schemas/{model}"
+        )
+        components["messages"][contract.__name__] = {
+            "name": contract.__name__,
+            "title": spec.schema_version,
+            "summary": spec.summary or (contract.__doc__ or "").strip(),
+            "contentType": "application/cloudevents+json",
+            "headers": {
+                "type": "object",
+                "properties": {
+                    "Nats-Msg-Id": {"type": "string", "description": "= CloudEvents id = message_id"},
+                    "ce-type": {"type": "string", "const": spec.subject},
+                },
+            },
+            "payload": {"$ref": f"#/components/schemas/{contract.__name__}"},
+        }
+        channels[key] = {
+            "address": spec.subject,
+            "messages": {contract.__name__: {"$ref": f"#/components/messages/{contract.__name__}"}},
+        }
+        action = "receive" if spec.kind in ("cmd", "qry") else "send"
+        operations[key] = {
+            "action": action,
+            "channel": {"$ref": f"#/channels/{key}"},
+            "summary": f"{spec.service}: {spec.summary}",
+        }
+    _hoist_defs(components["schemas"])
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "CAVRA Drill Ops messages",
+            "version": "1.0.0",
+            "description": "Generated from cavra_contracts.registry by `make contracts`. Streams: "
+            + "; ".join(f"{s.name} ({', '.join(s.subjects)})" for s in STREAMS),
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": components,
+    }
+
+
+def _hoist_defs(schemas: dict[str, Any]) -> None:
+    for name in list(schemas):
+        defs = schemas[name].pop("$defs", {})
+        for def_name, def_schema in defs.items():
+            schemas.setdefault(def_name, def_schema)

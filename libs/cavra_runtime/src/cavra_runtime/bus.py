@@ -1,0 +1,291 @@
+"""The message bus: every ``nats`` import of the project lives in this module.
+
+Delivery guarantees this module gives its callers:
+
+* ``publish`` returns only once JetStream has stored the message (PubAck); ``Nats-Msg-Id``
+  = ``message_id``, so a republish inside the duplicate window is dropped by the server.
+* ``run_consumer`` pulls from a durable consumer and acks a message only after its handler
+  returned, i.e. after the handler's database transaction committed. A handler that raises
+  is nak'ed with a growing delay; once ``max_deliver`` is reached, or when the message cannot
+  be decoded or the handler raises ``PermanentError``, the message is copied to
+  ``cavra.dlq.<durable>`` and terminated so the consumer keeps going.
+* ``serve`` answers queries on core NATS through a queue group shared by all replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+from pydantic import ValidationError
+
+from cavra_contracts.envelope import Envelope
+from cavra_contracts.queries import QueryReplyV1
+from cavra_contracts.subjects import STREAMS, StreamSpec, dead_letter_subject
+
+log = structlog.get_logger()
+
+DAY = 86_400.0
+
+
+class PermanentError(Exception):
+    """A failure that no retry can fix: the message is dead-lettered at once."""
+
+
+Handler = Callable[[Envelope], Awaitable[None]]
+QueryHandler = Callable[[Envelope], Awaitable[QueryReplyV1]]
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable pull consumer shared by every replica of a service."""
+
+    durable: str
+    filter_subjects: tuple[str, ...]
+    stream: str
+    max_deliver: int = 8
+    ack_wait_seconds: float = 30.0
+    nak_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+    batch: int = 64
+    concurrency: int = 16
+    max_ack_pending: int = 2000
+
+    def nak_delay(self, delivered: int) -> float:
+        """Delay before the next delivery after ``delivered`` failed attempts."""
+        return self.nak_delays[min(max(delivered, 1), len(self.nak_delays)) - 1]
+
+
+@dataclass
+class Bus:
+    """A connection to NATS with its JetStream context."""
+
+    nc: NatsClient
+    js: JetStreamContext
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def connect(cls, url: str, name: str, *, connect_timeout: float = 5.0) -> Bus:
+        """Connect, reconnecting forever in the background if the server goes away."""
+        nc = await nats.connect(
+            servers=[url],
+            name=name,
+            connect_timeout=connect_timeout,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+        )
+        return cls(nc=nc, js=nc.jetstream(timeout=10.0, publish_async_max_pending=4000))
+
+    async def close(self) -> None:
+        """Drain subscriptions and close the connection."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self.nc.drain()
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.nc.is_connected)
+
+    # --- streams -------------------------------------------------------------------------
+
+    async def ensure_streams(self, streams: Sequence[StreamSpec] = STREAMS) -> None:
+        """Create or update the system's streams (idempotent)."""
+        for spec in streams:
+            config = StreamConfig(
+                name=spec.name,
+                subjects=list(spec.subjects),
+                description=spec.description,
+                retention=RetentionPolicy.LIMITS,
+                storage=StorageType.FILE,
+                discard=DiscardPolicy.OLD,
+                max_age=spec.max_age_days * DAY,
+                max_bytes=spec.max_bytes,
+                duplicate_window=spec.duplicate_window_seconds,
+                allow_direct=True,
+            )
+            try:
+                await self.js.stream_info(spec.name)
+            except NotFoundError:
+                await self.js.add_stream(config)
+            else:
+                await self.js.update_stream(config)
+
+    # --- publishing ----------------------------------------------------------------------
+
+    async def publish(self, envelope: Envelope) -> int:
+        """Store ``envelope`` in JetStream on the subject named by its type; return its sequence."""
+        ack = await self.js.publish(envelope.type, envelope.to_json(), headers=envelope.nats_headers())
+        return int(ack.seq)
+
+    async def publish_stored(self, items: Sequence[tuple[str, bytes, dict[str, str]]]) -> None:
+        """Publish already-serialised messages in a pipeline and wait for every PubAck."""
+        futures = [
+            await self.js.publish_async(subject, body, headers=headers) for subject, body, headers in items
+        ]
+        if futures:
+            await asyncio.gather(*futures)
+
+    # --- request / reply -----------------------------------------------------------------
+
+    async def request(self, envelope: Envelope, *, timeout: float = 5.0) -> QueryReplyV1:
+        """Send a query and return the reply; raises ``TimeoutError`` when nobody answers."""
+        try:
+            reply = await self.nc.request(
+                envelope.type, envelope.to_json(), timeout=timeout, headers=envelope.nats_headers()
+            )
+        except (NatsTimeoutError, nats.errors.NoRespondersError) as exc:
+            raise TimeoutError(f"no reply on {envelope.type}") from exc
+        return QueryReplyV1.model_validate_json(reply.data)
+
+    async def serve(self, subject: str, handler: QueryHandler, *, queue: str) -> None:
+        """Answer queries on ``subject``; replicas share the load through ``queue``."""
+
+        async def on_request(msg: Msg) -> None:
+            try:
+                envelope = Envelope.from_json(msg.data)
+            except ValidationError as exc:
+                reply = QueryReplyV1(ok=False, status_code=400, error=f"undecodable query: {exc.error_count()} errors")
+            else:
+                with structlog.contextvars.bound_contextvars(
+                    message_id=envelope.message_id, subject=subject, correlation_id=envelope.correlation_id
+                ):
+                    try:
+                        reply = await handler(envelope)
+                    except Exception as exc:  # a failing query must still answer, never hang the caller
+                        log.exception("query.failed", error_class=type(exc).__name__)
+                        reply = QueryReplyV1(ok=False, status_code=500, error=f"{type(exc).__name__}")
+            if msg.reply:
+                await msg.respond(reply.model_dump_json().encode())
+
+        await self.nc.subscribe(subject, queue=queue, cb=on_request)
+
+    async def listen(self, subject: str, callback: Callable[[Envelope], Awaitable[None]]) -> None:
+        """Core-NATS subscription (no durability): used to observe outcomes as they happen."""
+
+        async def on_message(msg: Msg) -> None:
+            with contextlib.suppress(ValidationError):
+                await callback(Envelope.from_json(msg.data))
+
+        await self.nc.subscribe(subject, cb=on_message)
+
+    # --- durable consumers ---------------------------------------------------------------
+
+    async def ensure_consumer(self, spec: ConsumerSpec) -> None:
+        """Create the durable consumer if it is missing (replicas share it)."""
+        config = ConsumerConfig(
+            durable_name=spec.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=spec.ack_wait_seconds,
+            # A little above our own limit so a crash on the last attempt is still redelivered;
+            # our dispatcher dead-letters at spec.max_deliver.
+            max_deliver=spec.max_deliver + 2,
+            max_ack_pending=spec.max_ack_pending,
+            filter_subjects=list(spec.filter_subjects) if len(spec.filter_subjects) > 1 else None,
+            filter_subject=spec.filter_subjects[0] if len(spec.filter_subjects) == 1 else None,
+        )
+        try:
+            await self.js.consumer_info(spec.stream, spec.durable)
+        except NotFoundError:
+            await self.js.add_consumer(spec.stream, config)
+
+    async def run_consumer(self, spec: ConsumerSpec, handler: Handler, stop: asyncio.Event) -> None:
+        """Pull, dispatch and settle messages until ``stop`` is set."""
+        await self.ensure_consumer(spec)
+        sub = await self.js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
+        limiter = asyncio.Semaphore(spec.concurrency)
+
+        async def settle(msg: Msg) -> None:
+            async with limiter:
+                try:
+                    await self._dispatch(spec, handler, msg)
+                except Exception as exc:  # ack/nak/dead-letter lost: JetStream redelivers after ack_wait
+                    log.warning("message.settle_failed", durable=spec.durable, error_class=type(exc).__name__)
+
+        while not stop.is_set():
+            try:
+                batch = await sub.fetch(spec.batch, timeout=1.0)
+            except (NatsTimeoutError, asyncio.TimeoutError):
+                continue
+            except Exception as exc:  # connection trouble: back off, the client reconnects
+                if stop.is_set():
+                    break
+                log.warning("consumer.fetch_failed", durable=spec.durable, error_class=type(exc).__name__)
+                await asyncio.sleep(0.5)
+                continue
+            await asyncio.gather(*(settle(msg) for msg in batch))
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+
+    async def _dispatch(self, spec: ConsumerSpec, handler: Handler, msg: Msg) -> None:
+        delivered = int(msg.metadata.num_delivered or 1)
+        try:
+            envelope = Envelope.from_json(msg.data)
+        except ValidationError as exc:
+            await self._dead_letter(spec, msg, reason="undecodable", error=f"{exc.error_count()} validation errors")
+            return
+        bound = {
+            "message_id": envelope.message_id,
+            "subject": msg.subject,
+            "correlation_id": envelope.correlation_id,
+            "consumer": spec.durable,
+            "delivery": delivered,
+        }
+        with structlog.contextvars.bound_contextvars(**bound):
+            try:
+                await handler(envelope)
+            except PermanentError as exc:
+                log.warning("message.rejected", error_class=type(exc).__name__, error=str(exc)[:200])
+                await self._dead_letter(spec, msg, reason="permanent", error=f"{type(exc).__name__}: {exc}")
+                return
+            except Exception as exc:
+                if delivered >= spec.max_deliver:
+                    log.error("message.exhausted", error_class=type(exc).__name__)
+                    await self._dead_letter(spec, msg, reason="max_deliver", error=type(exc).__name__)
+                    return
+                delay = spec.nak_delay(delivered)
+                log.warning("message.retry", error_class=type(exc).__name__, nak_delay=delay)
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=delay)
+                return
+            await msg.ack()
+            log.info("message.handled")
+
+    async def _dead_letter(self, spec: ConsumerSpec, msg: Msg, *, reason: str, error: str) -> None:
+        seq = msg.metadata.sequence.stream if msg.metadata.sequence else 0
+        headers: dict[str, Any] = dict(msg.headers or {})
+        headers.update(
+            {
+                "Nats-Msg-Id": f"dlq:{spec.durable}:{seq}",
+                "Cavra-Dlq-Reason": reason,
+                "Cavra-Dlq-Error": error[:300],
+                "Cavra-Dlq-Consumer": spec.durable,
+                "Cavra-Original-Subject": msg.subject,
+                "Cavra-Original-Sequence": str(seq),
+            }
+        )
+        await self.js.publish(dead_letter_subject(spec.durable), msg.data, headers=headers)
+        await msg.term()
+        log.error("message.dead_lettered", reason=reason, stream_sequence=seq)

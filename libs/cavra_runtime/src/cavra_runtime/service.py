@@ -1,0 +1,123 @@
+"""The lifecycle of one service process: connect, migrate, serve, stop cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import structlog
+
+from cavra_contracts.envelope import Envelope
+from cavra_contracts.queries import HealthReplyV1, QueryReplyV1, health_subject
+from cavra_runtime.bus import Bus, ConsumerSpec, Handler, QueryHandler
+from cavra_runtime.db import create_pool, ensure_database
+from cavra_runtime.migrate import migrate
+from cavra_runtime.outbox import OutboxRelay, pending_count
+from cavra_runtime.settings import RuntimeSettings
+
+log = structlog.get_logger()
+
+Worker = Callable[[asyncio.Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a service runs: durable consumers, query handlers and background workers."""
+
+    consumers: Sequence[tuple[ConsumerSpec, Handler]] = ()
+    queries: Mapping[str, QueryHandler] = field(default_factory=dict)
+    workers: Sequence[Worker] = ()
+
+
+@dataclass
+class Runtime:
+    """The live dependencies of one service process."""
+
+    name: str
+    settings: RuntimeSettings
+    bus: Bus
+    pool: asyncpg.Pool
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, name: str, settings: RuntimeSettings, migrations: Path) -> AsyncIterator[Runtime]:
+        """Connect to NATS and PostgreSQL, apply this service's migrations, provision streams."""
+        await ensure_database(settings.database_url)
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            applied = await migrate(conn, name, migrations)
+        finally:
+            await conn.close()
+        if applied:
+            log.info("migrations.applied", migrations=applied)
+        pool = await create_pool(
+            settings.database_url, schema=name, application=f"cavra-{name}", max_size=settings.db_pool_max
+        )
+        bus = await Bus.connect(settings.nats_url, name=f"cavra-{name}-{settings.instance_id}")
+        try:
+            await bus.ensure_streams()
+            yield cls(name=name, settings=settings, bus=bus, pool=pool)
+        finally:
+            await bus.close()
+            await pool.close()
+
+    async def health(self, _: Envelope) -> QueryReplyV1:
+        """Answer the health query: database reachable and outbox backlog."""
+        checks = {"nats": "ok" if self.bus.connected else "disconnected"}
+        try:
+            async with self.pool.acquire() as conn:
+                checks["database"] = "ok"
+                checks["outbox_pending"] = str(await pending_count(conn))
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        status = "ok" if checks["database"] == "ok" and checks["nats"] == "ok" else "degraded"
+        reply = HealthReplyV1(service=self.name, instance=self.settings.instance_id, status=status, checks=checks)
+        return QueryReplyV1(ok=True, result=reply.model_dump(mode="json"))
+
+    async def run(self, wiring: Wiring, stop: asyncio.Event) -> None:
+        """Serve queries, run consumers, the outbox relay and workers until ``stop`` is set."""
+        queue = f"cavra-{self.name}"
+        await self.bus.serve(health_subject(self.name), self.health, queue=queue)
+        for subject, handler in wiring.queries.items():
+            await self.bus.serve(subject, handler, queue=queue)
+        relay = OutboxRelay(self.pool, self.bus, schema=self.name)
+        tasks = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
+        tasks += [
+            asyncio.create_task(self.bus.run_consumer(spec, handler, stop), name=f"consumer-{spec.durable}")
+            for spec, handler in wiring.consumers
+        ]
+        tasks += [asyncio.create_task(worker(stop), name=f"worker-{i}") for i, worker in enumerate(wiring.workers)]
+        log.info("service.started", consumers=[s.durable for s, _ in wiring.consumers], queries=list(wiring.queries))
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        for task in done:
+            if task is not stopper and task.exception() is not None:
+                log.error("service.task_crashed", task=task.get_name(), error_class=type(task.exception()).__name__)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=15)
+        log.info("service.stopped")
+
+
+def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run ``main(stop)`` on uvloop when available; SIGTERM / SIGINT set ``stop``."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it on Linux
+        asyncio.run(runner())
+    else:
+        uvloop.run(runner())

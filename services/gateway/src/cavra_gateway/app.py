@@ -1,0 +1,49 @@
+"""The FastAPI application: routes, error handlers, and the lifespan that owns the NATS connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+
+from cavra_gateway.deps import GatewayState
+from cavra_gateway.errors import on_request_validation_error
+from cavra_gateway.outcomes import OutcomeWaiter
+from cavra_gateway.routes import health, schedules
+from cavra_gateway.settings import GatewaySettings
+from cavra_runtime.bus import Bus
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        bus = await Bus.connect(settings.nats_url, name=f"cavra-gateway-{settings.instance_id}")
+        await bus.ensure_streams()
+        outcomes = OutcomeWaiter()
+        await bus.listen("cavra.evt.>", outcomes.observe)
+        app.state.gateway = GatewayState(settings=settings, bus=bus, outcomes=outcomes)
+        try:
+            yield
+        finally:
+            await bus.close()
+
+    app = FastAPI(
+        title="CAVRA Drill Ops",
+        version="0.1.0",
+        description="Governed rollback drills for the CAVRA Go runtime backend. "
+        "Mutations are commands on JetStream; the gateway waits a bounded time for their outcome "
+        "and answers 202 with a poll URL when it does not arrive in time.",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(RequestValidationError, on_request_validation_error)
+    app.include_router(health.router)
+    app.include_router(schedules.router)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

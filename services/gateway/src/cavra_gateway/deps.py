@@ -1,0 +1,27 @@
+"""FastAPI dependencies: the live bus, settings and outcome waiter, held by the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from cavra_gateway.outcomes import OutcomeWaiter
+from cavra_gateway.settings import GatewaySettings
+from cavra_runtime.bus import Bus
+
+
+@dataclass
+class GatewayState:
+    settings: GatewaySettings
+    bus: Bus
+    outcomes: OutcomeWaiter
+
+
+def gateway_state(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.gateway
+    return state
+
+
+State = Annotated[GatewayState, Depends(gateway_state)]

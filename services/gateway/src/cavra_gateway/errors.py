@@ -1,0 +1,37 @@
+"""Error bodies: every 4xx names the offending fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+
+def field_name(loc: Sequence[Any], *, drop_body: bool = True) -> str:
+    parts = [str(p) for p in loc]
+    if drop_body and parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def problem_response(status_code: int, title: str, problems: Iterable[dict[str, str]]) -> JSONResponse:
+    """``{"detail": "<title>: field: message; …", "errors": [{"field", "message"}]}``."""
+    items = list(problems)
+    summary = "; ".join(f"{p['field']}: {p['message']}" for p in items)
+    return JSONResponse(
+        status_code=status_code,
+        content={"detail": f"{title}: {summary}" if summary else title, "errors": items},
+    )
+
+
+def validation_problems(exc: ValidationError | RequestValidationError) -> list[dict[str, str]]:
+    return [{"field": field_name(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+
+
+async def on_request_validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(422, "invalid request", validation_problems(exc))

@@ -1,0 +1,50 @@
+"""Ask a service (query) or tell it (command) and map the answer to HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import HTTPException
+
+from cavra_contracts.base import Contract
+from cavra_contracts.envelope import Envelope, make_envelope
+from cavra_gateway import SERVICE
+from cavra_gateway.deps import GatewayState
+
+
+async def ask(state: GatewayState, query: Contract) -> dict[str, Any]:
+    """Send a query and return its result; 4xx/5xx errors become HTTP errors."""
+    envelope = make_envelope(query, producer=SERVICE)
+    try:
+        reply = await state.bus.request(envelope, timeout=state.settings.query_timeout_seconds)
+    except TimeoutError as exc:
+        service = query.MESSAGE.service
+        raise HTTPException(503, f"{service} service did not answer; is it running?") from exc
+    if not reply.ok:
+        raise HTTPException(reply.status_code, reply.error or "query failed")
+    return reply.result or {}
+
+
+async def tell(
+    state: GatewayState,
+    command: Contract,
+    *,
+    outcomes: Iterable[str],
+    subject: str | None = None,
+    message_id: str | None = None,
+) -> tuple[Envelope, Envelope | None]:
+    """Publish a command to JetStream and wait (bounded) for the event it causes.
+
+    Returns the command envelope and the outcome event, or None when the wait ran out
+    (the command is stored and will still be applied: answer 202).
+    """
+    envelope = make_envelope(command, producer=SERVICE, subject=subject, message_id=message_id)
+    future = state.outcomes.expect(envelope.message_id, outcomes)
+    try:
+        await state.bus.publish(envelope)
+    except Exception as exc:
+        state.outcomes.forget(envelope.message_id)
+        raise HTTPException(503, f"message bus unavailable: {type(exc).__name__}") from exc
+    outcome = await state.outcomes.wait(envelope.message_id, future, state.settings.command_wait_seconds)
+    return envelope, outcome

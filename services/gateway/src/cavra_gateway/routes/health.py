@@ -1,0 +1,59 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from cavra_contracts.envelope import make_envelope
+from cavra_contracts.queries import HealthQueryV1, health_subject
+from cavra_gateway import SERVICE
+from cavra_gateway.deps import GatewayState, State
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The gateway process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _database(state: GatewayState) -> str:
+    try:
+        conn = await asyncpg.connect(state.settings.database_url, timeout=2)
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    try:
+        await conn.fetchval("SELECT 1")
+    finally:
+        await conn.close()
+    return "ok"
+
+
+async def _service(state: GatewayState, service: str) -> dict[str, Any]:
+    envelope = make_envelope(HealthQueryV1(), producer=SERVICE).model_copy(update={"type": health_subject(service)})
+    try:
+        reply = await state.bus.request(envelope, timeout=2.0)
+    except TimeoutError:
+        return {"status": "not answering"}
+    return reply.result or {"status": "error", "error": reply.error}
+
+
+@router.get("/readyz", summary="NATS, PostgreSQL and every service answer")
+async def readyz(state: State) -> JSONResponse:
+    services = await asyncio.gather(*(_service(state, name) for name in state.settings.services))
+    checks: dict[str, Any] = {
+        "nats": "ok" if state.bus.connected else "disconnected",
+        "database": await _database(state),
+        "services": dict(zip(state.settings.services, services, strict=True)),
+    }
+    ready = (
+        checks["nats"] == "ok"
+        and checks["database"] == "ok"
+        and all(s.get("status") == "ok" for s in checks["services"].values())
+    )
+    return JSONResponse(status_code=200 if ready else 503, content={"status": "ready" if ready else "not_ready", **checks})

@@ -1,0 +1,45 @@
+"""The only place that picks the scheduler's real dependencies and wires handlers to them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+
+from cavra_runtime.service import Runtime, Wiring
+from cavra_scheduler import handlers, subscriptions
+from cavra_scheduler.evaluation import EvaluationConfig
+from cavra_scheduler.handlers import Deps
+from cavra_scheduler.loader import load_files
+from cavra_scheduler.settings import SchedulerSettings
+from cavra_scheduler.store import Context
+from cavra_scheduler.timer import run_timer
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+async def bootstrap(
+    runtime: Runtime, settings: SchedulerSettings, clock: Callable[[], datetime] = system_clock
+) -> Wiring:
+    """Load the configured files, then return what the scheduler process runs."""
+    deps = Deps(pool=runtime.pool, ctx=Context(config=EvaluationConfig.from_settings(settings), clock=clock))
+    await load_files(
+        runtime.pool,
+        deps.ctx,
+        schedule_path=settings.go_rollback_drill_schedule,
+        history_path=settings.go_rollback_drill_history,
+    )
+
+    async def timer(stop: asyncio.Event) -> None:
+        await run_timer(
+            runtime.pool, deps.ctx, stop, tick_seconds=settings.scheduler_tick_seconds, batch=settings.scheduler_batch
+        )
+
+    return Wiring(
+        consumers=[(subscriptions.COMMANDS, partial(handlers.dispatch_command, deps=deps))],
+        queries={subject: partial(handler, deps=deps) for subject, handler in handlers.QUERIES.items()},
+        workers=[timer],
+    )

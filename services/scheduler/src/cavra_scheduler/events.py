@@ -1,0 +1,25 @@
+"""Write the scheduler's events to its outbox (inside the caller's transaction)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from cavra_contracts.base import Contract
+from cavra_contracts.envelope import Envelope, make_envelope
+from cavra_runtime.outbox import enqueue
+from cavra_scheduler import SERVICE
+
+
+async def emit(
+    conn: asyncpg.Connection, event: Contract, *, subject: str, cause: Envelope | None
+) -> Envelope:
+    """Enqueue ``event``; it is caused by ``cause`` (a command) or by the timer when None."""
+    envelope = make_envelope(
+        event,
+        producer=SERVICE,
+        subject=subject,
+        causation_id=cause.message_id if cause else None,
+        correlation_id=(cause.correlation_id or cause.message_id) if cause else None,
+    )
+    await enqueue(conn, envelope, schema=SERVICE)
+    return envelope
