@@ -4,9 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-export CAVRA_HOME ?= $(CURDIR)/.cavra
-export CAVRA_GO_ROLLBACK_DRILL_SCHEDULE ?= $(CURDIR)/examples/go-backend-rollback-drill-schedule.json
-export CAVRA_GO_ROLLBACK_DRILL_HISTORY ?= $(CURDIR)/examples/go-backend-rollback-drills.json
+# `make run` loads the seed schedule and drill history unless told otherwise.
+run: export CAVRA_HOME ?= $(CURDIR)/.cavra
+run: export CAVRA_GO_ROLLBACK_DRILL_SCHEDULE ?= $(CURDIR)/examples/go-backend-rollback-drill-schedule.json
+run: export CAVRA_GO_ROLLBACK_DRILL_HISTORY ?= $(CURDIR)/examples/go-backend-rollback-drills.json
 
 .PHONY: install run test test-unit test-integration lint contracts bench clean
 

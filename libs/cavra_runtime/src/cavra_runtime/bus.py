@@ -51,6 +51,14 @@ class PermanentError(Exception):
     """A failure that no retry can fix: the message is dead-lettered at once."""
 
 
+@dataclass(frozen=True)
+class Published:
+    """Where JetStream stored a message; ``duplicate`` when its id was already stored."""
+
+    sequence: int
+    duplicate: bool
+
+
 Handler = Callable[[Envelope], Awaitable[None]]
 QueryHandler = Callable[[Envelope], Awaitable[QueryReplyV1]]
 
@@ -134,10 +142,10 @@ class Bus:
 
     # --- publishing ----------------------------------------------------------------------
 
-    async def publish(self, envelope: Envelope) -> int:
-        """Store ``envelope`` in JetStream on the subject named by its type; return its sequence."""
+    async def publish(self, envelope: Envelope) -> Published:
+        """Store ``envelope`` in JetStream on the subject named by its type."""
         ack = await self.js.publish(envelope.type, envelope.to_json(), headers=envelope.nats_headers())
-        return int(ack.seq)
+        return Published(sequence=int(ack.seq), duplicate=bool(ack.duplicate))
 
     async def publish_stored(self, items: Sequence[tuple[str, bytes, dict[str, str]]]) -> None:
         """Publish already-serialised messages in a pipeline and wait for every PubAck."""

@@ -162,10 +162,13 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
 
     def _run(self, args: list[str], *, timeout: float = 120.0) -> None:
-        user = PG_USER if os.geteuid() == 0 else None
-        result = subprocess.run(
-            args, capture_output=True, text=True, timeout=timeout, user=user, cwd="/"
-        )
+        # As root, drop to the unprivileged account entirely: its own group and no root
+        # supplementary group (a root group would hide the o+x bits of root-owned parents).
+        drop: dict[str, object] = {}
+        if os.geteuid() == 0:
+            account = _ensure_pg_user()
+            drop = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+        result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd="/", **drop)  # type: ignore[call-overload]
         if result.returncode != 0:
             raise EmbeddedServerError(f"{Path(args[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import HTTPException
@@ -11,6 +12,15 @@ from cavra_contracts.base import Contract
 from cavra_contracts.envelope import Envelope, make_envelope
 from cavra_gateway import SERVICE
 from cavra_gateway.deps import GatewayState
+
+
+@dataclass(frozen=True)
+class Told:
+    """A published command and what came of it within the wait."""
+
+    command: Envelope
+    outcome: Envelope | None
+    duplicate: bool
 
 
 async def ask(state: GatewayState, query: Contract) -> dict[str, Any]:
@@ -33,18 +43,21 @@ async def tell(
     outcomes: Iterable[str],
     subject: str | None = None,
     message_id: str | None = None,
-) -> tuple[Envelope, Envelope | None]:
+) -> Told:
     """Publish a command to JetStream and wait (bounded) for the event it causes.
 
-    Returns the command envelope and the outcome event, or None when the wait ran out
-    (the command is stored and will still be applied: answer 202).
+    The outcome is None when the wait ran out (the command is stored and will still be
+    applied: answer 202) or when the message id was already stored (a repeated request).
     """
     envelope = make_envelope(command, producer=SERVICE, subject=subject, message_id=message_id)
     future = state.outcomes.expect(envelope.message_id, outcomes)
     try:
-        await state.bus.publish(envelope)
+        published = await state.bus.publish(envelope)
     except Exception as exc:
         state.outcomes.forget(envelope.message_id)
         raise HTTPException(503, f"message bus unavailable: {type(exc).__name__}") from exc
+    if published.duplicate:
+        state.outcomes.forget(envelope.message_id)
+        return Told(envelope, None, duplicate=True)
     outcome = await state.outcomes.wait(envelope.message_id, future, state.settings.command_wait_seconds)
-    return envelope, outcome
+    return Told(envelope, outcome, duplicate=False)

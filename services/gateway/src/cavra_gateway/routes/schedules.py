@@ -21,7 +21,7 @@ from cavra_contracts.scheduler import (
 )
 from cavra_gateway.deps import State
 from cavra_gateway.errors import problem_response, validation_problems
-from cavra_gateway.messaging import ask, tell
+from cavra_gateway.messaging import Told, ask, tell
 
 router = APIRouter(prefix="/runtime/go-pilot", tags=["rollback drills"])
 
@@ -30,12 +30,18 @@ IDEMPOTENCY_KEY = Header(
     default=None, description="Repeat a request safely: the same key is applied once.", max_length=128
 )
 ACCEPTED_DOC = {
-    202: {"description": "Stored and queued; the scheduler did not answer within the wait. Poll `poll`."}
+    202: {
+        "description": "Stored and queued: the scheduler did not answer within CAVRA_COMMAND_WAIT_SECONDS, "
+        "or (`status: duplicate`) this Idempotency-Key was already accepted. Poll `poll`."
+    }
 }
 
 
-def _accepted(message_id: str, poll: str) -> JSONResponse:
-    return JSONResponse(status_code=202, content={"status": "accepted", "message_id": message_id, "poll": poll})
+def _accepted(told: Told, poll: str) -> JSONResponse:
+    status = "duplicate" if told.duplicate else "accepted"
+    return JSONResponse(
+        status_code=202, content={"status": status, "message_id": told.command.message_id, "poll": poll}
+    )
 
 
 def _rejected(event: dict[str, Any]) -> JSONResponse:
@@ -86,15 +92,16 @@ async def put_schedule(
     except ValidationError as exc:
         return problem_response(422, "invalid schedule", validation_problems(exc))
     command = UpsertScheduleV1(schedule=schedule, requested_by=requested_by)
-    sent, outcome = await tell(
+    told = await tell(
         state,
         command,
         outcomes=[ScheduleUpsertedV1.MESSAGE.subject, CommandRejectedV1.MESSAGE.subject],
         subject=f"schedule/{schedule_id}",
         message_id=idempotency_key,
     )
+    outcome = told.outcome
     if outcome is None:
-        return _accepted(sent.message_id, f"/runtime/go-pilot/rollback-drill-schedule?schedule_id={schedule_id}")
+        return _accepted(told, f"/runtime/go-pilot/rollback-drill-schedule?schedule_id={schedule_id}")
     if outcome.type == CommandRejectedV1.MESSAGE.subject:
         return _rejected(outcome.payload)
     upserted = ScheduleUpsertedV1.model_validate(outcome.payload)
@@ -103,7 +110,7 @@ async def put_schedule(
         content={
             "schedule": upserted.state.model_dump(mode="json"),
             "created": upserted.created,
-            "message_id": sent.message_id,
+            "message_id": told.command.message_id,
             "event_id": outcome.message_id,
         },
     )
@@ -130,15 +137,16 @@ async def record_drill(
     except ValidationError as exc:
         return problem_response(422, "invalid drill", validation_problems(exc))
     command = RecordDrillRunV1(drill=drill, environment=environment, requested_by=requested_by)
-    sent, outcome = await tell(
+    told = await tell(
         state,
         command,
         outcomes=[DrillRunRecordedV1.MESSAGE.subject, CommandRejectedV1.MESSAGE.subject],
         subject=f"drill/{drill.drill_id}",
         message_id=idempotency_key,
     )
+    outcome = told.outcome
     if outcome is None:
-        return _accepted(sent.message_id, "/runtime/go-pilot/rollback-drills")
+        return _accepted(told, "/runtime/go-pilot/rollback-drills")
     if outcome.type == CommandRejectedV1.MESSAGE.subject:
         return _rejected(outcome.payload)
     recorded = DrillRunRecordedV1.model_validate(outcome.payload)
@@ -149,7 +157,7 @@ async def record_drill(
             "created": recorded.created,
             "advanced_schedule_id": recorded.advanced_schedule_id,
             "next_due_at": recorded.next_due_at,
-            "message_id": sent.message_id,
+            "message_id": told.command.message_id,
             "event_id": outcome.message_id,
         },
     )

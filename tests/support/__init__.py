@@ -1,0 +1,1 @@
+"""Test support: servers for the session, isolated databases and streams per test."""

@@ -1,0 +1,97 @@
+"""Run services in-process against the test servers, with a clock the test controls."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import nats
+from nats.js.errors import NotFoundError
+
+from cavra_contracts.envelope import Envelope
+from cavra_contracts.subjects import EVENT_STREAM
+from cavra_gateway.app import create_app
+from cavra_gateway.settings import GatewaySettings
+from cavra_runtime.service import Runtime
+from cavra_scheduler import MIGRATIONS, SERVICE
+from cavra_scheduler.bootstrap import bootstrap
+from cavra_scheduler.settings import SchedulerSettings
+
+
+class FakeClock:
+    """A clock that only moves when the test says so."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@asynccontextmanager
+async def running_scheduler(
+    nats_url: str, database_url: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
+) -> AsyncIterator[Runtime]:
+    """A scheduler service running in this event loop until the block exits."""
+    settings = SchedulerSettings(
+        nats_url=nats_url, database_url=database_url, scheduler_tick_seconds=0.05, **overrides
+    )
+    stop = asyncio.Event()
+    async with Runtime.open(SERVICE, settings, MIGRATIONS) as runtime:
+        wiring = await (bootstrap(runtime, settings, clock) if clock else bootstrap(runtime, settings))
+        task = asyncio.create_task(runtime.run(wiring, stop))
+        try:
+            yield runtime
+        finally:
+            stop.set()
+            await task
+
+
+@asynccontextmanager
+async def gateway_client(nats_url: str, database_url: str, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the gateway app in-process (lifespan included)."""
+    app = create_app(GatewaySettings(nats_url=nats_url, database_url=database_url, **overrides))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+            yield client
+
+
+async def stored_events(nats_url: str, subject: str | None = None) -> list[Envelope]:
+    """Every event in CAVRA_EVENTS (optionally on one subject), in stream order."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        try:
+            info = await js.stream_info(EVENT_STREAM)
+        except NotFoundError:
+            return []
+        events = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            try:
+                msg = await js.get_msg(EVENT_STREAM, seq)
+            except NotFoundError:
+                continue
+            if subject is None or msg.subject == subject:
+                events.append(Envelope.from_json(msg.data or b""))
+        return events
+    finally:
+        await nc.close()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 15.0, what: str = "condition") -> None:
+    """Poll ``check`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
