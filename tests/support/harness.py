@@ -74,8 +74,10 @@ async def stored_events(nats_url: str, subject: str | None = None) -> list[Envel
             info = await js.stream_info(EVENT_STREAM)
         except NotFoundError:
             return []
-        events = []
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        events: list[Envelope] = []
+        if not info.state.messages:
+            return events
+        for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
             try:
                 msg = await js.get_msg(EVENT_STREAM, seq)
             except NotFoundError:

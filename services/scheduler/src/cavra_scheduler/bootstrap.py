@@ -39,7 +39,7 @@ async def bootstrap(
         )
 
     return Wiring(
-        consumers=[(subscriptions.COMMANDS, partial(handlers.dispatch_command, deps=deps))],
+        consumers=[(subscriptions.commands(settings.ack_wait_seconds), partial(handlers.dispatch_command, deps=deps))],
         queries={subject: partial(handler, deps=deps) for subject, handler in handlers.QUERIES.items()},
         workers=[timer],
     )

@@ -30,6 +30,7 @@ class SchedulerSettings(RuntimeSettings):
     go_rollback_drill_max_age_days: float = 90.0
     scheduler_tick_seconds: float = Field(default=1.0, gt=0, le=3600)
     scheduler_batch: int = Field(default=200, ge=1, le=10_000)
+    ack_wait_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     @field_validator("go_backend_mode", mode="before")
     @classmethod

@@ -7,9 +7,19 @@ from cavra_runtime.bus import ConsumerSpec
 from cavra_scheduler import SERVICE
 from cavra_scheduler.handlers import CONSUMER
 
-COMMANDS = ConsumerSpec(
-    durable=CONSUMER,
-    stream=COMMAND_STREAM,
-    filter_subjects=(subject_for("cmd", SERVICE, "*", 1),),
-    concurrency=8,
-)
+
+
+def commands(ack_wait_seconds: float) -> ConsumerSpec:
+    """Scheduler commands, applied one at a time in stream order.
+
+    Commands depend on each other across entities (a drill names a schedule created by an
+    earlier command), so they are not handled concurrently. A crashed replica's in-flight
+    commands return after ``ack_wait_seconds``.
+    """
+    return ConsumerSpec(
+        durable=CONSUMER,
+        stream=COMMAND_STREAM,
+        filter_subjects=(subject_for("cmd", SERVICE, "*", 1),),
+        ack_wait_seconds=ack_wait_seconds,
+        concurrency=1,
+    )

@@ -1,0 +1,89 @@
+"""``cavra runtime ...`` computes the reports locally from files, like the original CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cavra_cli.main import app
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["runtime", *args])
+    return result.exit_code, result.output
+
+
+def test_history_report_is_not_requested_without_flags() -> None:
+    code, output = run("go-rollback-drills", "--json")
+    assert code == 0
+    report = json.loads(output)
+    assert report["schema_version"] == "cavra.go-backend-pilot.rollback-drill-history.v1"
+    assert report["status"] == "not_requested"
+
+
+def test_schedule_report_is_not_requested_without_flags() -> None:
+    code, output = run("go-rollback-drill-schedule", "--json")
+    assert code == 0
+    report = json.loads(output)
+    assert report["schema_version"] == "cavra.go-backend-pilot.rollback-drill-schedule.v1"
+    assert report["status"] == "not_requested"
+
+
+def test_seed_files_give_a_stale_schedule_in_text_form() -> None:
+    code, output = run(
+        "go-rollback-drill-schedule",
+        "--mode", "promoted",
+        "--rollback-drill-schedule-path", str(EXAMPLES / "go-backend-rollback-drill-schedule.json"),
+        "--rollback-drill-history-path", str(EXAMPLES / "go-backend-rollback-drills.json"),
+        "--rollback-drill-due-soon-days", "14",
+    )
+    assert code == 0
+    lines = output.splitlines()
+    assert lines[0] == "Go rollback drill schedule: needs_attention (promoted)"
+    assert "  warn go_rollback_drill_schedule_not_stale: rollback drill schedule is stale and requires notification" in lines
+
+
+def test_missing_file_is_reported_not_raised() -> None:
+    code, output = run("go-rollback-drill-schedule", "--mode", "promoted",
+                       "--rollback-drill-schedule-path", "/nonexistent/schedule.json", "--json")
+    assert code == 0
+    report = json.loads(output)
+    assert report["status"] == "needs_attention"
+    assert report["schedule"]["message"] == "metadata file is missing"
+
+
+def test_malformed_schedule_names_every_field_and_exits_non_zero(tmp_path: Path) -> None:
+    bad = tmp_path / "schedule.json"
+    bad.write_text(json.dumps({
+        "schema_version": "cavra.go-backend-rollback-drill-schedule.v0",
+        "schedule_id": "x",
+        "interval_days": -3,
+        "owners": [],
+        "notification_providers": ["slack"],
+        "maintenance_windows": "none",
+        "next_due_at": "tomorrow",
+    }))
+    result = runner.invoke(app, ["runtime", "go-rollback-drill-schedule", "--rollback-drill-schedule-path", str(bad)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    for field in ("schema_version", "interval_days", "owners", "maintenance_windows", "next_due_at", "runbook_ref"):
+        assert f"{field}:" in result.output, field
+
+
+def test_a_list_file_picks_the_named_schedule(tmp_path: Path) -> None:
+    seed = json.loads((EXAMPLES / "go-backend-rollback-drill-schedule.json").read_text())
+    far = dict(seed, schedule_id="far", next_due_at="2099-01-01T00:00:00Z")
+    listing = tmp_path / "schedules.json"
+    listing.write_text(json.dumps([seed, far]))
+    code, output = run("go-rollback-drill-schedule", "--rollback-drill-schedule-path", str(listing),
+                       "--schedule-id", "far", "--json")
+    assert code == 0
+    assert json.loads(output)["schedule"]["schedule_id"] == "far"
+    assert json.loads(output)["status"] == "ready"
+    code, _ = run("go-rollback-drill-schedule", "--rollback-drill-schedule-path", str(listing), "--schedule-id", "nope")
+    assert code == 2
