@@ -103,11 +103,17 @@ async def test_poison_messages_go_to_the_dead_letter_subject_and_the_consumer_ke
     await eventually(three_dead, what="three dead letters")
     letters = await dead_letters(nats_url)
     assert {letter["subject"] for letter in letters} == {dead_letter_subject(ledger.CONSUMER)}
-    assert sorted(letter["Cavra-Dlq-Reason"] for letter in letters) == ["max_deliver", "permanent", "undecodable"]
+    assert sorted(letter["Cavra-Dlq-Reason"] for letter in letters) == [
+        "max_deliver",
+        "permanent",
+        "undecodable",
+    ]
     assert handler.calls[always_failing.message_id] == ledger.SPEC.max_deliver
     assert handler.calls[permanent.message_id] == 1
     entries = await handler.entries()
-    assert entries == {healthy.message_id: 5}, "the failed ones left nothing behind; the healthy one went through"
+    assert entries == {healthy.message_id: 5}, (
+        "the failed ones left nothing behind; the healthy one went through"
+    )
     after = ledger.command(6)
     await runtime.bus.publish(after)
 
@@ -117,7 +123,9 @@ async def test_poison_messages_go_to_the_dead_letter_subject_and_the_consumer_ke
     await eventually(still_consuming, what="the consumer to keep going")
 
 
-async def test_migrations_are_recorded_and_edited_files_are_refused(database_url: str, tmp_path: Path) -> None:
+async def test_migrations_are_recorded_and_edited_files_are_refused(
+    database_url: str, tmp_path: Path
+) -> None:
     folder = tmp_path / "migrations"
     folder.mkdir()
     (folder / "0001_init.sql").write_text("CREATE TABLE things (id integer PRIMARY KEY);")

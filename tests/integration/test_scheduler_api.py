@@ -45,13 +45,18 @@ def drill(drill_id: str, executed_at: str, **changes: Any) -> dict[str, Any]:
 
 async def test_put_get_and_list_schedules(nats_url: str, database_url: str) -> None:
     clock = FakeClock()
-    async with running_scheduler(nats_url, database_url, clock=clock), gateway_client(nats_url, database_url) as api:
+    async with (
+        running_scheduler(nats_url, database_url, clock=clock),
+        gateway_client(nats_url, database_url) as api,
+    ):
         created = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule())
         assert created.status_code == 201, created.text
         assert created.json()["schedule"]["status"] == "ready"
         assert created.json()["schedule"]["days_until_due"] == 49.0
 
-        due_soon = await api.put(f"{BASE}/rollback-drill-schedules/weekly", json=schedule(next_due_at="2026-11-05T12:00:00Z"))
+        due_soon = await api.put(
+            f"{BASE}/rollback-drill-schedules/weekly", json=schedule(next_due_at="2026-11-05T12:00:00Z")
+        )
         assert due_soon.status_code == 201
         assert due_soon.json()["schedule"]["status"] == "due_soon"
 
@@ -81,13 +86,20 @@ async def test_put_get_and_list_schedules(nats_url: str, database_url: str) -> N
 
     upserts = await stored_events(nats_url, ScheduleUpsertedV1.MESSAGE.subject)
     assert [(e.payload["schedule_id"], e.payload["created"]) for e in upserts] == [
-        ("monthly", True), ("weekly", True), ("monthly", False)
+        ("monthly", True),
+        ("weekly", True),
+        ("monthly", False),
     ]
     assert all(e.causation_id for e in upserts), "every event names the command that caused it"
 
 
-async def test_malformed_schedule_is_rejected_and_nothing_is_half_replaced(nats_url: str, database_url: str) -> None:
-    async with running_scheduler(nats_url, database_url, clock=FakeClock()), gateway_client(nats_url, database_url) as api:
+async def test_malformed_schedule_is_rejected_and_nothing_is_half_replaced(
+    nats_url: str, database_url: str
+) -> None:
+    async with (
+        running_scheduler(nats_url, database_url, clock=FakeClock()),
+        gateway_client(nats_url, database_url) as api,
+    ):
         assert (await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule())).status_code == 201
         bad = schedule(
             schema_version="cavra.go-backend-rollback-drill-schedule.v2",
@@ -102,18 +114,27 @@ async def test_malformed_schedule_is_rejected_and_nothing_is_half_replaced(nats_
         assert response.status_code == 422
         fields = {error["field"] for error in response.json()["errors"]}
         assert fields == {
-            "schema_version", "interval_days", "owners", "notification_providers",
-            "maintenance_windows", "next_due_at", "runbook_ref",
+            "schema_version",
+            "interval_days",
+            "owners",
+            "notification_providers",
+            "maintenance_windows",
+            "next_due_at",
+            "runbook_ref",
         }
         for name in fields:
             assert name in response.json()["detail"]
 
         window = {"window_id": "freeze", "start_at": "yesterday", "end_at": "2026-11-02T00:00:00Z"}
-        nested = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule(maintenance_windows=[window]))
+        nested = await api.put(
+            f"{BASE}/rollback-drill-schedules/monthly", json=schedule(maintenance_windows=[window])
+        )
         assert nested.status_code == 422
         assert nested.json()["errors"][0]["field"] == "maintenance_windows.0.start_at"
 
-        mismatch = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule(schedule_id="other"))
+        mismatch = await api.put(
+            f"{BASE}/rollback-drill-schedules/monthly", json=schedule(schedule_id="other")
+        )
         assert mismatch.status_code == 422 and mismatch.json()["errors"][0]["field"] == "schedule_id"
 
         not_an_object = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=[1, 2])
@@ -127,12 +148,19 @@ async def test_malformed_schedule_is_rejected_and_nothing_is_half_replaced(nats_
 
 async def test_recording_a_passing_drill_moves_the_schedule_forward(nats_url: str, database_url: str) -> None:
     clock = FakeClock()
-    async with running_scheduler(nats_url, database_url, clock=clock), gateway_client(nats_url, database_url) as api:
-        await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule(next_due_at="2026-10-30T12:00:00Z"))
+    async with (
+        running_scheduler(nats_url, database_url, clock=clock),
+        gateway_client(nats_url, database_url) as api,
+    ):
+        await api.put(
+            f"{BASE}/rollback-drill-schedules/monthly", json=schedule(next_due_at="2026-10-30T12:00:00Z")
+        )
         stale = (await api.get(f"{BASE}/rollback-drill-schedule")).json()
         assert stale["status"] == "needs_attention" and stale["schedule"]["stale"] is True
 
-        failed = await api.post(f"{BASE}/rollback-drills", json=drill("d-failed", "2026-11-01T10:00:00Z", status="fail"))
+        failed = await api.post(
+            f"{BASE}/rollback-drills", json=drill("d-failed", "2026-11-01T10:00:00Z", status="fail")
+        )
         assert failed.status_code == 201
         assert failed.json()["advanced_schedule_id"] is None, "a failed drill proves nothing"
         assert failed.json()["drill"]["schedule_id"] == "monthly", "defaults to the only/first schedule"
@@ -152,7 +180,9 @@ async def test_recording_a_passing_drill_moves_the_schedule_forward(nats_url: st
         assert history["history"]["latest_drill_id"] == "d-pass"
         assert history["status"] == "ready"
 
-        unknown = await api.post(f"{BASE}/rollback-drills", json=drill("d-x", "2026-11-01T12:00:00Z", schedule_id="nope"))
+        unknown = await api.post(
+            f"{BASE}/rollback-drills", json=drill("d-x", "2026-11-01T12:00:00Z", schedule_id="nope")
+        )
         assert unknown.status_code == 404
         assert unknown.json()["errors"][0]["field"] == "schedule_id"
         invalid = await api.post(f"{BASE}/rollback-drills", json={"drill_id": "d-y", "executed_at": "soon"})
@@ -163,7 +193,8 @@ async def test_recording_a_passing_drill_moves_the_schedule_forward(nats_url: st
 
     changes = await stored_events(nats_url, ScheduleEvaluatedV1.MESSAGE.subject)
     assert [(e.payload["previous_status"], e.payload["status"]) for e in changes] == [
-        (None, "needs_attention"), ("needs_attention", "ready")
+        (None, "needs_attention"),
+        ("needs_attention", "ready"),
     ]
 
 
@@ -192,9 +223,10 @@ async def test_command_is_kept_while_the_scheduler_is_down(nats_url: str, databa
 
 
 async def test_idempotency_key_applies_a_repeated_request_once(nats_url: str, database_url: str) -> None:
-    async with running_scheduler(nats_url, database_url, clock=FakeClock()), gateway_client(
-        nats_url, database_url, command_wait_seconds=2
-    ) as api:
+    async with (
+        running_scheduler(nats_url, database_url, clock=FakeClock()),
+        gateway_client(nats_url, database_url, command_wait_seconds=2) as api,
+    ):
         headers = {"Idempotency-Key": "put-monthly-1"}
         first = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule(), headers=headers)
         again = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule(), headers=headers)

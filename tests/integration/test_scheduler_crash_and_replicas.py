@@ -14,7 +14,6 @@ from pathlib import Path
 import asyncpg
 
 from cavra_contracts.envelope import make_envelope
-from cavra_contracts.schedules import DrillRunV1, RollbackDrillScheduleV1
 from cavra_contracts.scheduler import (
     CommandRejectedV1,
     DrillRunRecordedV1,
@@ -23,6 +22,7 @@ from cavra_contracts.scheduler import (
     ScheduleUpsertedV1,
     UpsertScheduleV1,
 )
+from cavra_contracts.schedules import DrillRunV1, RollbackDrillScheduleV1
 from cavra_runtime.bus import Bus
 from tests.support.harness import FakeClock, eventually, running_scheduler, stored_events
 
@@ -39,10 +39,15 @@ SCHEDULE = {
 
 def start_scheduler(nats_url: str, database_url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
-    env |= {"CAVRA_NATS_URL": nats_url, "CAVRA_DATABASE_URL": database_url, "CAVRA_SCHEDULER_TICK_SECONDS": "0.2",
-            "CAVRA_ACK_WAIT_SECONDS": "3"}
-    return subprocess.Popen([sys.executable, "-m", "cavra_scheduler"], env=env, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT)
+    env |= {
+        "CAVRA_NATS_URL": nats_url,
+        "CAVRA_DATABASE_URL": database_url,
+        "CAVRA_SCHEDULER_TICK_SECONDS": "0.2",
+        "CAVRA_ACK_WAIT_SECONDS": "3",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "cavra_scheduler"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+    )
 
 
 async def count_drills(database_url: str) -> int:
@@ -53,7 +58,9 @@ async def count_drills(database_url: str) -> int:
         await conn.close()
 
 
-async def test_sigkill_mid_stream_loses_nothing_once_restarted(nats_url: str, database_url: str, tmp_path: Path) -> None:
+async def test_sigkill_mid_stream_loses_nothing_once_restarted(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
     total = 300
     bus = await Bus.connect(nats_url, name="test-publisher")
     await bus.ensure_streams()
@@ -62,8 +69,12 @@ async def test_sigkill_mid_stream_loses_nothing_once_restarted(nats_url: str, da
         schedule = RollbackDrillScheduleV1.model_validate(SCHEDULE)
         await bus.publish(make_envelope(UpsertScheduleV1(schedule=schedule), producer="test"))
         for index in range(total):
-            drill = DrillRunV1(drill_id=f"drill-{index:04d}", executed_at="2026-11-01T00:00:00Z",  # type: ignore[arg-type]
-                               status="pass", schedule_id="monthly")
+            drill = DrillRunV1(
+                drill_id=f"drill-{index:04d}",
+                executed_at="2026-11-01T00:00:00Z",  # type: ignore[arg-type]
+                status="pass",
+                schedule_id="monthly",
+            )
             await bus.publish(make_envelope(RecordDrillRunV1(drill=drill), producer="test"))
 
         async def some_applied() -> bool:
@@ -89,7 +100,9 @@ async def test_sigkill_mid_stream_loses_nothing_once_restarted(nats_url: str, da
             inbox = await conn.fetchval("SELECT count(*) FROM scheduler.inbox")
             await conn.close()
             lost = sorted(f"drill-{i:04d}" for i in range(total) if f"drill-{i:04d}" not in have)
-            raise AssertionError(f"{len(have)} of {total} drills applied; lost {lost}; inbox {inbox}; {info}") from None
+            raise AssertionError(
+                f"{len(have)} of {total} drills applied; lost {lost}; inbox {inbox}; {info}"
+            ) from None
 
         async def all_published() -> bool:
             return len(await stored_events(nats_url, DrillRunRecordedV1.MESSAGE.subject)) >= total
@@ -107,10 +120,13 @@ async def test_sigkill_mid_stream_loses_nothing_once_restarted(nats_url: str, da
     assert process.returncode == 0, "SIGTERM stops the service cleanly"
 
 
-async def test_two_replicas_share_the_timer_and_fire_each_change_once(nats_url: str, database_url: str) -> None:
+async def test_two_replicas_share_the_timer_and_fire_each_change_once(
+    nats_url: str, database_url: str
+) -> None:
     clock = FakeClock()  # 2026-11-01T12:00Z; schedule due 2026-11-21T12:00Z, due-soon horizon 14 days
-    async with running_scheduler(nats_url, database_url, clock=clock) as first, running_scheduler(
-        nats_url, database_url, clock=clock
+    async with (
+        running_scheduler(nats_url, database_url, clock=clock) as first,
+        running_scheduler(nats_url, database_url, clock=clock),
     ):
         schedule = RollbackDrillScheduleV1.model_validate(SCHEDULE)
         await first.bus.publish(make_envelope(UpsertScheduleV1(schedule=schedule), producer="test"))
@@ -140,16 +156,29 @@ async def test_two_replicas_share_the_timer_and_fire_each_change_once(nats_url: 
         assert events[-1].payload["alert_level"] == "critical"
 
 
-async def test_files_are_loaded_once_across_restarts(nats_url: str, database_url: str, tmp_path: Path) -> None:
+async def test_files_are_loaded_once_across_restarts(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
     schedules = tmp_path / "schedules.json"
-    schedules.write_text(json.dumps([SCHEDULE, {**SCHEDULE, "schedule_id": "weekly", "interval_days": 7},
-                                     {**SCHEDULE, "schedule_id": "broken", "interval_days": -1}]))
+    schedules.write_text(
+        json.dumps(
+            [
+                SCHEDULE,
+                {**SCHEDULE, "schedule_id": "weekly", "interval_days": 7},
+                {**SCHEDULE, "schedule_id": "broken", "interval_days": -1},
+            ]
+        )
+    )
     history = tmp_path / "drills.json"
-    history.write_text(json.dumps({
-        "schema_version": "cavra.go-backend-rollback-drill-history.v1",
-        "environment": "production-pilot",
-        "drills": [{"drill_id": "d1", "executed_at": "2026-10-30T00:00:00Z", "status": "pass"}],
-    }))
+    history.write_text(
+        json.dumps(
+            {
+                "schema_version": "cavra.go-backend-rollback-drill-history.v1",
+                "environment": "production-pilot",
+                "drills": [{"drill_id": "d1", "executed_at": "2026-10-30T00:00:00Z", "status": "pass"}],
+            }
+        )
+    )
     files = {"go_rollback_drill_schedule": str(schedules), "go_rollback_drill_history": str(history)}
     for _ in range(2):
         async with running_scheduler(nats_url, database_url, clock=FakeClock(), **files):

@@ -56,7 +56,9 @@ async def running_scheduler(
 
 
 @asynccontextmanager
-async def gateway_client(nats_url: str, database_url: str, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def gateway_client(
+    nats_url: str, database_url: str, **overrides: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the gateway app in-process (lifespan included)."""
     app = create_app(GatewaySettings(nats_url=nats_url, database_url=database_url, **overrides))
     async with app.router.lifespan_context(app):
@@ -89,7 +91,9 @@ async def stored_events(nats_url: str, subject: str | None = None) -> list[Envel
         await nc.close()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 15.0, what: str = "condition") -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, timeout: float = 15.0, what: str = "condition"
+) -> None:
     """Poll ``check`` until it holds; fail the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

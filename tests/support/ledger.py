@@ -59,10 +59,16 @@ class Ledger:
         async with once(self.pool, CONSUMER, envelope) as conn:
             if conn is None:
                 return
-            await conn.execute("INSERT INTO entries (message_id, value) VALUES ($1, $2)", envelope.message_id,
-                               command.value)
-            await enqueue(conn, make_envelope(EntryAddedV1(value=command.value), producer=SCHEMA,
-                                              causation_id=envelope.message_id), schema=SCHEMA)
+            await conn.execute(
+                "INSERT INTO entries (message_id, value) VALUES ($1, $2)", envelope.message_id, command.value
+            )
+            await enqueue(
+                conn,
+                make_envelope(
+                    EntryAddedV1(value=command.value), producer=SCHEMA, causation_id=envelope.message_id
+                ),
+                schema=SCHEMA,
+            )
             if self.calls[envelope.message_id] <= command.fail_times:
                 raise RuntimeError("crash before commit")
 

@@ -41,9 +41,10 @@ def _containers() -> Iterator[Servers]:
     from testcontainers.core.container import DockerContainer
     from testcontainers.postgres import PostgresContainer
 
-    with PostgresContainer("postgres:16", driver=None) as pg, DockerContainer("nats:2.10").with_command(
-        "-js"
-    ).with_exposed_ports(4222) as nats:
+    with (
+        PostgresContainer("postgres:16", driver=None) as pg,
+        DockerContainer("nats:2.10").with_command("-js").with_exposed_ports(4222) as nats,
+    ):
         nats_url = f"nats://{nats.get_container_host_ip()}:{nats.get_exposed_port(4222)}"
         yield Servers(nats_url, pg.get_connection_url(), "testcontainers")
 
@@ -51,7 +52,9 @@ def _containers() -> Iterator[Servers]:
 @contextmanager
 def _embedded(root: Path) -> Iterator[Servers]:
     with ExitStack() as stack:
-        nats = EmbeddedNats(root / "nats" / "jetstream", port=free_port(), monitor_port=free_port(), sync_always=False)
+        nats = EmbeddedNats(
+            root / "nats" / "jetstream", port=free_port(), monitor_port=free_port(), sync_always=False
+        )
         nats.start(log_file=root / "nats.log")
         stack.callback(nats.stop)
         postgres = EmbeddedPostgres(root / "postgres", port=free_port(), database="postgres", fsync=False)

@@ -37,20 +37,31 @@ def test_schedule_report_is_not_requested_without_flags() -> None:
 def test_seed_files_give_a_stale_schedule_in_text_form() -> None:
     code, output = run(
         "go-rollback-drill-schedule",
-        "--mode", "promoted",
-        "--rollback-drill-schedule-path", str(EXAMPLES / "go-backend-rollback-drill-schedule.json"),
-        "--rollback-drill-history-path", str(EXAMPLES / "go-backend-rollback-drills.json"),
-        "--rollback-drill-due-soon-days", "14",
+        "--mode",
+        "promoted",
+        "--rollback-drill-schedule-path",
+        str(EXAMPLES / "go-backend-rollback-drill-schedule.json"),
+        "--rollback-drill-history-path",
+        str(EXAMPLES / "go-backend-rollback-drills.json"),
+        "--rollback-drill-due-soon-days",
+        "14",
     )
     assert code == 0
     lines = output.splitlines()
     assert lines[0] == "Go rollback drill schedule: needs_attention (promoted)"
-    assert "  warn go_rollback_drill_schedule_not_stale: rollback drill schedule is stale and requires notification" in lines
+    stale = "rollback drill schedule is stale and requires notification"
+    assert f"  warn go_rollback_drill_schedule_not_stale: {stale}" in lines
 
 
 def test_missing_file_is_reported_not_raised() -> None:
-    code, output = run("go-rollback-drill-schedule", "--mode", "promoted",
-                       "--rollback-drill-schedule-path", "/nonexistent/schedule.json", "--json")
+    code, output = run(
+        "go-rollback-drill-schedule",
+        "--mode",
+        "promoted",
+        "--rollback-drill-schedule-path",
+        "/nonexistent/schedule.json",
+        "--json",
+    )
     assert code == 0
     report = json.loads(output)
     assert report["status"] == "needs_attention"
@@ -59,19 +70,32 @@ def test_missing_file_is_reported_not_raised() -> None:
 
 def test_malformed_schedule_names_every_field_and_exits_non_zero(tmp_path: Path) -> None:
     bad = tmp_path / "schedule.json"
-    bad.write_text(json.dumps({
-        "schema_version": "cavra.go-backend-rollback-drill-schedule.v0",
-        "schedule_id": "x",
-        "interval_days": -3,
-        "owners": [],
-        "notification_providers": ["slack"],
-        "maintenance_windows": "none",
-        "next_due_at": "tomorrow",
-    }))
-    result = runner.invoke(app, ["runtime", "go-rollback-drill-schedule", "--rollback-drill-schedule-path", str(bad)])
+    bad.write_text(
+        json.dumps(
+            {
+                "schema_version": "cavra.go-backend-rollback-drill-schedule.v0",
+                "schedule_id": "x",
+                "interval_days": -3,
+                "owners": [],
+                "notification_providers": ["slack"],
+                "maintenance_windows": "none",
+                "next_due_at": "tomorrow",
+            }
+        )
+    )
+    result = runner.invoke(
+        app, ["runtime", "go-rollback-drill-schedule", "--rollback-drill-schedule-path", str(bad)]
+    )
     assert result.exit_code == 2
     assert "Traceback" not in result.output
-    for field in ("schema_version", "interval_days", "owners", "maintenance_windows", "next_due_at", "runbook_ref"):
+    for field in (
+        "schema_version",
+        "interval_days",
+        "owners",
+        "maintenance_windows",
+        "next_due_at",
+        "runbook_ref",
+    ):
         assert f"{field}:" in result.output, field
 
 
@@ -80,10 +104,18 @@ def test_a_list_file_picks_the_named_schedule(tmp_path: Path) -> None:
     far = dict(seed, schedule_id="far", next_due_at="2099-01-01T00:00:00Z")
     listing = tmp_path / "schedules.json"
     listing.write_text(json.dumps([seed, far]))
-    code, output = run("go-rollback-drill-schedule", "--rollback-drill-schedule-path", str(listing),
-                       "--schedule-id", "far", "--json")
+    code, output = run(
+        "go-rollback-drill-schedule",
+        "--rollback-drill-schedule-path",
+        str(listing),
+        "--schedule-id",
+        "far",
+        "--json",
+    )
     assert code == 0
     assert json.loads(output)["schedule"]["schedule_id"] == "far"
     assert json.loads(output)["status"] == "ready"
-    code, _ = run("go-rollback-drill-schedule", "--rollback-drill-schedule-path", str(listing), "--schedule-id", "nope")
+    code, _ = run(
+        "go-rollback-drill-schedule", "--rollback-drill-schedule-path", str(listing), "--schedule-id", "nope"
+    )
     assert code == 2

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from cavra_cli.contracts_docs import expected_files
 from cavra_contracts import registry
 from cavra_contracts.envelope import Envelope, make_envelope
-from cavra_contracts.schedules import RollbackDrillScheduleV1
 from cavra_contracts.scheduler import ScheduleReportQueryV1, UpsertScheduleV1
+from cavra_contracts.schedules import RollbackDrillScheduleV1
 
 SCHEDULE = {
     "schema_version": "cavra.go-backend-rollback-drill-schedule.v1",
@@ -26,7 +26,9 @@ SCHEDULE = {
 
 
 def test_committed_snapshots_match_the_code() -> None:
-    stale = [str(path) for path, text in expected_files().items() if not path.exists() or path.read_text() != text]
+    stale = [
+        str(path) for path, text in expected_files().items() if not path.exists() or path.read_text() != text
+    ]
     assert stale == [], f"run `make contracts` and commit: {stale}"
 
 
@@ -56,7 +58,9 @@ def test_every_subject_follows_the_grammar_and_is_unique() -> None:
     assert len(subjects) == len(set(subjects))
     for subject in subjects:
         parts = subject.split(".")
-        assert parts[0] == "cavra" and parts[1] in {"cmd", "evt", "qry"} and parts[-1].startswith("v"), subject
+        assert parts[0] == "cavra" and parts[1] in {"cmd", "evt", "qry"} and parts[-1].startswith("v"), (
+            subject
+        )
         assert registry.contract_for_subject(subject).MESSAGE.subject == subject
 
 
@@ -65,9 +69,16 @@ def test_schedule_document_normalises_aliases_and_rejects_bad_fields() -> None:
         SCHEDULE
         | {
             "routing_rules": [{"owners": ["release-governance"], "providers": ["slack"]}],
-            "suppression_windows": [{"id": "freeze", "starts_at": "2026-05-21T18:00:00Z", "ends_at": "2026-05-21T20:00:00"}],
-            "calendars": {"release-governance": {"blackout_windows": [{"start_at": "2026-05-22T00:00:00Z",
-                                                                       "end_at": "2026-05-22T08:00:00Z"}]}},
+            "suppression_windows": [
+                {"id": "freeze", "starts_at": "2026-05-21T18:00:00Z", "ends_at": "2026-05-21T20:00:00"}
+            ],
+            "calendars": {
+                "release-governance": {
+                    "blackout_windows": [
+                        {"start_at": "2026-05-22T00:00:00Z", "end_at": "2026-05-22T08:00:00Z"}
+                    ]
+                }
+            },
         }
     )
     document = schedule.as_json_dict()

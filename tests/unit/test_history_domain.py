@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from cavra_scheduler.domain import (
     LoadedDocument,
     days_between,

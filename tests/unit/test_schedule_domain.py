@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from cavra_scheduler.domain import (
     LoadedDocument,
     alert_level,
@@ -18,8 +21,6 @@ from cavra_scheduler.domain import (
     schedule_report,
     schedule_summary,
 )
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
 
 NOW = datetime(2026, 5, 20, 10, 0, tzinfo=UTC)
 SCHEDULE_PATH = "/etc/cavra/go-backend-rollback-drill-schedule.json"

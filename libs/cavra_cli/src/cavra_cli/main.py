@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import runpy
 from pathlib import Path
 
@@ -12,16 +11,19 @@ import typer
 from cavra_cli import topology
 from cavra_cli.reports import runtime_app
 
-app = typer.Typer(help="CAVRA Drill Ops: governed rollback drills.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="CAVRA Drill Ops: governed rollback drills.", no_args_is_help=True, add_completion=False
+)
 app.add_typer(runtime_app, name="runtime")
 
 
 @app.command()
 def up(
-    home: Path = typer.Option(Path(os.environ.get("CAVRA_HOME", ".cavra")), help="Data folder ($CAVRA_HOME)"),
-    api_port: int = typer.Option(int(os.environ.get("CAVRA_API_PORT", "8000")), help="Gateway port ($CAVRA_API_PORT)"),
+    home: Path = typer.Option(Path(".cavra"), envvar="CAVRA_HOME", help="Data folder"),
+    api_port: int = typer.Option(8000, envvar="CAVRA_API_PORT", help="Gateway port"),
 ) -> None:
-    """Start NATS + PostgreSQL (embedded unless CAVRA_NATS_URL / CAVRA_DATABASE_URL are set), every service and the API."""
+    """Start NATS + PostgreSQL (embedded unless CAVRA_NATS_URL / CAVRA_DATABASE_URL are set),
+    every service and the API."""
     from cavra_cli.supervisor import up as run_up
 
     raise typer.Exit(run_up(home, api_port))

@@ -42,7 +42,9 @@ def _print_report(title: str, report: dict[str, Any], as_json: bool) -> None:
 
 def _history(path: str, max_age_days: float, now: datetime) -> dict[str, Any]:
     loaded = domain.load_json_document(path)
-    return domain.history_summary(loaded.as_object(), problem=loaded.problem, max_age_days=max_age_days, now=now)
+    return domain.history_summary(
+        loaded.as_object(), problem=loaded.problem, max_age_days=max_age_days, now=now
+    )
 
 
 def _pick_schedule(path: str, schedule_id: str | None) -> tuple[dict[str, Any] | None, str | None]:

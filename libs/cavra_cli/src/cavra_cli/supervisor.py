@@ -98,7 +98,9 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
             nats.start(log_file=home / "logs" / "nats-server.log")
             env["CAVRA_NATS_URL"] = nats.url
         if not env.get("CAVRA_DATABASE_URL"):
-            postgres = EmbeddedPostgres(home / "postgres", port=int(env.get("CAVRA_EMBEDDED_PG_PORT", "5433")))
+            postgres = EmbeddedPostgres(
+                home / "postgres", port=int(env.get("CAVRA_EMBEDDED_PG_PORT", "5433"))
+            )
             postgres.start()
             env["CAVRA_DATABASE_URL"] = postgres.url
         applied = asyncio.run(prepare(env["CAVRA_DATABASE_URL"], env["CAVRA_NATS_URL"]))
@@ -112,7 +114,9 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
         _print_where(env, home, api_port, nats, postgres, children)
         base = f"http://127.0.0.1:{api_port}"
         if _wait_ready(f"{base}/readyz", ready_timeout):
-            console.print(f"[bold green]ready[/] in {time.monotonic() - started:.1f}s — {base}  (Ctrl-C stops)")
+            console.print(
+                f"[bold green]ready[/] in {time.monotonic() - started:.1f}s — {base}  (Ctrl-C stops)"
+            )
         else:
             console.print(f"[bold red]not ready after {ready_timeout:.0f}s[/]; see {home / 'logs'}")
         while not stopping:
@@ -138,7 +142,10 @@ def _restart_dead(children: list[Child]) -> None:
         if child.next_start == 0.0:
             delay = min(MAX_RESTART_DELAY, 0.5 * 2**child.restarts)
             child.next_start = now + delay
-            console.print(f"[yellow]{child.spec.name} exited ({child.process.returncode}); restarting in {delay:.1f}s[/]")
+            console.print(
+                f"[yellow]{child.spec.name} exited ({child.process.returncode}); "
+                f"restarting in {delay:.1f}s[/]"
+            )
         elif now >= child.next_start:
             child.restarts += 1
             child.next_start = 0.0

@@ -17,7 +17,10 @@ class QueryReplyV1(Contract):
     """The reply to any query: either a result or an error with an HTTP-like status code."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "qry", "any", "reply", "cavra.drillops.query-reply.v1",
+        "qry",
+        "any",
+        "reply",
+        "cavra.drillops.query-reply.v1",
         summary="Reply wrapper for every query: {ok, status_code, error, result}.",
     )
 
@@ -31,7 +34,10 @@ class HealthQueryV1(Contract):
     """Ask a service whether it is alive and its dependencies answer."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "qry", "any", "health", "cavra.drillops.health-query.v1",
+        "qry",
+        "any",
+        "health",
+        "cavra.drillops.health-query.v1",
         summary="Sent to cavra.qry.<service>.health.v1; reply result is HealthReplyV1.",
     )
 
@@ -40,7 +46,10 @@ class HealthReplyV1(Contract):
     """A service's own view of its health."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "qry", "any", "health_reply", "cavra.drillops.health-reply.v1",
+        "qry",
+        "any",
+        "health_reply",
+        "cavra.drillops.health-reply.v1",
         summary="Service health: database reachable, consumers running.",
     )
 

@@ -24,7 +24,10 @@ class ScheduleStateV1(Contract):
     """A schedule's current evaluation, as listed by the scheduler."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "qry", SERVICE, "schedule_state", "cavra.drillops.scheduler.schedule-state.v1",
+        "qry",
+        SERVICE,
+        "schedule_state",
+        "cavra.drillops.scheduler.schedule-state.v1",
         summary="One schedule with its current readiness (list item; not sent on its own).",
     )
 
@@ -53,7 +56,10 @@ class UpsertScheduleV1(Contract):
     """Create a schedule or replace it whole."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "cmd", SERVICE, "upsert_schedule", "cavra.drillops.scheduler.upsert-schedule.v1",
+        "cmd",
+        SERVICE,
+        "upsert_schedule",
+        "cavra.drillops.scheduler.upsert-schedule.v1",
         summary="Create or replace one rollback drill schedule.",
     )
 
@@ -65,7 +71,10 @@ class RecordDrillRunV1(Contract):
     """Record an executed rollback drill; a passing drill moves its schedule forward."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "cmd", SERVICE, "record_drill_run", "cavra.drillops.scheduler.record-drill-run.v1",
+        "cmd",
+        SERVICE,
+        "record_drill_run",
+        "cavra.drillops.scheduler.record-drill-run.v1",
         summary="Record one executed rollback drill.",
     )
 
@@ -81,7 +90,10 @@ class ScheduleUpsertedV1(Contract):
     """A schedule was created or replaced."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "evt", SERVICE, "schedule_upserted", "cavra.drillops.scheduler.schedule-upserted.v1",
+        "evt",
+        SERVICE,
+        "schedule_upserted",
+        "cavra.drillops.scheduler.schedule-upserted.v1",
         summary="A schedule was created or replaced (full document and resulting state).",
     )
 
@@ -97,7 +109,10 @@ class DrillRunRecordedV1(Contract):
     """A drill run was recorded (possibly advancing its schedule)."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "evt", SERVICE, "drill_run_recorded", "cavra.drillops.scheduler.drill-run-recorded.v1",
+        "evt",
+        SERVICE,
+        "drill_run_recorded",
+        "cavra.drillops.scheduler.drill-run-recorded.v1",
         summary="A drill run was recorded; names the schedule it advanced, if any.",
     )
 
@@ -114,7 +129,10 @@ class ScheduleEvaluatedV1(Contract):
     """A schedule's readiness changed (published only on a change, never on a mere re-check)."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "evt", SERVICE, "schedule_evaluated", "cavra.drillops.scheduler.schedule-evaluated.v1",
+        "evt",
+        SERVICE,
+        "schedule_evaluated",
+        "cavra.drillops.scheduler.schedule-evaluated.v1",
         summary="A schedule's readiness state changed, e.g. ready -> due_soon -> needs_attention.",
     )
 
@@ -133,7 +151,10 @@ class FieldProblem(Contract):
     """One offending field of a rejected request."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "evt", SERVICE, "field_problem", "cavra.drillops.field-problem.v1",
+        "evt",
+        SERVICE,
+        "field_problem",
+        "cavra.drillops.field-problem.v1",
         summary="Part of a rejection (not sent on its own).",
     )
 
@@ -145,7 +166,10 @@ class CommandRejectedV1(Contract):
     """A command could not be applied; nothing was changed."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "evt", SERVICE, "command_rejected", "cavra.drillops.scheduler.command-rejected.v1",
+        "evt",
+        SERVICE,
+        "command_rejected",
+        "cavra.drillops.scheduler.command-rejected.v1",
         summary="A scheduler command was rejected; names every offending field.",
     )
 
@@ -161,7 +185,10 @@ class ScheduleReportQueryV1(Contract):
     """Ask for the schedule report of one schedule (default: the only/first one)."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "qry", SERVICE, "schedule_report", "cavra.drillops.scheduler.schedule-report-query.v1",
+        "qry",
+        SERVICE,
+        "schedule_report",
+        "cavra.drillops.scheduler.schedule-report-query.v1",
         summary="Reply: RollbackDrillScheduleReportV1 (cavra.go-backend-pilot.rollback-drill-schedule.v1).",
     )
 
@@ -172,7 +199,10 @@ class HistoryReportQueryV1(Contract):
     """Ask for the drill history report, optionally for one schedule's drills."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "qry", SERVICE, "history_report", "cavra.drillops.scheduler.history-report-query.v1",
+        "qry",
+        SERVICE,
+        "history_report",
+        "cavra.drillops.scheduler.history-report-query.v1",
         summary="Reply: RollbackDrillHistoryReportV1 (cavra.go-backend-pilot.rollback-drill-history.v1).",
     )
 
@@ -183,7 +213,10 @@ class ListSchedulesQueryV1(Contract):
     """Ask for every schedule with its current state."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "qry", SERVICE, "list_schedules", "cavra.drillops.scheduler.list-schedules-query.v1",
+        "qry",
+        SERVICE,
+        "list_schedules",
+        "cavra.drillops.scheduler.list-schedules-query.v1",
         summary="Reply: ScheduleListV1.",
     )
 
@@ -195,7 +228,10 @@ class ScheduleListV1(Contract):
     """Reply to ListSchedulesQueryV1."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
-        "qry", SERVICE, "schedule_list", "cavra.drillops.scheduler.schedule-list.v1",
+        "qry",
+        SERVICE,
+        "schedule_list",
+        "cavra.drillops.scheduler.schedule-list.v1",
         summary="Every schedule with its current state (reply).",
     )
 

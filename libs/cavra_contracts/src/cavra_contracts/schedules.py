@@ -30,24 +30,21 @@ AlertLevel = Literal["healthy", "warning", "critical"]
 
 NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Identifier = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$"),
 ]
 
 
 class MaintenanceWindow(Document):
     """A window during which matching routes are suppressed (inclusive bounds)."""
 
-    window_id: str = Field(
-        default="maintenance-window", validation_alias=AliasChoices("window_id", "id")
-    )
+    window_id: str = Field(default="maintenance-window", validation_alias=AliasChoices("window_id", "id"))
     start_at: UtcDatetime = Field(validation_alias=AliasChoices("start_at", "starts_at"))
     end_at: UtcDatetime = Field(validation_alias=AliasChoices("end_at", "ends_at"))
     schedule_ids: list[NonEmptyStr] = Field(default_factory=list)
     providers: list[NonEmptyStr] = Field(default_factory=list)
     owners: list[NonEmptyStr] = Field(default_factory=list)
-    reason: str = Field(
-        default="maintenance window", validation_alias=AliasChoices("reason", "description")
-    )
+    reason: str = Field(default="maintenance window", validation_alias=AliasChoices("reason", "description"))
 
 
 class CalendarWindow(Document):

@@ -174,7 +174,9 @@ class Bus:
             try:
                 envelope = Envelope.from_json(msg.data)
             except ValidationError as exc:
-                reply = QueryReplyV1(ok=False, status_code=400, error=f"undecodable query: {exc.error_count()} errors")
+                reply = QueryReplyV1(
+                    ok=False, status_code=400, error=f"undecodable query: {exc.error_count()} errors"
+                )
             else:
                 with structlog.contextvars.bound_contextvars(
                     message_id=envelope.message_id, subject=subject, correlation_id=envelope.correlation_id
@@ -235,7 +237,7 @@ class Bus:
         while not stop.is_set():
             try:
                 batch = await sub.fetch(spec.batch, timeout=1.0)
-            except (NatsTimeoutError, asyncio.TimeoutError):
+            except (TimeoutError, NatsTimeoutError):
                 continue
             except Exception as exc:  # connection trouble: back off, the client reconnects
                 if stop.is_set():
@@ -252,7 +254,9 @@ class Bus:
         try:
             envelope = Envelope.from_json(msg.data)
         except ValidationError as exc:
-            await self._dead_letter(spec, msg, reason="undecodable", error=f"{exc.error_count()} validation errors")
+            await self._dead_letter(
+                spec, msg, reason="undecodable", error=f"{exc.error_count()} validation errors"
+            )
             return
         bound = {
             "message_id": envelope.message_id,

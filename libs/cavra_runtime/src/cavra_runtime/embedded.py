@@ -97,7 +97,10 @@ class EmbeddedNats:
         config.write_text(self.config_text())
         out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [str(nats_binary()), "-c", str(config)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            [str(nats_binary()), "-c", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             wait_for_port("127.0.0.1", self.port, timeout)
@@ -170,7 +173,9 @@ class EmbeddedPostgres:
             drop = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
         result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd="/", **drop)  # type: ignore[call-overload]
         if result.returncode != 0:
-            raise EmbeddedServerError(f"{Path(args[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}")
+            raise EmbeddedServerError(
+                f"{Path(args[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}"
+            )
 
     def start(self, timeout: float = 60.0) -> None:
         bin_dir = postgres_bin_dir()
@@ -183,15 +188,34 @@ class EmbeddedPostgres:
             self.data_dir.chmod(0o700)
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
-                [str(bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-                 "--encoding=UTF8", "--no-instructions"]
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-instructions",
+                ]
             )
         options = f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c max_connections=200"
         if not self.fsync:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
-            [str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.data_dir / "server.log"),
-             "-w", "-t", str(int(timeout)), "-o", options, "start"],
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.data_dir / "server.log"),
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "-o",
+                options,
+                "start",
+            ],
             timeout=timeout + 10,
         )
 

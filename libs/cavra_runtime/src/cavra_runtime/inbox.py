@@ -23,7 +23,9 @@ async def claim(conn: asyncpg.Connection, consumer: str, envelope: Envelope) -> 
 
 
 @asynccontextmanager
-async def once(pool: asyncpg.Pool, consumer: str, envelope: Envelope) -> AsyncIterator[asyncpg.Connection | None]:
+async def once(
+    pool: asyncpg.Pool, consumer: str, envelope: Envelope
+) -> AsyncIterator[asyncpg.Connection | None]:
     """Open a transaction and claim the message; yields None for a duplicate (nothing to do).
 
     The claim commits together with whatever the handler writes, so a crash before the

@@ -70,7 +70,9 @@ async def migrate(conn: asyncpg.Connection, schema: str, service_folder: Path) -
                 applied_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (component, version))"""
         )
-        rows = await conn.fetch(f'SELECT component, version, name, checksum FROM "{schema}".schema_migrations')
+        rows = await conn.fetch(
+            f'SELECT component, version, name, checksum FROM "{schema}".schema_migrations'
+        )
         recorded = {(r["component"], r["version"]): r for r in rows}
         for migration in plan:
             row = recorded.get((migration.component, migration.version))
@@ -78,7 +80,8 @@ async def migrate(conn: asyncpg.Connection, schema: str, service_folder: Path) -
                 if row["checksum"] != migration.checksum:
                     raise MigrationError(
                         f"{schema}: applied migration {migration.component}/{migration.version:04d}_"
-                        f"{migration.name} was edited afterwards (checksum mismatch); add a new migration instead"
+                        f"{migration.name} was edited afterwards (checksum mismatch); "
+                        "add a new migration instead"
                     )
                 continue
             await conn.execute(f'SET LOCAL search_path TO "{schema}"')

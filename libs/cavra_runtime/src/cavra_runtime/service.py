@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import structlog
@@ -23,7 +24,7 @@ from cavra_runtime.settings import RuntimeSettings
 
 log = structlog.get_logger()
 
-Worker = Callable[[asyncio.Event], Awaitable[None]]
+Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,9 @@ class Runtime:
         except Exception as exc:
             checks["database"] = f"error: {type(exc).__name__}"
         status = "ok" if checks["database"] == "ok" and checks["nats"] == "ok" else "degraded"
-        reply = HealthReplyV1(service=self.name, instance=self.settings.instance_id, status=status, checks=checks)
+        reply = HealthReplyV1(
+            service=self.name, instance=self.settings.instance_id, status=status, checks=checks
+        )
         return QueryReplyV1(ok=True, result=reply.model_dump(mode="json"))
 
     async def run(self, wiring: Wiring, stop: asyncio.Event) -> None:
@@ -92,14 +95,22 @@ class Runtime:
             asyncio.create_task(self.bus.run_consumer(spec, handler, stop), name=f"consumer-{spec.durable}")
             for spec, handler in wiring.consumers
         ]
-        tasks += [asyncio.create_task(worker(stop), name=f"worker-{i}") for i, worker in enumerate(wiring.workers)]
-        log.info("service.started", consumers=[s.durable for s, _ in wiring.consumers], queries=list(wiring.queries))
+        tasks += [
+            asyncio.create_task(worker(stop), name=f"worker-{i}") for i, worker in enumerate(wiring.workers)
+        ]
+        log.info(
+            "service.started",
+            consumers=[s.durable for s, _ in wiring.consumers],
+            queries=list(wiring.queries),
+        )
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         for task in done:
             if task is not stopper and task.exception() is not None:
-                log.error("service.task_crashed", task=task.get_name(), error_class=type(task.exception()).__name__)
+                log.error(
+                    "service.task_crashed", task=task.get_name(), error_class=type(task.exception()).__name__
+                )
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=15)
         log.info("service.stopped")

@@ -35,7 +35,9 @@ class OutcomeWaiter:
             future.set_result(event)
             self._pending.pop(event.causation_id, None)
 
-    async def wait(self, command_id: str, future: asyncio.Future[Envelope], timeout: float) -> Envelope | None:
+    async def wait(
+        self, command_id: str, future: asyncio.Future[Envelope], timeout: float
+    ) -> Envelope | None:
         """The outcome, or None when it did not arrive within ``timeout`` seconds."""
         try:
             return await asyncio.wait_for(future, timeout)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
 
 from cavra_runtime.service import Runtime, Wiring
 from cavra_scheduler import handlers, subscriptions
@@ -35,11 +34,20 @@ async def bootstrap(
 
     async def timer(stop: asyncio.Event) -> None:
         await run_timer(
-            runtime.pool, deps.ctx, stop, tick_seconds=settings.scheduler_tick_seconds, batch=settings.scheduler_batch
+            runtime.pool,
+            deps.ctx,
+            stop,
+            tick_seconds=settings.scheduler_tick_seconds,
+            batch=settings.scheduler_batch,
         )
 
     return Wiring(
-        consumers=[(subscriptions.commands(settings.ack_wait_seconds), partial(handlers.dispatch_command, deps=deps))],
-        queries={subject: partial(handler, deps=deps) for subject, handler in handlers.QUERIES.items()},
+        consumers=[
+            (
+                subscriptions.commands(settings.ack_wait_seconds),
+                handlers.bind(handlers.dispatch_command, deps),
+            )
+        ],
+        queries={subject: handlers.bind(handler, deps) for subject, handler in handlers.QUERIES.items()},
         workers=[timer],
     )

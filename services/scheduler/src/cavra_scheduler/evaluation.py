@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cavra_contracts.schedules import HISTORY_FILE_SCHEMA
 from cavra_contracts.scheduler import ScheduleStateV1
+from cavra_contracts.schedules import HISTORY_FILE_SCHEMA
 from cavra_scheduler import domain
 from cavra_scheduler.settings import SchedulerSettings
 

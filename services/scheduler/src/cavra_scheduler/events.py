@@ -11,7 +11,7 @@ from cavra_scheduler import SERVICE
 
 
 async def emit(
-    conn: asyncpg.Connection, event: Contract, *, subject: str, cause: Envelope | None
+    conn: asyncpg.Connection, event: Contract, *, subject: str | None, cause: Envelope | None
 ) -> Envelope:
     """Enqueue ``event``; it is caused by ``cause`` (a command) or by the timer when None."""
     envelope = make_envelope(

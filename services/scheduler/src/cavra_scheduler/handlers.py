@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from pydantic import ValidationError
@@ -33,6 +33,7 @@ from cavra_scheduler.events import emit
 from cavra_scheduler.store import Context, Rejected, record_drill, store_schedule
 
 CONSUMER = "scheduler-commands"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,9 @@ def _not_found(schedule_id: str) -> QueryReplyV1:
 async def schedule_report(envelope: Envelope, deps: Deps) -> QueryReplyV1:
     query = ScheduleReportQueryV1.model_validate(envelope.payload)
     async with deps.pool.acquire() as conn:
-        stored = await (repo.get_schedule(conn, query.schedule_id) if query.schedule_id else repo.first_schedule(conn))
+        stored = await (
+            repo.get_schedule(conn, query.schedule_id) if query.schedule_id else repo.first_schedule(conn)
+        )
         if query.schedule_id and stored is None:
             return _not_found(query.schedule_id)
         drills, environment = await repo.drills_for(conn, stored.schedule_id if stored else None)
@@ -154,7 +157,9 @@ async def list_schedules(envelope: Envelope, deps: Deps) -> QueryReplyV1:
             drills, environment = await repo.drills_for(conn, stored.schedule_id)
             evaluation = evaluate_schedule(stored.document, drills, environment, deps.ctx.config, now)
             items.append(
-                schedule_state(evaluation, version=stored.version, updated_at=stored.updated_at, evaluated_at=now)
+                schedule_state(
+                    evaluation, version=stored.version, updated_at=stored.updated_at, evaluated_at=now
+                )
             )
     listing = ScheduleListV1(items=items, total=total, limit=query.limit, offset=query.offset)
     return _ok(listing.model_dump(mode="json"))
@@ -167,3 +172,12 @@ QUERIES: dict[str, QueryHandler] = {
     HistoryReportQueryV1.MESSAGE.subject: history_report,
     ListSchedulesQueryV1.MESSAGE.subject: list_schedules,
 }
+
+
+def bind(handler: Callable[[Envelope, Deps], Awaitable[T]], deps: Deps) -> Callable[[Envelope], Awaitable[T]]:
+    """A handler of the envelope alone, with its dependencies bound."""
+
+    async def bound(envelope: Envelope) -> T:
+        return await handler(envelope, deps)
+
+    return bound

@@ -20,7 +20,9 @@ def _problems(exc: ValidationError) -> list[str]:
     return [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
 
 
-async def load_files(pool: asyncpg.Pool, ctx: Context, *, schedule_path: str, history_path: str) -> dict[str, int]:
+async def load_files(
+    pool: asyncpg.Pool, ctx: Context, *, schedule_path: str, history_path: str
+) -> dict[str, int]:
     """Store what the files hold; unchanged items are skipped, bad items are logged and skipped."""
     counts = {"schedules": 0, "drills": 0, "rejected": 0}
     async with pool.acquire() as conn, conn.transaction():
@@ -46,8 +48,14 @@ async def _load_history(conn: asyncpg.Connection, ctx: Context, path: str, count
         return
     for drill in history.drills:
         recorded = await record_drill(
-            conn, drill, ctx, environment=history.environment, source=f"file:{path}",
-            requested_by="file", cause=None, default_to_first_schedule=False,
+            conn,
+            drill,
+            ctx,
+            environment=history.environment,
+            source=f"file:{path}",
+            requested_by="file",
+            cause=None,
+            default_to_first_schedule=False,
         )
         counts["drills"] += recorded is not None
 
@@ -65,5 +73,7 @@ async def _load_schedules(conn: asyncpg.Connection, ctx: Context, path: str, cou
             counts["rejected"] += 1
             log.error("schedule_file.invalid", path=path, index=index, problems=_problems(exc))
             continue
-        state = await store_schedule(conn, schedule, ctx, source=f"file:{path}", requested_by="file", cause=None)
+        state = await store_schedule(
+            conn, schedule, ctx, source=f"file:{path}", requested_by="file", cause=None
+        )
         counts["schedules"] += state is not None

@@ -43,7 +43,9 @@ async def lock_schedule(conn: asyncpg.Connection, schedule_id: str) -> StoredSch
 
 
 async def get_schedule(conn: asyncpg.Connection, schedule_id: str) -> StoredSchedule | None:
-    row = await conn.fetchrow(f"SELECT {_SCHEDULE_COLUMNS} FROM schedules WHERE schedule_id = $1", schedule_id)
+    row = await conn.fetchrow(
+        f"SELECT {_SCHEDULE_COLUMNS} FROM schedules WHERE schedule_id = $1", schedule_id
+    )
     return _schedule(row) if row else None
 
 

@@ -14,7 +14,6 @@ import asyncpg
 import structlog
 
 from cavra_contracts.envelope import Envelope
-from cavra_contracts.schedules import DrillRunV1, RollbackDrillScheduleV1
 from cavra_contracts.scheduler import (
     DrillRunRecordedV1,
     FieldProblem,
@@ -22,6 +21,7 @@ from cavra_contracts.scheduler import (
     ScheduleStateV1,
     ScheduleUpsertedV1,
 )
+from cavra_contracts.schedules import DrillRunV1, RollbackDrillScheduleV1
 from cavra_scheduler import domain
 from cavra_scheduler import repository as repo
 from cavra_scheduler.evaluation import EvaluationConfig, evaluate_schedule, schedule_state
@@ -94,8 +94,13 @@ async def reevaluate(
             }
         )
         await emit(conn, event, subject=_subject(stored.schedule_id), cause=cause)
-        log.info("schedule.state_changed", schedule_id=stored.schedule_id, previous=previous_status,
-                 status=evaluation.status, trigger=trigger)
+        log.info(
+            "schedule.state_changed",
+            schedule_id=stored.schedule_id,
+            previous=previous_status,
+            status=evaluation.status,
+            trigger=trigger,
+        )
     return state
 
 
@@ -115,8 +120,6 @@ async def store_schedule(
     if existing is not None and cause is None and existing.document == document:
         return None
     if existing is None:
-        drills, environment = await repo.drills_for(conn, schedule.schedule_id)
-        evaluation = evaluate_schedule(document, drills, environment, ctx.config, now)
         await repo.insert_schedule(
             conn,
             schedule_id=schedule.schedule_id,
@@ -187,7 +190,9 @@ async def record_drill(
     if drill.schedule_id is not None:
         target = await repo.lock_schedule(conn, drill.schedule_id)
         if target is None:
-            raise Rejected(404, [FieldProblem(field="schedule_id", message=f"unknown schedule: {drill.schedule_id}")])
+            raise Rejected(
+                404, [FieldProblem(field="schedule_id", message=f"unknown schedule: {drill.schedule_id}")]
+            )
     document = drill.as_json_dict()
     if cause is None and await repo.drill_document(conn, drill.drill_id) == document:
         return None
@@ -205,23 +210,31 @@ async def record_drill(
     if target is not None:
         next_due = _advanced_due(target.document, drill)
         if next_due is not None:
-            await repo.replace_document(conn, target.schedule_id, {**target.document, "next_due_at": next_due},
-                                        target.source, now)
+            await repo.replace_document(
+                conn, target.schedule_id, {**target.document, "next_due_at": next_due}, target.source, now
+            )
         affected = [target.schedule_id]
     else:
         affected = await repo.all_schedule_ids_for_update(conn)
     for schedule_id in affected:
         stored = await repo.lock_schedule(conn, schedule_id)
         assert stored is not None
-        await reevaluate(conn, stored, ctx, now=now, trigger="drill_run_recorded", cause=cause,
-                         previous_status=stored.status)
+        await reevaluate(
+            conn,
+            stored,
+            ctx,
+            now=now,
+            trigger="drill_run_recorded",
+            cause=cause,
+            previous_status=stored.status,
+        )
     recorded = DrillRunRecordedV1(
         drill=drill,
         environment=environment,
         source=source,
         requested_by=requested_by,
         created=created,
-        advanced_schedule_id=target.schedule_id if next_due else None,
+        advanced_schedule_id=target.schedule_id if target is not None and next_due else None,
         next_due_at=next_due,
     )
     await emit(conn, recorded, subject=f"drill/{drill.drill_id}", cause=cause)
@@ -233,5 +246,7 @@ async def evaluate_due(conn: asyncpg.Connection, ctx: Context, *, limit: int) ->
     now = ctx.clock()
     due = await repo.claim_due(conn, now, limit)
     for stored in due:
-        await reevaluate(conn, stored, ctx, now=now, trigger="timer", cause=None, previous_status=stored.status)
+        await reevaluate(
+            conn, stored, ctx, now=now, trigger="timer", cause=None, previous_status=stored.status
+        )
     return len(due)

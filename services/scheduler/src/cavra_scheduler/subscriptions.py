@@ -8,7 +8,6 @@ from cavra_scheduler import SERVICE
 from cavra_scheduler.handlers import CONSUMER
 
 
-
 def commands(ack_wait_seconds: float) -> ConsumerSpec:
     """Scheduler commands, applied one at a time in stream order.
 

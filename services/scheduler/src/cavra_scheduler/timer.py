@@ -13,7 +13,9 @@ from cavra_scheduler.store import Context, evaluate_due
 log = structlog.get_logger()
 
 
-async def run_timer(pool: asyncpg.Pool, ctx: Context, stop: asyncio.Event, *, tick_seconds: float, batch: int) -> None:
+async def run_timer(
+    pool: asyncpg.Pool, ctx: Context, stop: asyncio.Event, *, tick_seconds: float, batch: int
+) -> None:
     """Poll for due schedules until ``stop``; any number of replicas share the work."""
     while not stop.is_set():
         evaluated = 0

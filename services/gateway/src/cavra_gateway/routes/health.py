@@ -35,7 +35,9 @@ async def _database(state: GatewayState) -> str:
 
 
 async def _service(state: GatewayState, service: str) -> dict[str, Any]:
-    envelope = make_envelope(HealthQueryV1(), producer=SERVICE).model_copy(update={"type": health_subject(service)})
+    envelope = make_envelope(HealthQueryV1(), producer=SERVICE).model_copy(
+        update={"type": health_subject(service)}
+    )
     try:
         reply = await state.bus.request(envelope, timeout=2.0)
     except TimeoutError:
@@ -56,4 +58,6 @@ async def readyz(state: State) -> JSONResponse:
         and checks["database"] == "ok"
         and all(s.get("status") == "ok" for s in checks["services"].values())
     )
-    return JSONResponse(status_code=200 if ready else 503, content={"status": "ready" if ready else "not_ready", **checks})
+    return JSONResponse(
+        status_code=200 if ready else 503, content={"status": "ready" if ready else "not_ready", **checks}
+    )

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Body, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from cavra_contracts.schedules import DrillRunV1, RollbackDrillScheduleV1
 from cavra_contracts.scheduler import (
     CommandRejectedV1,
     DrillRunRecordedV1,
@@ -19,6 +18,7 @@ from cavra_contracts.scheduler import (
     ScheduleUpsertedV1,
     UpsertScheduleV1,
 )
+from cavra_contracts.schedules import DrillRunV1, RollbackDrillScheduleV1
 from cavra_gateway.deps import State
 from cavra_gateway.errors import problem_response, validation_problems
 from cavra_gateway.messaging import Told, ask, tell
@@ -29,7 +29,7 @@ SCHEDULE_ID = Query(default=None, description="Which schedule; default the only/
 IDEMPOTENCY_KEY = Header(
     default=None, description="Repeat a request safely: the same key is applied once.", max_length=128
 )
-ACCEPTED_DOC = {
+ACCEPTED_DOC: dict[int | str, dict[str, Any]] = {
     202: {
         "description": "Stored and queued: the scheduler did not answer within CAVRA_COMMAND_WAIT_SECONDS, "
         "or (`status: duplicate`) this Idempotency-Key was already accepted. Poll `poll`."
@@ -47,16 +47,22 @@ def _accepted(told: Told, poll: str) -> JSONResponse:
 def _rejected(event: dict[str, Any]) -> JSONResponse:
     rejected = CommandRejectedV1.model_validate(event)
     return problem_response(
-        rejected.status_code, "rejected", [{"field": p.field, "message": p.message} for p in rejected.problems]
+        rejected.status_code,
+        "rejected",
+        [{"field": p.field, "message": p.message} for p in rejected.problems],
     )
 
 
-@router.get("/rollback-drill-schedule", summary="Schedule report (cavra.go-backend-pilot.rollback-drill-schedule.v1)")
+@router.get(
+    "/rollback-drill-schedule", summary="Schedule report (cavra.go-backend-pilot.rollback-drill-schedule.v1)"
+)
 async def schedule_report(state: State, schedule_id: str | None = SCHEDULE_ID) -> dict[str, Any]:
     return await ask(state, ScheduleReportQueryV1(schedule_id=schedule_id))
 
 
-@router.get("/rollback-drills", summary="Drill history report (cavra.go-backend-pilot.rollback-drill-history.v1)")
+@router.get(
+    "/rollback-drills", summary="Drill history report (cavra.go-backend-pilot.rollback-drill-history.v1)"
+)
 async def history_report(state: State, schedule_id: str | None = SCHEDULE_ID) -> dict[str, Any]:
     return await ask(state, HistoryReportQueryV1(schedule_id=schedule_id))
 
@@ -73,8 +79,12 @@ async def list_schedules(
 @router.put(
     "/rollback-drill-schedules/{schedule_id}",
     summary="Create or replace a schedule (cavra.go-backend-rollback-drill-schedule.v1)",
-    responses={200: {"description": "Replaced"}, 201: {"description": "Created"}, **ACCEPTED_DOC,
-               422: {"description": "Invalid schedule; `errors` names every offending field"}},
+    responses={
+        200: {"description": "Replaced"},
+        201: {"description": "Created"},
+        **ACCEPTED_DOC,
+        422: {"description": "Invalid schedule; `errors` names every offending field"},
+    },
 )
 async def put_schedule(
     state: State,
@@ -85,7 +95,9 @@ async def put_schedule(
 ) -> JSONResponse:
     if "schedule_id" in body and body["schedule_id"] != schedule_id:
         return problem_response(
-            422, "invalid schedule", [{"field": "schedule_id", "message": "must equal the schedule_id in the path"}]
+            422,
+            "invalid schedule",
+            [{"field": "schedule_id", "message": "must equal the schedule_id in the path"}],
         )
     try:
         schedule = RollbackDrillScheduleV1.model_validate({**body, "schedule_id": schedule_id})
@@ -119,9 +131,12 @@ async def put_schedule(
 @router.post(
     "/rollback-drills",
     summary="Record an executed rollback drill; a passing drill moves its schedule forward",
-    responses={201: {"description": "Recorded"}, **ACCEPTED_DOC,
-               404: {"description": "schedule_id names no schedule"},
-               422: {"description": "Invalid drill; `errors` names every offending field"}},
+    responses={
+        201: {"description": "Recorded"},
+        **ACCEPTED_DOC,
+        404: {"description": "schedule_id names no schedule"},
+        422: {"description": "Invalid drill; `errors` names every offending field"},
+    },
 )
 async def record_drill(
     state: State,
@@ -131,7 +146,9 @@ async def record_drill(
 ) -> JSONResponse:
     environment = body.pop("environment", "")
     if not isinstance(environment, str):
-        return problem_response(422, "invalid drill", [{"field": "environment", "message": "must be a string"}])
+        return problem_response(
+            422, "invalid drill", [{"field": "environment", "message": "must be a string"}]
+        )
     try:
         drill = DrillRunV1.model_validate(body)
     except ValidationError as exc:
