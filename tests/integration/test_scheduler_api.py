@@ -158,6 +158,9 @@ async def test_recording_a_passing_drill_moves_the_schedule_forward(nats_url: st
         stale = (await api.get(f"{BASE}/rollback-drill-schedule")).json()
         assert stale["status"] == "needs_attention" and stale["schedule"]["stale"] is True
 
+        unverified = drill("d-unverified", "2026-11-01T09:00:00Z", fallback_verified=False)
+        unverified_response = await api.post(f"{BASE}/rollback-drills", json=unverified)
+        assert unverified_response.json()["advanced_schedule_id"] is None, "no verified fallback, no proof"
         failed = await api.post(
             f"{BASE}/rollback-drills", json=drill("d-failed", "2026-11-01T10:00:00Z", status="fail")
         )
@@ -168,7 +171,7 @@ async def test_recording_a_passing_drill_moves_the_schedule_forward(nats_url: st
         passed = await api.post(f"{BASE}/rollback-drills", json=drill("d-pass", "2026-11-01T11:00:00Z"))
         assert passed.status_code == 201
         assert passed.json()["advanced_schedule_id"] == "monthly"
-        assert passed.json()["next_due_at"] == "2026-12-01T11:00:00Z"
+        assert passed.json()["next_due_at"] == "2026-12-01T11:00:00+00:00"
 
         ready = (await api.get(f"{BASE}/rollback-drill-schedule")).json()
         assert ready["status"] == "ready"
@@ -176,7 +179,7 @@ async def test_recording_a_passing_drill_moves_the_schedule_forward(nats_url: st
 
         history = (await api.get(f"{BASE}/rollback-drills")).json()
         assert history["schema_version"] == "cavra.go-backend-pilot.rollback-drill-history.v1"
-        assert history["history"]["drill_count"] == 2
+        assert history["history"]["drill_count"] == 3
         assert history["history"]["latest_drill_id"] == "d-pass"
         assert history["status"] == "ready"
 
@@ -189,7 +192,7 @@ async def test_recording_a_passing_drill_moves_the_schedule_forward(nats_url: st
         assert invalid.status_code == 422
         assert {e["field"] for e in invalid.json()["errors"]} == {"executed_at", "status"}
         history = (await api.get(f"{BASE}/rollback-drills")).json()
-        assert history["history"]["drill_count"] == 2, "rejected drills are not stored"
+        assert history["history"]["drill_count"] == 3, "rejected drills are not stored"
 
     changes = await stored_events(nats_url, ScheduleEvaluatedV1.MESSAGE.subject)
     assert [(e.payload["previous_status"], e.payload["status"]) for e in changes] == [

@@ -175,7 +175,21 @@ async def test_files_are_loaded_once_across_restarts(
             {
                 "schema_version": "cavra.go-backend-rollback-drill-history.v1",
                 "environment": "production-pilot",
-                "drills": [{"drill_id": "d1", "executed_at": "2026-10-30T00:00:00Z", "status": "pass"}],
+                "drills": [
+                    {"drill_id": "d1", "executed_at": "2026-10-30T00:00:00Z", "status": "pass"},
+                    {
+                        "drill_id": "d2",
+                        "executed_at": "2026-10-31T00:00:00Z",
+                        "status": "pass",
+                        "schedule_id": "monthly",
+                    },
+                    {
+                        "drill_id": "d3",
+                        "executed_at": "2026-10-31T00:00:00Z",
+                        "status": "pass",
+                        "schedule_id": "ghost",
+                    },
+                ],
             }
         )
     )
@@ -188,4 +202,5 @@ async def test_files_are_loaded_once_across_restarts(
     upserts = await stored_events(nats_url, ScheduleUpsertedV1.MESSAGE.subject)
     assert sorted(e.payload["schedule_id"] for e in upserts) == ["monthly", "weekly"], "broken one is skipped"
     assert {e.payload["source"] for e in upserts} == {f"file:{schedules}"}
-    assert len(await stored_events(nats_url, DrillRunRecordedV1.MESSAGE.subject)) == 1
+    recorded = await stored_events(nats_url, DrillRunRecordedV1.MESSAGE.subject)
+    assert [e.payload["drill"]["drill_id"] for e in recorded] == ["d1", "d2"], "ghost's drill is skipped"

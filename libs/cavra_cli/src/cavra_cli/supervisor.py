@@ -27,6 +27,7 @@ from cavra_runtime.embedded import EmbeddedNats, EmbeddedPostgres
 
 console = Console(highlight=False)
 MAX_RESTART_DELAY = 30.0
+STABLE_AFTER = 60.0
 
 
 @dataclass
@@ -37,10 +38,12 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
+    started_at: float = 0.0
     log: IO[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
         self.log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        self.started_at = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.spec.module], env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
@@ -140,6 +143,8 @@ def _restart_dead(children: list[Child]) -> None:
         if child.process is None or child.process.poll() is None:
             continue
         if child.next_start == 0.0:
+            if now - child.started_at > STABLE_AFTER:
+                child.restarts = 0  # it ran fine for a while: start over with a short delay
             delay = min(MAX_RESTART_DELAY, 0.5 * 2**child.restarts)
             child.next_start = now + delay
             console.print(

@@ -22,6 +22,7 @@ class QueryReplyV1(Contract):
         "reply",
         "cavra.drillops.query-reply.v1",
         summary="Reply wrapper for every query: {ok, status_code, error, result}.",
+        channel=False,
     )
 
     ok: bool
@@ -39,6 +40,7 @@ class HealthQueryV1(Contract):
         "health",
         "cavra.drillops.health-query.v1",
         summary="Sent to cavra.qry.<service>.health.v1; reply result is HealthReplyV1.",
+        channel=False,
     )
 
 
@@ -51,6 +53,7 @@ class HealthReplyV1(Contract):
         "health_reply",
         "cavra.drillops.health-reply.v1",
         summary="Service health: database reachable, consumers running.",
+        channel=False,
     )
 
     service: str

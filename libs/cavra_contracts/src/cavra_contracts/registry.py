@@ -17,6 +17,8 @@ from cavra_contracts.base import Contract
 from cavra_contracts.subjects import STREAMS, MessageSpec
 
 CONTRACTS: tuple[type[Contract], ...] = (
+    scheduler.ScheduleStateV1,
+    scheduler.FieldProblem,
     scheduler.UpsertScheduleV1,
     scheduler.RecordDrillRunV1,
     scheduler.ScheduleUpsertedV1,
@@ -42,9 +44,7 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
 }
 """Public documents (files and reports) keyed by their schema_version."""
 
-_BY_SUBJECT: dict[str, type[Contract]] = {
-    c.MESSAGE.subject: c for c in CONTRACTS if c.MESSAGE.service != "any"
-}
+_BY_SUBJECT: dict[str, type[Contract]] = {c.MESSAGE.subject: c for c in CONTRACTS if c.MESSAGE.channel}
 
 
 def contract_for_subject(subject: str) -> type[Contract]:
@@ -79,12 +79,12 @@ def asyncapi_document() -> dict[str, Any]:
     components: dict[str, Any] = {"messages": {}, "schemas": {}}
     for contract in CONTRACTS:
         spec = contract.MESSAGE
-        if spec.service == "any":
-            continue
-        key = f"{spec.kind}_{spec.service}_{spec.name}"
         components["schemas"][contract.__name__] = contract.model_json_schema(
             mode="serialization", ref_template="#/components/schemas/{model}"
         )
+        if not spec.channel:
+            continue
+        key = f"{spec.kind}_{spec.service}_{spec.name}"
         components["messages"][contract.__name__] = {
             "name": contract.__name__,
             "title": spec.schema_version,

@@ -29,6 +29,7 @@ class ScheduleStateV1(Contract):
         "schedule_state",
         "cavra.drillops.scheduler.schedule-state.v1",
         summary="One schedule with its current readiness (list item; not sent on its own).",
+        channel=False,
     )
 
     schedule_id: str
@@ -156,6 +157,7 @@ class FieldProblem(Contract):
         "field_problem",
         "cavra.drillops.field-problem.v1",
         summary="Part of a rejection (not sent on its own).",
+        channel=False,
     )
 
     field: str
@@ -233,6 +235,7 @@ class ScheduleListV1(Contract):
         "schedule_list",
         "cavra.drillops.scheduler.schedule-list.v1",
         summary="Every schedule with its current state (reply).",
+        channel=False,
     )
 
     items: list[ScheduleStateV1]

@@ -44,6 +44,8 @@ class MessageSpec:
     schema_version: str
     major: int = 1
     summary: str = ""
+    channel: bool = True
+    """False for payloads that never travel alone (replies, list items): no subject of their own."""
 
     @property
     def subject(self) -> str:

@@ -35,7 +35,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import ValidationError
 
 from cavra_contracts.envelope import Envelope
@@ -76,6 +76,7 @@ class ConsumerSpec:
     batch: int = 64
     concurrency: int = 16
     max_ack_pending: int = 2000
+    """Messages in flight across all replicas; 1 gives strict stream order across replicas."""
 
     def nak_delay(self, delivered: int) -> float:
         """Delay before the next delivery after ``delivered`` failed attempts."""
@@ -203,7 +204,7 @@ class Bus:
     # --- durable consumers ---------------------------------------------------------------
 
     async def ensure_consumer(self, spec: ConsumerSpec) -> None:
-        """Create the durable consumer if it is missing (replicas share it)."""
+        """Create the durable consumer, or update it to ``spec`` (replicas share it)."""
         config = ConsumerConfig(
             durable_name=spec.durable,
             ack_policy=AckPolicy.EXPLICIT,
@@ -217,9 +218,11 @@ class Bus:
             filter_subject=spec.filter_subjects[0] if len(spec.filter_subjects) == 1 else None,
         )
         try:
-            await self.js.consumer_info(spec.stream, spec.durable)
-        except NotFoundError:
+            # Create-or-update: a changed ack_wait / max_deliver / max_ack_pending takes effect.
             await self.js.add_consumer(spec.stream, config)
+        except BadRequestError as exc:
+            await self.js.consumer_info(spec.stream, spec.durable)  # exists: keep it, say why
+            log.warning("consumer.not_updated", durable=spec.durable, error=exc.description)
 
     async def run_consumer(self, spec: ConsumerSpec, handler: Handler, stop: asyncio.Event) -> None:
         """Pull, dispatch and settle messages until ``stop`` is set."""

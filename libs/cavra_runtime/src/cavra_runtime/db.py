@@ -40,6 +40,11 @@ def database_name(dsn: str) -> str:
 
 async def ensure_database(dsn: str) -> None:
     """Create the database named in ``dsn`` if it does not exist yet."""
+    try:
+        await (await asyncpg.connect(dsn)).close()
+        return
+    except asyncpg.InvalidCatalogNameError:
+        pass
     name = database_name(dsn)
     conn = await asyncpg.connect(with_database(dsn, "postgres"))
     try:

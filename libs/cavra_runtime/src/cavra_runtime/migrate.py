@@ -1,7 +1,8 @@
 """Forward-only SQL migrations, one PostgreSQL schema per service.
 
-Files are named ``NNNN_description.sql`` and applied in order, each in its own transaction
-with ``search_path`` set to the service schema. A ``schema_migrations`` table records the
+Files are named ``NNNN_description.sql`` and applied in order, all pending ones of a schema
+in one transaction (so a failing file leaves the schema as it was), with ``search_path`` set
+to the service schema. A ``schema_migrations`` table records the
 version and a SHA-256 checksum; an applied file that was edited afterwards is refused.
 Two component sets are applied to every schema: ``runtime`` (outbox and inbox, shipped in
 this package) and ``service`` (the service's own ``migrations/`` folder). A transaction-level
@@ -40,6 +41,8 @@ class Migration:
 
 def discover(folder: Path, component: str) -> list[Migration]:
     """Read the numbered SQL files of ``folder``; gaps and duplicates are errors."""
+    if not folder.is_dir():
+        raise MigrationError(f"{component} migrations folder is missing: {folder}")
     found: list[Migration] = []
     for path in sorted(folder.glob("*.sql")):
         match = _NAME.match(path.name)

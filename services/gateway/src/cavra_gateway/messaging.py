@@ -54,10 +54,10 @@ async def tell(
     try:
         published = await state.bus.publish(envelope)
     except Exception as exc:
-        state.outcomes.forget(envelope.message_id)
+        state.outcomes.forget(envelope.message_id, future)
         raise HTTPException(503, f"message bus unavailable: {type(exc).__name__}") from exc
     if published.duplicate:
-        state.outcomes.forget(envelope.message_id)
+        state.outcomes.forget(envelope.message_id, future)
         return Told(envelope, None, duplicate=True)
     outcome = await state.outcomes.wait(envelope.message_id, future, state.settings.command_wait_seconds)
     return Told(envelope, outcome, duplicate=False)

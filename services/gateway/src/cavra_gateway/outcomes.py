@@ -9,31 +9,35 @@ from cavra_contracts.envelope import Envelope
 
 
 class OutcomeWaiter:
-    """Resolves one future per pending command when an event names it as its cause."""
+    """Resolves the futures of pending commands when an event names the command as its cause.
+
+    Several requests may wait on one command id (a repeated Idempotency-Key); each gets the
+    outcome and forgetting one leaves the others waiting.
+    """
 
     def __init__(self) -> None:
-        self._pending: dict[str, tuple[frozenset[str], asyncio.Future[Envelope]]] = {}
+        self._pending: dict[str, list[tuple[frozenset[str], asyncio.Future[Envelope]]]] = {}
 
     def expect(self, command_id: str, outcome_types: Iterable[str]) -> asyncio.Future[Envelope]:
         """Register interest before publishing the command, so the outcome cannot be missed."""
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
-        self._pending[command_id] = (frozenset(outcome_types), future)
+        self._pending.setdefault(command_id, []).append((frozenset(outcome_types), future))
         return future
 
-    def forget(self, command_id: str) -> None:
-        self._pending.pop(command_id, None)
+    def forget(self, command_id: str, future: asyncio.Future[Envelope]) -> None:
+        waiters = [w for w in self._pending.get(command_id, []) if w[1] is not future]
+        if waiters:
+            self._pending[command_id] = waiters
+        else:
+            self._pending.pop(command_id, None)
 
     async def observe(self, event: Envelope) -> None:
         """Callback for every event seen on the bus."""
-        if not event.causation_id:
+        if not event.causation_id or event.causation_id not in self._pending:
             return
-        entry = self._pending.get(event.causation_id)
-        if entry is None:
-            return
-        types, future = entry
-        if event.type in types and not future.done():
-            future.set_result(event)
-            self._pending.pop(event.causation_id, None)
+        for types, future in self._pending[event.causation_id]:
+            if event.type in types and not future.done():
+                future.set_result(event)
 
     async def wait(
         self, command_id: str, future: asyncio.Future[Envelope], timeout: float
@@ -44,4 +48,4 @@ class OutcomeWaiter:
         except TimeoutError:
             return None
         finally:
-            self.forget(command_id)
+            self.forget(command_id, future)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from cavra_contracts.schedules import RollbackDrillHistoryV1, RollbackDrillScheduleV1
 from cavra_scheduler import domain
 from cavra_scheduler import repository as repo
-from cavra_scheduler.store import Context, record_drill, store_schedule
+from cavra_scheduler.store import Context, Rejected, record_drill, store_schedule
 
 log = structlog.get_logger()
 
@@ -27,10 +27,11 @@ async def load_files(
     counts = {"schedules": 0, "drills": 0, "rejected": 0}
     async with pool.acquire() as conn, conn.transaction():
         await repo.lock_file_loading(conn)
-        if history_path:
-            await _load_history(conn, ctx, history_path, counts)
+        # Schedules first: a drill in the history file may name one of them.
         if schedule_path:
             await _load_schedules(conn, ctx, schedule_path, counts)
+        if history_path:
+            await _load_history(conn, ctx, history_path, counts)
     log.info("files.loaded", **counts)
     return counts
 
@@ -47,16 +48,22 @@ async def _load_history(conn: asyncpg.Connection, ctx: Context, path: str, count
         log.error("history_file.invalid", path=path, problems=_problems(exc))
         return
     for drill in history.drills:
-        recorded = await record_drill(
-            conn,
-            drill,
-            ctx,
-            environment=history.environment,
-            source=f"file:{path}",
-            requested_by="file",
-            cause=None,
-            default_to_first_schedule=False,
-        )
+        try:
+            async with conn.transaction():  # a savepoint: one bad drill does not undo the others
+                recorded = await record_drill(
+                    conn,
+                    drill,
+                    ctx,
+                    environment=history.environment,
+                    source=f"file:{path}",
+                    requested_by="file",
+                    cause=None,
+                    default_to_first_schedule=False,
+                )
+        except Rejected as exc:
+            counts["rejected"] += 1
+            log.error("history_file.drill_rejected", path=path, drill_id=drill.drill_id, problem=str(exc))
+            continue
         counts["drills"] += recorded is not None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 import structlog
@@ -151,17 +152,21 @@ async def store_schedule(
     return state
 
 
-def _advanced_due(document: dict[str, object], drill: DrillRunV1) -> str | None:
-    """The explicit next_due_at a passing drill moves the schedule to, if it moves it forward."""
+def proves_fallback(drill: DrillRunV1) -> bool:
+    """A drill that passed, returned to Python-only mode and verified the fallback."""
+    return drill.status == "pass" and drill.target_mode == "disabled" and drill.fallback_verified
+
+
+def _advanced_due(document: dict[str, Any], drill: DrillRunV1) -> str | None:
+    """The explicit next_due_at a proving drill moves the schedule to, if it moves it forward."""
     explicit = document.get("next_due_at")
-    if drill.status != "pass" or not explicit:
+    if not explicit or not proves_fallback(drill):
         return None
-    interval = float(document["interval_days"])  # type: ignore[arg-type]
-    candidate = drill.executed_at + timedelta(days=interval)
+    candidate = drill.executed_at + timedelta(days=float(document["interval_days"]))
     current = domain.parse_timestamp(explicit)
     if current is not None and candidate <= current:
         return None
-    return candidate.isoformat().replace("+00:00", "Z")
+    return domain.iso(candidate)
 
 
 async def record_drill(
@@ -177,7 +182,8 @@ async def record_drill(
 ) -> DrillRunRecordedV1 | None:
     """Record a drill run and re-evaluate the schedules it counts for.
 
-    A passing drill recorded for a schedule moves that schedule's explicit ``next_due_at`` to
+    A drill that proves the fallback (see ``proves_fallback``), recorded for a schedule, moves
+    that schedule's explicit ``next_due_at`` to
     ``executed_at + interval_days`` when that is later (the original never advanced it).
     Returns None when a file re-load found the drill unchanged.
     """

@@ -12,8 +12,9 @@ def commands(ack_wait_seconds: float) -> ConsumerSpec:
     """Scheduler commands, applied one at a time in stream order.
 
     Commands depend on each other across entities (a drill names a schedule created by an
-    earlier command), so they are not handled concurrently. A crashed replica's in-flight
-    commands return after ``ack_wait_seconds``.
+    earlier command), so they are never handled concurrently: ``max_ack_pending=1`` makes the
+    server hand out one command at a time across all replicas, in stream order. A crashed
+    replica's in-flight command returns after ``ack_wait_seconds``.
     """
     return ConsumerSpec(
         durable=CONSUMER,
@@ -21,4 +22,6 @@ def commands(ack_wait_seconds: float) -> ConsumerSpec:
         filter_subjects=(subject_for("cmd", SERVICE, "*", 1),),
         ack_wait_seconds=ack_wait_seconds,
         concurrency=1,
+        batch=1,
+        max_ack_pending=1,
     )
