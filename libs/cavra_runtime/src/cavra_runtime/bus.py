@@ -168,29 +168,44 @@ class Bus:
             raise TimeoutError(f"no reply on {envelope.type}") from exc
         return QueryReplyV1.model_validate_json(reply.data)
 
-    async def serve(self, subject: str, handler: QueryHandler, *, queue: str) -> None:
-        """Answer queries on ``subject``; replicas share the load through ``queue``."""
+    async def serve(self, subject: str, handler: QueryHandler, *, queue: str, concurrency: int = 32) -> None:
+        """Answer queries on ``subject``; replicas share the load through ``queue``.
+
+        nats-py runs one subscription's callbacks one after another, so each request is
+        answered in a task of its own, at most ``concurrency`` at a time.
+        """
+        limiter = asyncio.Semaphore(concurrency)
+        in_flight: set[asyncio.Task[None]] = set()
+
+        async def answer(msg: Msg) -> None:
+            async with limiter:
+                reply = await self._answer(subject, handler, msg)
+                if msg.reply:
+                    with contextlib.suppress(Exception):
+                        await msg.respond(reply.model_dump_json().encode())
 
         async def on_request(msg: Msg) -> None:
-            try:
-                envelope = Envelope.from_json(msg.data)
-            except ValidationError as exc:
-                reply = QueryReplyV1(
-                    ok=False, status_code=400, error=f"undecodable query: {exc.error_count()} errors"
-                )
-            else:
-                with structlog.contextvars.bound_contextvars(
-                    message_id=envelope.message_id, subject=subject, correlation_id=envelope.correlation_id
-                ):
-                    try:
-                        reply = await handler(envelope)
-                    except Exception as exc:  # a failing query must still answer, never hang the caller
-                        log.exception("query.failed", error_class=type(exc).__name__)
-                        reply = QueryReplyV1(ok=False, status_code=500, error=f"{type(exc).__name__}")
-            if msg.reply:
-                await msg.respond(reply.model_dump_json().encode())
+            task = asyncio.create_task(answer(msg))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
 
         await self.nc.subscribe(subject, queue=queue, cb=on_request)
+
+    async def _answer(self, subject: str, handler: QueryHandler, msg: Msg) -> QueryReplyV1:
+        try:
+            envelope = Envelope.from_json(msg.data)
+        except ValidationError as exc:
+            return QueryReplyV1(
+                ok=False, status_code=400, error=f"undecodable query: {exc.error_count()} errors"
+            )
+        with structlog.contextvars.bound_contextvars(
+            message_id=envelope.message_id, subject=subject, correlation_id=envelope.correlation_id
+        ):
+            try:
+                return await handler(envelope)
+            except Exception as exc:  # a failing query must still answer, never hang the caller
+                log.exception("query.failed", error_class=type(exc).__name__)
+                return QueryReplyV1(ok=False, status_code=500, error=type(exc).__name__)
 
     async def listen(self, subject: str, callback: Callable[[Envelope], Awaitable[None]]) -> None:
         """Core-NATS subscription (no durability): used to observe outcomes as they happen."""
