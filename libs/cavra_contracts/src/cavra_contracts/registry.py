@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cavra_contracts import queries, scheduler, schedules
+from cavra_contracts import notifications, queries, scheduler, schedules
 from cavra_contracts.base import Contract
 from cavra_contracts.subjects import STREAMS, MessageSpec
 
@@ -29,6 +29,18 @@ CONTRACTS: tuple[type[Contract], ...] = (
     scheduler.HistoryReportQueryV1,
     scheduler.ListSchedulesQueryV1,
     scheduler.ScheduleListV1,
+    notifications.DeliveryOptions,
+    notifications.PlanNotificationV1,
+    notifications.NotificationPlannedV1,
+    notifications.PlanRejectedV1,
+    notifications.RouteHistoryQueryV1,
+    notifications.SuppressionTrendQueryV1,
+    notifications.PlanQueryV1,
+    notifications.AttemptEvidenceV1,
+    notifications.RouteDeliveryV1,
+    notifications.NotificationDeliveredV1,
+    notifications.DeliveryStatusQueryV1,
+    notifications.ConnectorsQueryV1,
     queries.QueryReplyV1,
     queries.HealthQueryV1,
     queries.HealthReplyV1,
@@ -41,6 +53,7 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     schedules.SCHEDULE_REPORT_SCHEMA: schedules.RollbackDrillScheduleReportV1,
     schedules.HISTORY_REPORT_SCHEMA: schedules.RollbackDrillHistoryReportV1,
     "cavra.drillops.scheduler.drill-run.v1": schedules.DrillRunV1,
+    notifications.PLAN_SCHEMA: notifications.NotificationPlanV1,
 }
 """Public documents (files and reports) keyed by their schema_version."""
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mappi
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
@@ -25,6 +25,17 @@ from cavra_runtime.settings import RuntimeSettings
 log = structlog.get_logger()
 
 Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+D = TypeVar("D")
+T = TypeVar("T")
+
+
+def bind(handler: Callable[[Envelope, D], Awaitable[T]], deps: D) -> Callable[[Envelope], Awaitable[T]]:
+    """A handler of the envelope alone, with the service's dependencies bound."""
+
+    async def bound(envelope: Envelope) -> T:
+        return await handler(envelope, deps)
+
+    return bound
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from cavra_gateway.deps import GatewayState
 from cavra_gateway.errors import on_request_validation_error
 from cavra_gateway.outcomes import OutcomeWaiter
-from cavra_gateway.routes import health, schedules
+from cavra_gateway.routes import health, notifications, schedules
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus
 
@@ -41,6 +41,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_exception_handler(RequestValidationError, on_request_validation_error)
     app.include_router(health.router)
     app.include_router(schedules.router)
+    app.include_router(notifications.router)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -18,26 +18,35 @@ class OutcomeWaiter:
     def __init__(self) -> None:
         self._pending: dict[str, list[tuple[frozenset[str], asyncio.Future[Envelope]]]] = {}
 
-    def expect(self, command_id: str, outcome_types: Iterable[str]) -> asyncio.Future[Envelope]:
-        """Register interest before publishing the command, so the outcome cannot be missed."""
+    def expect(
+        self, command_id: str, outcome_types: Iterable[str], *, downstream: bool = False
+    ) -> asyncio.Future[Envelope]:
+        """Register interest before publishing the command, so the outcome cannot be missed.
+
+        By default the outcome is the event the command caused directly (``causation_id``);
+        with ``downstream`` it is any later event of the same chain (``correlation_id``), e.g.
+        the delivery that followed the plan the command asked for.
+        """
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
-        self._pending.setdefault(command_id, []).append((frozenset(outcome_types), future))
+        key = f"corr:{command_id}" if downstream else command_id
+        self._pending.setdefault(key, []).append((frozenset(outcome_types), future))
         return future
 
     def forget(self, command_id: str, future: asyncio.Future[Envelope]) -> None:
-        waiters = [w for w in self._pending.get(command_id, []) if w[1] is not future]
-        if waiters:
-            self._pending[command_id] = waiters
-        else:
-            self._pending.pop(command_id, None)
+        for key in (command_id, f"corr:{command_id}"):
+            waiters = [w for w in self._pending.get(key, []) if w[1] is not future]
+            if waiters:
+                self._pending[key] = waiters
+            else:
+                self._pending.pop(key, None)
 
     async def observe(self, event: Envelope) -> None:
         """Callback for every event seen on the bus."""
-        if not event.causation_id or event.causation_id not in self._pending:
-            return
-        for types, future in self._pending[event.causation_id]:
-            if event.type in types and not future.done():
-                future.set_result(event)
+        keys = [event.causation_id, f"corr:{event.correlation_id}" if event.correlation_id else None]
+        for key in keys:
+            for types, future in self._pending.get(key or "", []):
+                if event.type in types and not future.done():
+                    future.set_result(event)
 
     async def wait(
         self, command_id: str, future: asyncio.Future[Envelope], timeout: float

@@ -12,4 +12,5 @@ class GatewaySettings(RuntimeSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     command_wait_seconds: float = Field(default=5.0, ge=0, le=60)
     query_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
-    services: tuple[str, ...] = ("scheduler",)
+    delivery_wait_seconds: float = Field(default=8.0, ge=0, le=120)
+    services: tuple[str, ...] = ("scheduler", "router", "delivery")

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from cavra_runtime.service import Runtime, Wiring
+from cavra_runtime.service import Runtime, Wiring, bind
 from cavra_scheduler import handlers, subscriptions
 from cavra_scheduler.evaluation import EvaluationConfig
 from cavra_scheduler.handlers import Deps
@@ -45,9 +45,9 @@ async def bootstrap(
         consumers=[
             (
                 subscriptions.commands(settings.ack_wait_seconds),
-                handlers.bind(handlers.dispatch_command, deps),
+                bind(handlers.dispatch_command, deps),
             )
         ],
-        queries={subject: handlers.bind(handler, deps) for subject, handler in handlers.QUERIES.items()},
+        queries={subject: bind(handler, deps) for subject, handler in handlers.QUERIES.items()},
         workers=[timer],
     )

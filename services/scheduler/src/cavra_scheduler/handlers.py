@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 from pydantic import ValidationError
@@ -33,7 +33,6 @@ from cavra_scheduler.events import emit
 from cavra_scheduler.store import Context, Rejected, record_drill, store_schedule
 
 CONSUMER = "scheduler-commands"
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -172,12 +171,3 @@ QUERIES: dict[str, QueryHandler] = {
     HistoryReportQueryV1.MESSAGE.subject: history_report,
     ListSchedulesQueryV1.MESSAGE.subject: list_schedules,
 }
-
-
-def bind(handler: Callable[[Envelope, Deps], Awaitable[T]], deps: Deps) -> Callable[[Envelope], Awaitable[T]]:
-    """A handler of the envelope alone, with its dependencies bound."""
-
-    async def bound(envelope: Envelope) -> T:
-        return await handler(envelope, deps)
-
-    return bound

@@ -1,0 +1,281 @@
+"""Notification plans (router) and connector delivery (delivery): documents and messages.
+
+Public schema_version strings kept from the original CAVRA:
+
+* ``cavra.go-backend-pilot.rollback-drill-notification-plan.v1`` — the plan;
+* ``cavra.go-backend-pilot.rollback-drill-notification.v1`` — the notification event
+  (event_type ``cavra.go_backend.rollback_drill.notification``);
+* ``cavra.go-backend-pilot.rollback-drill-routing-history.v1`` — flattened route history;
+* ``cavra.go-backend-pilot.rollback-drill-routing-suppression-trend.v1`` — suppression trend;
+* ``cavra.connector.delivery.v1`` — a redacted delivery result.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from cavra_contracts.base import Contract, Document, UtcDatetime
+from cavra_contracts.scheduler import FieldProblem
+from cavra_contracts.subjects import MessageSpec
+
+PLAN_SCHEMA = "cavra.go-backend-pilot.rollback-drill-notification-plan.v1"
+NOTIFICATION_SCHEMA = "cavra.go-backend-pilot.rollback-drill-notification.v1"
+NOTIFICATION_EVENT_TYPE = "cavra.go_backend.rollback_drill.notification"
+ROUTING_HISTORY_SCHEMA = "cavra.go-backend-pilot.rollback-drill-routing-history.v1"
+SUPPRESSION_TREND_SCHEMA = "cavra.go-backend-pilot.rollback-drill-routing-suppression-trend.v1"
+DELIVERY_SCHEMA = "cavra.connector.delivery.v1"
+DELIVERY_RECORD_KIND = "release-connector-delivery"
+NOTIFICATION_SOURCE = "go_backend_rollback_drill_notification"
+TREND_KIND = "go-backend-rollback-drill-routing-suppression-trend"
+
+RouteAction = Literal["deliver", "suppress"]
+RouteCategory = Literal["deliver", "healthy_schedule", "maintenance_window", "owner_calendar", "other"]
+
+
+class RouteDecision(Document):
+    """One owner x provider route of a plan and what was decided for it."""
+
+    route_key: str
+    schedule_id: str
+    provider: str
+    owner: str
+    acknowledgement_minutes: int
+    escalation_owner: str
+    action: RouteAction
+    reason: str
+    category: RouteCategory
+    maintenance_window: dict[str, Any] | None = None
+    owner_availability: dict[str, Any]
+
+
+class NotificationPlanV1(Document):
+    """Notification plan ``cavra.go-backend-pilot.rollback-drill-notification-plan.v1``."""
+
+    schema_version: Literal["cavra.go-backend-pilot.rollback-drill-notification-plan.v1"]
+    product: str
+    plan_id: str
+    schedule_id: str
+    generated_at: str
+    generated_by: str
+    status: str
+    alert_level: Literal["healthy", "warning", "critical"]
+    eligible_providers: list[str]
+    selected_providers: list[str]
+    acknowledgement_required_providers: list[str]
+    suppressed_providers: list[str]
+    unconfigured_providers: list[str]
+    owners: list[str]
+    route_decisions: list[RouteDecision]
+    deliverable_route_count: int
+    suppressed_route_count: int
+    maintenance_suppressed_count: int
+    calendar_suppressed_count: int
+    healthy_suppressed_count: int
+    next_due_at: str
+    reason: str
+
+
+class DeliveryOptions(Contract):
+    """How hard to try: attempts are ``retries + 1`` per route, each bounded by ``timeout_seconds``."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt", "router", "delivery_options", "cavra.drillops.delivery-options.v1", channel=False
+    )
+
+    retries: int | None = Field(default=None, ge=0, le=10)
+    timeout_seconds: float | None = Field(default=None, gt=0, le=120)
+
+
+# --- router ---------------------------------------------------------------------------------
+
+
+class PlanNotificationV1(Contract):
+    """Build a notification plan now (and deliver its deliverable routes)."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "cmd",
+        "router",
+        "plan_notification",
+        "cavra.drillops.router.plan-notification.v1",
+        summary="Build a notification plan on demand (POST .../rollback-drill-notifications/deliver).",
+    )
+
+    schedule_id: str | None = None
+    provider: str = "all"
+    routing_policy: dict[str, Any] | None = None
+    force: bool = False
+    generated_by: str = "console"
+    delivery: DeliveryOptions = Field(default_factory=DeliveryOptions)
+
+
+class NotificationPlannedV1(Contract):
+    """A plan was built; its deliverable routes are for the delivery service."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt",
+        "router",
+        "notification_planned",
+        "cavra.drillops.router.notification-planned.v1",
+        summary="A notification plan (route decisions) and the notification event to deliver.",
+    )
+
+    plan: dict[str, Any] = Field(description=f"{PLAN_SCHEMA}")
+    event: dict[str, Any] = Field(description=f"{NOTIFICATION_SCHEMA}")
+    schedule: dict[str, Any] = Field(description="The schedule report the plan was built from.")
+    trigger: Literal["schedule_evaluated", "api"]
+    delivery: DeliveryOptions = Field(default_factory=DeliveryOptions)
+
+
+class PlanRejectedV1(Contract):
+    """A plan command could not be carried out; nothing was stored."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt",
+        "router",
+        "plan_rejected",
+        "cavra.drillops.router.plan-rejected.v1",
+        summary="A plan command was rejected (unknown schedule, no report, ...).",
+    )
+
+    status_code: int
+    problems: list[FieldProblem]
+
+
+class RouteHistoryQueryV1(Contract):
+    """Ask for flattened route decisions (spec §3.7), newest first."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry",
+        "router",
+        "route_history",
+        "cavra.drillops.router.route-history-query.v1",
+        summary=f"Reply: {ROUTING_HISTORY_SCHEMA}.",
+    )
+
+    schedule_id: str = ""
+    provider: str = ""
+    owner: str = ""
+    action: str = ""
+    category: str = ""
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+class SuppressionTrendQueryV1(Contract):
+    """Ask for the suppression trend (spec §3.8); stored once per distinct content."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry",
+        "router",
+        "suppression_trend",
+        "cavra.drillops.router.suppression-trend-query.v1",
+        summary=f"Reply: {{trend: {SUPPRESSION_TREND_SCHEMA}, metadata}}.",
+    )
+
+    schedule_id: str = ""
+    provider: str = ""
+    owner: str = ""
+    generated_by: str = "console"
+
+
+class PlanQueryV1(Contract):
+    """Ask for one stored plan."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry", "router", "plan", "cavra.drillops.router.plan-query.v1", summary="Reply: {plan, metadata}."
+    )
+
+    plan_id: str
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+class AttemptEvidenceV1(Contract):
+    """One HTTP attempt: never a URL path, header, body or secret."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt", "delivery", "attempt_evidence", "cavra.drillops.delivery.attempt-evidence.v1", channel=False
+    )
+
+    attempt: int
+    status_code: int | None
+    latency_ms: float
+    outcome: str
+    error_class: str | None
+    retry_after_seconds: float | None = None
+
+
+class RouteDeliveryV1(Contract):
+    """Redacted evidence of delivering one route through one connector."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt", "delivery", "route_delivery", "cavra.drillops.delivery.route-delivery.v1", channel=False
+    )
+
+    delivery_id: str
+    route_key: str
+    provider: str
+    owner: str
+    connector: str | None
+    connector_type: str | None
+    target_host: str | None
+    outcome: Literal["delivered", "failed", "permanent_failure", "unconfigured", "quarantined"]
+    idempotency_key: str
+    attempt_count: int
+    status_code: int | None
+    external_ref: str | None = None
+    deduplicated: bool = False
+    attempts: list[AttemptEvidenceV1]
+    completed_at: UtcDatetime
+
+
+class NotificationDeliveredV1(Contract):
+    """``cavra.go_backend.rollback_drill.notification``: a plan's routes were delivered (or failed)."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt",
+        "delivery",
+        "rollback_drill_notification",
+        NOTIFICATION_SCHEMA,
+        summary="event_type cavra.go_backend.rollback_drill.notification: "
+        "redacted delivery evidence of a plan.",
+    )
+
+    event_type: Literal["cavra.go_backend.rollback_drill.notification"] = NOTIFICATION_EVENT_TYPE
+    plan_id: str
+    schedule_id: str
+    alert_level: str
+    success: bool
+    record_id: str
+    connector_delivery_source: str = NOTIFICATION_SOURCE
+    deliveries: list[RouteDeliveryV1]
+
+
+class DeliveryStatusQueryV1(Contract):
+    """Ask for the delivery evidence of one plan."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry",
+        "delivery",
+        "delivery_status",
+        "cavra.drillops.delivery.delivery-status-query.v1",
+        summary="Reply: {plan_id, complete, success, deliveries[], record}.",
+    )
+
+    plan_id: str
+
+
+class ConnectorsQueryV1(Contract):
+    """Ask which connectors are configured (names, types, problems; never secrets)."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry",
+        "delivery",
+        "connectors",
+        "cavra.drillops.delivery.connectors-query.v1",
+        summary="Reply: {configured, connectors: [{name, type, host, quarantined}], "
+        "problems: {name: message}}.",
+    )

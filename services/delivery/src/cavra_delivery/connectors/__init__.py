@@ -1,0 +1,1 @@
+"""Provider connectors: config, payloads, HTTP delivery with retries, redacted evidence."""

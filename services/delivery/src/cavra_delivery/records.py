@@ -1,0 +1,65 @@
+"""The ``release-connector-delivery`` record of a plan's delivery (pure; redacted by construction)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cavra_contracts.notifications import DELIVERY_RECORD_KIND, DELIVERY_SCHEMA, NOTIFICATION_EVENT_TYPE
+
+TERMINAL = frozenset({"delivered", "failed", "permanent_failure", "unconfigured", "quarantined"})
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "connector"
+
+
+def record_id(event_id: str, generated_at: str, providers: Sequence[str]) -> str:
+    """``rcd-{slug}-{12 hex}`` as the original, over event id, time and providers."""
+    material = f"{event_id}|{generated_at}|{','.join(providers)}"
+    return f"rcd-{_slug(event_id)}-{hashlib.sha256(material.encode()).hexdigest()[:12]}"
+
+
+def delivery_record(
+    plan: Mapping[str, Any], deliveries: Sequence[Mapping[str, Any]], *, source: str, generated_at: str
+) -> dict[str, Any]:
+    """Summarise every route delivery of one plan; only hosts, codes, counts and ids — no secrets."""
+    providers = sorted({d["provider"] for d in deliveries})
+    failed = sorted({d["provider"] for d in deliveries if d["outcome"] != "delivered"})
+    event_id = str(plan.get("schedule_id") or plan["plan_id"])
+    attempts = [int(d["attempt_count"]) for d in deliveries]
+    rid = record_id(f"{event_id}-{plan['plan_id']}", generated_at, providers)
+    return {
+        "schema_version": "cavra.evidence.metadata.v1",
+        "product": "CAVRA",
+        "session_id": rid,
+        "record_id": rid,
+        "created_at": generated_at,
+        "signer": source,
+        "decision_count": 0,
+        "blocked_count": len(failed),
+        "approval_required_count": 0,
+        "metadata_kind": DELIVERY_RECORD_KIND,
+        "connector_delivery_source": source,
+        "event_id": event_id,
+        "event_type": NOTIFICATION_EVENT_TYPE,
+        "plan_id": plan["plan_id"],
+        "schedule_id": plan["schedule_id"],
+        "delivery_success": not failed,
+        "providers": providers,
+        "failed_providers": failed,
+        "attempt_count": sum(attempts),
+        "max_attempt_count": max(attempts, default=0),
+        "status_codes": [d["status_code"] for d in deliveries],
+        "delivery": {
+            "schema_version": DELIVERY_SCHEMA,
+            "product": "CAVRA",
+            "event_type": NOTIFICATION_EVENT_TYPE,
+            "event_id": event_id,
+            "generated_at": generated_at,
+            "success": not failed,
+            "deliveries": list(deliveries),
+        },
+    }

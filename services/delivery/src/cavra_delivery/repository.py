@@ -1,0 +1,144 @@
+"""All SQL of the delivery service (``$n`` parameters only). Tables live in the ``delivery`` schema."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+DELIVERY_COLUMNS = (
+    "delivery_id, plan_id, route_key, schedule_id, provider, owner, connector, connector_type, target_host, "
+    "status, attempt_count, status_code, external_ref, deduplicated, attempts, completed_at"
+)
+
+
+async def insert_pending(conn: asyncpg.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Create the deliveries of a plan (idempotent: a redelivered plan adds nothing)."""
+    await conn.executemany(
+        """INSERT INTO deliveries (delivery_id, plan_id, route_key, schedule_id, provider, owner, connector,
+                                   connector_type, target_host, status, completed_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (delivery_id) DO NOTHING""",
+        [
+            (
+                r["delivery_id"],
+                r["plan_id"],
+                r["route_key"],
+                r["schedule_id"],
+                r["provider"],
+                r["owner"],
+                r["connector"],
+                r["connector_type"],
+                r["target_host"],
+                r["status"],
+                r.get("completed_at"),
+            )
+            for r in rows
+        ],
+    )
+
+
+async def for_plan(conn: asyncpg.Connection, plan_id: str) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE plan_id = $1 ORDER BY delivery_id", plan_id
+        )
+    )
+
+
+async def finish(
+    conn: asyncpg.Connection,
+    delivery_id: str,
+    *,
+    status: str,
+    attempts: list[dict[str, Any]],
+    status_code: int | None,
+    external_ref: str | None,
+    deduplicated: bool,
+    completed_at: datetime,
+) -> None:
+    await conn.execute(
+        """UPDATE deliveries SET status = $2, attempts = $3, attempt_count = $4, status_code = $5,
+                  external_ref = $6, deduplicated = $7, completed_at = $8
+           WHERE delivery_id = $1 AND status = 'pending'""",
+        delivery_id,
+        status,
+        attempts,
+        len(attempts),
+        status_code,
+        external_ref,
+        deduplicated,
+        completed_at,
+    )
+
+
+async def health(conn: asyncpg.Connection, connector: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT consecutive_failures, quarantined_until FROM connector_health WHERE connector = $1", connector
+    )
+
+
+async def record_health(
+    conn: asyncpg.Connection,
+    connector: str,
+    *,
+    succeeded: bool,
+    quarantine_after: int,
+    quarantine_until: datetime,
+    now: datetime,
+) -> None:
+    """Count consecutive failures; quarantine once they reach ``quarantine_after``; a success resets."""
+    if succeeded:
+        await conn.execute(
+            """INSERT INTO connector_health (connector, consecutive_failures, last_success_at)
+               VALUES ($1, 0, $2)
+               ON CONFLICT (connector) DO UPDATE
+                 SET consecutive_failures = 0, quarantined_until = NULL, last_success_at = $2""",
+            connector,
+            now,
+        )
+        return
+    await conn.execute(
+        """INSERT INTO connector_health (connector, consecutive_failures, last_failure_at)
+           VALUES ($1, 1, $2)
+           ON CONFLICT (connector) DO UPDATE
+             SET consecutive_failures = connector_health.consecutive_failures + 1, last_failure_at = $2""",
+        connector,
+        now,
+    )
+    await conn.execute(
+        """UPDATE connector_health SET quarantined_until = $3
+           WHERE connector = $1 AND consecutive_failures >= $2
+             AND (quarantined_until IS NULL OR quarantined_until < $4)""",
+        connector,
+        quarantine_after,
+        quarantine_until,
+        now,
+    )
+
+
+async def all_health(conn: asyncpg.Connection) -> dict[str, asyncpg.Record]:
+    rows = await conn.fetch("SELECT connector, consecutive_failures, quarantined_until FROM connector_health")
+    return {row["connector"]: row for row in rows}
+
+
+async def insert_record(conn: asyncpg.Connection, record: dict[str, Any], created_at: datetime) -> bool:
+    """Store the plan's delivery record once; True when it is new."""
+    inserted = await conn.fetchval(
+        """INSERT INTO delivery_records (record_id, plan_id, source, success, document, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (plan_id) DO NOTHING RETURNING 1""",
+        record["record_id"],
+        record["plan_id"],
+        record["connector_delivery_source"],
+        record["delivery_success"],
+        record,
+        created_at,
+    )
+    return inserted is not None
+
+
+async def record_for_plan(conn: asyncpg.Connection, plan_id: str) -> dict[str, Any] | None:
+    value = await conn.fetchval("SELECT document FROM delivery_records WHERE plan_id = $1", plan_id)
+    return dict(value) if value is not None else None

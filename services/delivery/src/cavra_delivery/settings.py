@@ -1,0 +1,17 @@
+"""Delivery settings, read once from the environment. Connector secrets stay in CAVRA_CONNECTOR_CONFIG."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from cavra_runtime.settings import RuntimeSettings
+
+
+class DeliverySettings(RuntimeSettings):
+    connector_config: str = ""
+    delivery_retries: int = Field(default=2, ge=0, le=10)
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    delivery_concurrency: int = Field(default=64, ge=1, le=1000)
+    quarantine_after_failures: int = Field(default=5, ge=1, le=1000)
+    quarantine_seconds: float = Field(default=300.0, ge=1)
+    ack_wait_seconds: float = Field(default=300.0, ge=1, le=3600)

@@ -1,0 +1,218 @@
+"""Notification plans, delivery, route history and suppression trends:
+``/runtime/go-pilot/rollback-drill-notifications/...``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from cavra_contracts.envelope import make_envelope
+from cavra_contracts.notifications import (
+    DELIVERY_SCHEMA,
+    ConnectorsQueryV1,
+    DeliveryOptions,
+    DeliveryStatusQueryV1,
+    NotificationDeliveredV1,
+    NotificationPlannedV1,
+    PlanNotificationV1,
+    PlanQueryV1,
+    PlanRejectedV1,
+    RouteHistoryQueryV1,
+    SuppressionTrendQueryV1,
+)
+from cavra_gateway import SERVICE
+from cavra_gateway.deps import GatewayState, State
+from cavra_gateway.errors import problem_response
+from cavra_gateway.messaging import ask
+
+router = APIRouter(prefix="/runtime/go-pilot/rollback-drill-notifications", tags=["notifications"])
+
+PROVIDER_LIST = r"^(all|[A-Za-z0-9_-]+(\s*,\s*[A-Za-z0-9_-]+)*)$"
+
+
+class DeliverRequest(BaseModel):
+    """Body of POST .../deliver."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schedule_id: str | None = Field(
+        default=None, max_length=128, description="Default: the only/first schedule."
+    )
+    provider: str = Field(default="all", pattern=PROVIDER_LIST, description="`all` or a comma list.")
+    routing_policy: dict[str, Any] | None = Field(
+        default=None, description="owner_routes / maintenance_windows / owner_calendars; wins per key."
+    )
+    retries: int = Field(default=2, ge=0, le=10)
+    timeout_seconds: float = Field(default=10.0, ge=0.1, le=120)
+    force: bool = False
+    generated_by: str = Field(default="console", min_length=1, max_length=200)
+
+
+def _plan_poll(plan_id: str) -> str:
+    return f"/runtime/go-pilot/rollback-drill-notifications/plans/{plan_id}"
+
+
+async def _delivery_status(state: GatewayState, plan_id: str) -> dict[str, Any]:
+    return await ask(state, DeliveryStatusQueryV1(plan_id=plan_id))
+
+
+def _delivery_view(status: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "schema_version": DELIVERY_SCHEMA,
+        "plan_id": status["plan_id"],
+        "complete": status["complete"],
+        "success": status["success"],
+        "deliveries": status["deliveries"],
+    }
+
+
+@router.post(
+    "/deliver",
+    summary="Plan notifications for a schedule and deliver its deliverable routes",
+    responses={
+        200: {"description": "Planned and, when a route was deliverable, delivered (see `delivery`)."},
+        202: {
+            "description": "Planned (or queued) but delivery did not finish within "
+            "CAVRA_DELIVERY_WAIT_SECONDS; poll `poll`."
+        },
+        400: {"description": "No connector config, or a route names a provider without a connector."},
+        404: {"description": "schedule_id names no schedule."},
+        422: {"description": "Invalid body; `errors` names every offending field."},
+        503: {"description": "A service did not answer."},
+    },
+)
+async def deliver(state: State, body: DeliverRequest) -> JSONResponse:
+    connectors = await ask(state, ConnectorsQueryV1())
+    if not connectors.get("configured"):
+        return problem_response(
+            400,
+            "connector config is not configured",
+            [{"field": "CAVRA_CONNECTOR_CONFIG", "message": "set it to the private connector config file"}],
+        )
+    command = PlanNotificationV1(
+        schedule_id=body.schedule_id,
+        provider=body.provider,
+        routing_policy=body.routing_policy,
+        force=body.force,
+        generated_by=body.generated_by,
+        delivery=DeliveryOptions(retries=body.retries, timeout_seconds=body.timeout_seconds),
+    )
+    envelope = make_envelope(command, producer=SERVICE, subject=f"schedule/{body.schedule_id or '*'}")
+    planned_future = state.outcomes.expect(
+        envelope.message_id, [NotificationPlannedV1.MESSAGE.subject, PlanRejectedV1.MESSAGE.subject]
+    )
+    delivered_future = state.outcomes.expect(
+        envelope.message_id, [NotificationDeliveredV1.MESSAGE.subject], downstream=True
+    )
+    try:
+        await state.bus.publish(envelope)
+    except Exception:
+        state.outcomes.forget(envelope.message_id, planned_future)
+        state.outcomes.forget(envelope.message_id, delivered_future)
+        return problem_response(503, "message bus unavailable", [])
+    outcome = await state.outcomes.wait(
+        envelope.message_id, planned_future, state.settings.command_wait_seconds
+    )
+    if outcome is None:
+        state.outcomes.forget(envelope.message_id, delivered_future)
+        return JSONResponse(
+            status_code=202, content={"status": "accepted", "message_id": envelope.message_id}
+        )
+    if outcome.type == PlanRejectedV1.MESSAGE.subject:
+        state.outcomes.forget(envelope.message_id, delivered_future)
+        rejected = PlanRejectedV1.model_validate(outcome.payload)
+        return problem_response(
+            rejected.status_code,
+            "rejected",
+            [{"field": p.field, "message": p.message} for p in rejected.problems],
+        )
+    planned = NotificationPlannedV1.model_validate(outcome.payload)
+    plan = planned.plan
+    response: dict[str, Any] = {
+        "schedule": planned.schedule,
+        "plan": plan,
+        "delivery": None,
+        "plan_metadata": (await ask(state, PlanQueryV1(plan_id=plan["plan_id"])))["metadata"],
+        "metadata": None,
+        "success": True,
+        "event_id": plan["schedule_id"] or plan["plan_id"],
+    }
+    if not plan["deliverable_route_count"]:
+        state.outcomes.forget(envelope.message_id, delivered_future)
+        return JSONResponse(status_code=200, content=response)
+    delivered = await state.outcomes.wait(
+        envelope.message_id, delivered_future, state.settings.delivery_wait_seconds
+    )
+    if delivered is None:
+        return JSONResponse(status_code=202, content=response | {"poll": _plan_poll(plan["plan_id"])})
+    status = await _delivery_status(state, plan["plan_id"])
+    response |= {
+        "delivery": _delivery_view(status),
+        "metadata": status["record"],
+        "success": status["success"],
+    }
+    return JSONResponse(status_code=200, content=response)
+
+
+@router.get("/plans/{plan_id}", summary="One stored plan with its delivery evidence so far")
+async def plan(state: State, plan_id: str = Path(max_length=64)) -> dict[str, Any]:
+    stored = await ask(state, PlanQueryV1(plan_id=plan_id))
+    status = await _delivery_status(state, plan_id)
+    return {
+        "plan": stored["plan"],
+        "plan_metadata": stored["metadata"],
+        "delivery": _delivery_view(status),
+        "metadata": status["record"],
+        "success": status["success"],
+    }
+
+
+Category = Literal["maintenance_window", "owner_calendar", "healthy_schedule", "other", "deliver"]
+
+
+@router.get("/routes", summary="Route history (cavra.go-backend-pilot.rollback-drill-routing-history.v1)")
+async def routes(
+    state: State,
+    schedule_id: str = Query(default="", max_length=128),
+    provider: str = Query(default="", max_length=64),
+    owner: str = Query(
+        default="", max_length=200, description="Case-insensitive substring of owner or escalation owner."
+    ),
+    action: Literal["", "deliver", "suppress"] = Query(default=""),
+    category: Category | Literal[""] = Query(default=""),
+    limit: int = Query(default=50, ge=1, le=500),
+    offset: int = Query(default=0, ge=0),
+) -> dict[str, Any]:
+    query = RouteHistoryQueryV1(
+        schedule_id=schedule_id,
+        provider=provider,
+        owner=owner,
+        action=action,
+        category=category,
+        limit=limit,
+        offset=offset,
+    )
+    return await ask(state, query)
+
+
+@router.get(
+    "/suppression-trends",
+    summary="Suppression trend (cavra.go-backend-pilot.rollback-drill-routing-suppression-trend.v1)",
+    description="Counts suppressed routes by category, owner, provider and schedule. Stored as metadata kind "
+    "go-backend-rollback-drill-routing-suppression-trend once per distinct content: "
+    "a read that finds nothing changed writes nothing.",
+)
+async def suppression_trends(
+    state: State,
+    schedule_id: str = Query(default="", max_length=128),
+    provider: str = Query(default="", max_length=64),
+    owner: str = Query(default="", max_length=200),
+    generated_by: str = Query(default="console", max_length=200),
+) -> dict[str, Any]:
+    query = SuppressionTrendQueryV1(
+        schedule_id=schedule_id, provider=provider, owner=owner, generated_by=generated_by
+    )
+    return await ask(state, query)

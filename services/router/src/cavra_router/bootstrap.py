@@ -1,0 +1,70 @@
+"""The only place that picks the router's real dependencies and wires handlers to them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cavra_contracts.envelope import make_envelope
+from cavra_contracts.notifications import ConnectorsQueryV1
+from cavra_contracts.scheduler import ScheduleReportQueryV1
+from cavra_router import SERVICE, handlers, subscriptions
+from cavra_router.handlers import Deps
+from cavra_router.peers import ReportAnswer
+from cavra_router.settings import RouterSettings
+from cavra_runtime.bus import Bus
+from cavra_runtime.service import Runtime, Wiring, bind
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class BusPeers:
+    """Peers answered over NATS request/reply."""
+
+    bus: Bus
+    timeout: float
+
+    async def schedule_report(self, schedule_id: str | None) -> ReportAnswer:
+        reply = await self.bus.request(
+            make_envelope(ScheduleReportQueryV1(schedule_id=schedule_id), producer=SERVICE),
+            timeout=self.timeout,
+        )
+        if reply.ok:
+            return ReportAnswer(status_code=200, report=reply.result)
+        return ReportAnswer(status_code=reply.status_code, error=reply.error)
+
+    async def configured_providers(self) -> list[str] | None:
+        try:
+            reply = await self.bus.request(
+                make_envelope(ConnectorsQueryV1(), producer=SERVICE), timeout=self.timeout
+            )
+        except TimeoutError:
+            return None
+        if not reply.ok or not reply.result:
+            return None
+        return [c["name"] for c in reply.result.get("connectors", [])]
+
+
+async def bootstrap(
+    runtime: Runtime, settings: RouterSettings, clock: Callable[[], datetime] = system_clock
+) -> Wiring:
+    deps = Deps(
+        pool=runtime.pool,
+        peers=BusPeers(runtime.bus, settings.query_timeout_seconds),
+        clock=clock,
+        auto_generated_by=settings.auto_plan_generated_by,
+    )
+    return Wiring(
+        consumers=[
+            (
+                subscriptions.schedule_events(settings.ack_wait_seconds),
+                bind(handlers.on_schedule_evaluated, deps),
+            ),
+            (subscriptions.plan_commands(settings.ack_wait_seconds), bind(handlers.on_plan_command, deps)),
+        ],
+        queries={subject: bind(handler, deps) for subject, handler in handlers.QUERIES.items()},
+    )

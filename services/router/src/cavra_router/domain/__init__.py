@@ -1,0 +1,1 @@
+"""Pure routing rules: effective policy, owner routes, decisions, history rows, suppression trends."""

@@ -1,0 +1,250 @@
+"""Router handlers: schedule events and plan commands from the bus, history and trend queries.
+
+Handlers are plain async functions of (envelope, deps); ``CONSUMERS`` and ``QUERIES`` map
+each contract's subject to its handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import structlog
+from pydantic import ValidationError
+
+from cavra_contracts.envelope import Envelope, make_envelope
+from cavra_contracts.notifications import (
+    ROUTING_HISTORY_SCHEMA,
+    DeliveryOptions,
+    PlanNotificationV1,
+    PlanQueryV1,
+    PlanRejectedV1,
+    RouteHistoryQueryV1,
+    SuppressionTrendQueryV1,
+)
+from cavra_contracts.queries import QueryReplyV1
+from cavra_contracts.scheduler import FieldProblem, ScheduleEvaluatedV1
+from cavra_router import SERVICE, domain, planning, records
+from cavra_router import repository as repo
+from cavra_router.peers import Peers
+from cavra_runtime.bus import PermanentError
+from cavra_runtime.inbox import once
+from cavra_runtime.outbox import enqueue
+
+log = structlog.get_logger()
+EVENTS_CONSUMER = "router-schedule-events"
+COMMANDS_CONSUMER = "router-commands"
+NOTIFY_STATES = ("due_soon", "needs_attention")
+
+
+@dataclass(frozen=True)
+class Deps:
+    pool: asyncpg.Pool
+    peers: Peers
+    clock: Callable[[], datetime]
+    auto_generated_by: str
+
+
+async def on_schedule_evaluated(envelope: Envelope, deps: Deps) -> None:
+    """Plan when a schedule becomes due soon or stale: once per schedule, state and due date."""
+    try:
+        evaluated = ScheduleEvaluatedV1.model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise PermanentError(f"undecodable ScheduleEvaluatedV1: {exc.error_count()} errors") from exc
+    if evaluated.status not in NOTIFY_STATES:
+        return
+    report = evaluated.report.as_json_dict()
+    configured = await deps.peers.configured_providers()
+    now = deps.clock()
+    plan_id = planning.new_plan_id()
+    plan, event = planning.build(
+        report,
+        plan_id=plan_id,
+        requested_provider="all",
+        routing_policy=None,
+        force=False,
+        generated_by=deps.auto_generated_by,
+        configured=configured,
+        now=now,
+    )
+    async with once(deps.pool, EVENTS_CONSUMER, envelope) as conn:
+        if conn is None:
+            return
+        if not await repo.claim_auto_plan(
+            conn, evaluated.schedule_id, evaluated.status, evaluated.next_due_at, plan_id
+        ):
+            log.info("plan.already_planned", schedule_id=evaluated.schedule_id, status=evaluated.status)
+            return
+        await planning.store(
+            conn,
+            plan,
+            event,
+            report,
+            trigger="schedule_evaluated",
+            delivery=DeliveryOptions(),
+            cause=envelope,
+            now=now,
+        )
+    log.info(
+        "plan.created",
+        plan_id=plan_id,
+        schedule_id=evaluated.schedule_id,
+        trigger="schedule_evaluated",
+        deliverable=plan["deliverable_route_count"],
+        suppressed=plan["suppressed_route_count"],
+    )
+
+
+async def _reject(deps: Deps, envelope: Envelope, status_code: int, problems: list[FieldProblem]) -> None:
+    async with once(deps.pool, COMMANDS_CONSUMER, envelope) as conn:
+        if conn is None:
+            return
+        rejected = PlanRejectedV1(status_code=status_code, problems=problems)
+        await enqueue(
+            conn,
+            make_envelope(
+                rejected,
+                producer=SERVICE,
+                causation_id=envelope.message_id,
+                correlation_id=envelope.correlation_id or envelope.message_id,
+            ),
+            schema=SERVICE,
+        )
+
+
+async def on_plan_command(envelope: Envelope, deps: Deps) -> None:
+    """Plan on demand (the deliver endpoint); a route to an unconfigured provider rejects the command."""
+    try:
+        command = PlanNotificationV1.model_validate(envelope.payload)
+    except ValidationError as exc:
+        problems = [FieldProblem(field=".".join(map(str, e["loc"])), message=e["msg"]) for e in exc.errors()]
+        await _reject(deps, envelope, 422, problems)
+        return
+    answer = await deps.peers.schedule_report(command.schedule_id)  # TimeoutError -> nak, retried
+    if answer.report is None:
+        await _reject(
+            deps,
+            envelope,
+            answer.status_code,
+            [FieldProblem(field="schedule_id", message=answer.error or "no schedule report")],
+        )
+        return
+    configured = await deps.peers.configured_providers()
+    now = deps.clock()
+    plan, event = planning.build(
+        answer.report,
+        plan_id=planning.new_plan_id(),
+        requested_provider=command.provider,
+        routing_policy=command.routing_policy,
+        force=command.force,
+        generated_by=command.generated_by,
+        configured=configured,
+        now=now,
+    )
+    if plan["unconfigured_providers"]:
+        missing = ", ".join(plan["unconfigured_providers"])
+        await _reject(
+            deps,
+            envelope,
+            400,
+            [FieldProblem(field="provider", message=f"connector provider is not configured: {missing}")],
+        )
+        return
+    async with once(deps.pool, COMMANDS_CONSUMER, envelope) as conn:
+        if conn is None:
+            return
+        await planning.store(
+            conn,
+            plan,
+            event,
+            answer.report,
+            trigger="api",
+            delivery=command.delivery,
+            cause=envelope,
+            now=now,
+        )
+    log.info(
+        "plan.created",
+        plan_id=plan["plan_id"],
+        schedule_id=plan["schedule_id"],
+        trigger="api",
+        deliverable=plan["deliverable_route_count"],
+        suppressed=plan["suppressed_route_count"],
+    )
+
+
+# --- queries --------------------------------------------------------------------------------
+
+
+def _row(record: asyncpg.Record) -> dict[str, Any]:
+    row = dict(record)
+    row["created_at"] = row["created_at"].isoformat()
+    row["maintenance_window_id"] = row["maintenance_window_id"] or ""
+    row["maintenance_window_reason"] = row["maintenance_window_reason"] or ""
+    return row
+
+
+async def route_history(envelope: Envelope, deps: Deps) -> QueryReplyV1:
+    query = RouteHistoryQueryV1.model_validate(envelope.payload)
+    filters = {k: getattr(query, k) for k in ("schedule_id", "provider", "owner", "action", "category")}
+    async with deps.pool.acquire() as conn:
+        rows, total = await repo.route_history(conn, filters, query.limit, query.offset)
+    return QueryReplyV1(
+        ok=True,
+        result={
+            "schema_version": ROUTING_HISTORY_SCHEMA,
+            "product": "CAVRA",
+            "items": [_row(r) for r in rows],
+            "total": total,
+            "limit": query.limit,
+            "offset": query.offset,
+            "filters": filters,
+        },
+    )
+
+
+async def suppression_trend(envelope: Envelope, deps: Deps) -> QueryReplyV1:
+    query = SuppressionTrendQueryV1.model_validate(envelope.payload)
+    filters = {k: getattr(query, k) for k in ("schedule_id", "provider", "owner")}
+    now = deps.clock()
+    async with deps.pool.acquire() as conn, conn.transaction():
+        counts, latest = await repo.suppression_counts(conn, filters)
+        trend = domain.build_suppression_trend(
+            category_counts=counts["category"],
+            owner_counts=counts["owner"],
+            provider_counts=counts["provider"],
+            schedule_counts=counts["schedule_id"],
+            latest_events=[_row(r) for r in latest],
+            filters=filters,
+            generated_by=query.generated_by,
+            now=now,
+        )
+        if not await repo.store_trend(conn, trend, now):
+            stored_at = await repo.stored_trend_created_at(conn, trend["trend_id"])
+            now = stored_at or now
+    return QueryReplyV1(
+        ok=True, result={"trend": trend, "metadata": records.trend_metadata(trend, now.isoformat())}
+    )
+
+
+async def plan(envelope: Envelope, deps: Deps) -> QueryReplyV1:
+    query = PlanQueryV1.model_validate(envelope.payload)
+    async with deps.pool.acquire() as conn:
+        row = await repo.get_plan(conn, query.plan_id)
+    if row is None:
+        return QueryReplyV1(ok=False, status_code=404, error=f"plan_id not found: {query.plan_id}")
+    document = row["document"]
+    return QueryReplyV1(
+        ok=True,
+        result={"plan": document, "metadata": records.plan_metadata(document), "trigger": row["trigger"]},
+    )
+
+
+QUERIES: dict[str, Callable[[Envelope, Deps], Awaitable[QueryReplyV1]]] = {
+    RouteHistoryQueryV1.MESSAGE.subject: route_history,
+    SuppressionTrendQueryV1.MESSAGE.subject: suppression_trend,
+    PlanQueryV1.MESSAGE.subject: plan,
+}

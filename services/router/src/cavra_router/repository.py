@@ -1,0 +1,161 @@
+"""All SQL of the router (``$n`` parameters only). Tables live in the ``router`` schema."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+ROW_COLUMNS = (
+    "route_id, plan_id, schedule_id, alert_level, provider, owner, escalation_owner, action, category, "
+    "reason, acknowledgement_minutes, maintenance_window_id, maintenance_window_reason, owner_available, "
+    "owner_availability_reason, next_due_at, created_at"
+)
+
+
+async def claim_auto_plan(
+    conn: asyncpg.Connection, schedule_id: str, status: str, next_due_at: str, plan_id: str
+) -> bool:
+    """True when no automatic plan exists yet for this schedule, readiness and due date."""
+    inserted = await conn.fetchval(
+        """INSERT INTO auto_plans (schedule_id, status, next_due_at, plan_id) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING RETURNING 1""",
+        schedule_id,
+        status,
+        next_due_at,
+        plan_id,
+    )
+    return inserted is not None
+
+
+async def insert_plan(
+    conn: asyncpg.Connection,
+    plan: dict[str, Any],
+    event: dict[str, Any],
+    *,
+    trigger: str,
+    generated_at: datetime,
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    """Store a plan and all its route decisions (one batched insert)."""
+    await conn.execute(
+        """INSERT INTO plans (plan_id, schedule_id, status, alert_level, trigger, generated_by, generated_at,
+                              document, event)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        plan["plan_id"],
+        plan["schedule_id"],
+        plan["status"],
+        plan["alert_level"],
+        trigger,
+        plan["generated_by"],
+        generated_at,
+        plan,
+        event,
+    )
+    await conn.executemany(
+        """INSERT INTO route_decisions (plan_id, route_key, route_id, schedule_id, alert_level, owner,
+               escalation_owner, provider, action, category, reason, acknowledgement_minutes,
+               maintenance_window_id, maintenance_window_reason, owner_available, owner_availability_reason,
+               next_due_at, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)""",
+        [
+            (
+                row["plan_id"],
+                row["route_key"],
+                row["route_id"],
+                row["schedule_id"],
+                row["alert_level"],
+                row["owner"],
+                row["escalation_owner"],
+                row["provider"],
+                row["action"],
+                row["category"],
+                row["reason"],
+                row["acknowledgement_minutes"],
+                row["maintenance_window_id"] or None,
+                row["maintenance_window_reason"] or None,
+                row["owner_available"],
+                row["owner_availability_reason"],
+                row["next_due_at"],
+                generated_at,
+            )
+            for row in rows
+        ],
+    )
+
+
+async def get_plan(conn: asyncpg.Connection, plan_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT document, trigger, generated_at, generated_by FROM plans WHERE plan_id = $1", plan_id
+    )
+
+
+def _filters(filters: dict[str, str], *, suppressed_only: bool = False) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column in ("schedule_id", "provider", "action", "category"):
+        if filters.get(column):
+            params.append(filters[column])
+            clauses.append(f"{column} = ${len(params)}")
+    if filters.get("owner"):
+        params.append(f"%{filters['owner'].lower()}%")
+        clauses.append(f"(lower(owner) LIKE ${len(params)} OR lower(escalation_owner) LIKE ${len(params)})")
+    if suppressed_only:
+        clauses.append("action = 'suppress'")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+async def route_history(
+    conn: asyncpg.Connection, filters: dict[str, str], limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    where, params = _filters(filters)
+    total = await conn.fetchval(f"SELECT count(*) FROM route_decisions{where}", *params)
+    rows = await conn.fetch(
+        f"SELECT {ROW_COLUMNS} FROM route_decisions{where} ORDER BY created_at DESC, route_id "
+        f"LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}",
+        *params,
+        limit,
+        offset,
+    )
+    return rows, int(total)
+
+
+async def suppression_counts(
+    conn: asyncpg.Connection, filters: dict[str, str]
+) -> tuple[dict[str, dict[str, int]], list[asyncpg.Record]]:
+    """Suppressed routes counted by category, owner, provider and schedule, plus the latest 20."""
+    where, params = _filters(filters, suppressed_only=True)
+    counts: dict[str, dict[str, int]] = {}
+    for column in ("category", "owner", "provider", "schedule_id"):
+        rows = await conn.fetch(
+            f"SELECT {column} AS key, count(*) AS n FROM route_decisions{where} "
+            f"GROUP BY {column} ORDER BY {column}",
+            *params,
+        )
+        counts[column] = {row["key"]: int(row["n"]) for row in rows}
+    latest = await conn.fetch(
+        f"SELECT {ROW_COLUMNS} FROM route_decisions{where} ORDER BY created_at DESC, route_id LIMIT 20",
+        *params,
+    )
+    return counts, latest
+
+
+async def store_trend(conn: asyncpg.Connection, trend: dict[str, Any], created_at: datetime) -> bool:
+    """Store a trend unless the same content is stored already; True when new."""
+    inserted = await conn.fetchval(
+        """INSERT INTO suppression_trends (trend_id, generated_by, document, created_at)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (trend_id) DO NOTHING RETURNING 1""",
+        trend["trend_id"],
+        trend["generated_by"],
+        trend,
+        created_at,
+    )
+    return inserted is not None
+
+
+async def stored_trend_created_at(conn: asyncpg.Connection, trend_id: str) -> datetime | None:
+    value = await conn.fetchval("SELECT created_at FROM suppression_trends WHERE trend_id = $1", trend_id)
+    return value if isinstance(value, datetime) else None
