@@ -202,7 +202,9 @@ async def test_recording_a_passing_drill_moves_the_schedule_forward(nats_url: st
 
 
 async def test_command_is_kept_while_the_scheduler_is_down(nats_url: str, database_url: str) -> None:
-    async with gateway_client(nats_url, database_url, command_wait_seconds=0.3) as api:
+    async with gateway_client(
+        nats_url, database_url, command_wait_seconds=0.3, services=("scheduler",)
+    ) as api:
         accepted = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule())
         assert accepted.status_code == 202
         assert accepted.json()["poll"].endswith("schedule_id=monthly")
