@@ -8,14 +8,18 @@ schedule prints every offending field and exits 2.
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import typer
+import yaml
 from pydantic import ValidationError
 from rich.console import Console
 
 from cavra_contracts.schedules import RollbackDrillScheduleV1
+from cavra_router import domain as routing
 from cavra_scheduler import domain
 
 runtime_app = typer.Typer(help="Rollback drill reports computed locally from files.", no_args_is_help=True)
@@ -119,3 +123,67 @@ def go_rollback_drill_schedule(
         history=history,
     )
     _print_report("Go rollback drill schedule", report, as_json)
+
+
+ROUTING_POLICY = typer.Option(None, "--routing-policy", help="Routing policy file (JSON, or YAML by suffix)")
+PROVIDER = typer.Option("all", "--provider", help="all, or a comma list of providers")
+FORCE = typer.Option(False, "--force/--no-force", help="Deliver even when the schedule is healthy")
+
+
+def _routing_policy(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        text = path.read_text()
+        loaded = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        err.print(f"[bold red]routing policy unusable[/] {path}: {exc}")
+        raise typer.Exit(2) from exc
+    if not isinstance(loaded, dict):
+        err.print(f"[bold red]routing policy unusable[/] {path}: must be an object")
+        raise typer.Exit(2)
+    return loaded
+
+
+@runtime_app.command("go-rollback-drill-notification-plan")
+def go_rollback_drill_notification_plan(
+    mode: str = MODE,
+    rollback_drill_history_path: str = HISTORY_PATH,
+    rollback_drill_schedule_path: str = SCHEDULE_PATH,
+    routing_policy: Path | None = ROUTING_POLICY,
+    provider: str = PROVIDER,
+    force: bool = FORCE,
+    schedule_id: str | None = SCHEDULE_ID,
+    as_json: bool = JSON,
+) -> None:
+    """Notification plan (cavra.go-backend-pilot.rollback-drill-notification-plan.v1), sending nothing."""
+    now = datetime.now(UTC)
+    history = _history(rollback_drill_history_path, 90.0, now)
+    document, problem = _pick_schedule(rollback_drill_schedule_path, schedule_id)
+    summary = domain.schedule_summary(document, history, problem=problem, due_soon_days=14.0, now=now)
+    report = domain.schedule_report(
+        mode=mode,
+        schedule_path=rollback_drill_schedule_path,
+        due_soon_days=14.0,
+        summary=summary,
+        history=history,
+    )
+    plan = routing.build_notification_plan(
+        report,
+        plan_id=f"gordn-{secrets.token_hex(8)}",
+        requested_provider=provider,
+        generated_by="cli",
+        force=force,
+        routing_policy=_routing_policy(routing_policy),
+        now=now,
+    )
+    event = routing.build_notification_event(report, plan=plan, generated_by="cli", now=now)
+    if as_json:
+        out.print_json(json.dumps({"schedule": report, "plan": plan, "event": event}))
+        return
+    out.print(f"Go rollback drill notification plan: {plan['alert_level']} ({plan['reason']})")
+    out.print(f"  selected providers: {', '.join(plan['selected_providers']) or 'none'}")
+    for decision in plan["route_decisions"]:
+        out.print(
+            f"  {decision['action']} {decision['owner']} -> {decision['provider']}: {decision['reason']}"
+        )

@@ -12,7 +12,7 @@ Public schema_version strings kept from the original CAVRA:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import Field
 
@@ -22,7 +22,7 @@ from cavra_contracts.subjects import MessageSpec
 
 PLAN_SCHEMA = "cavra.go-backend-pilot.rollback-drill-notification-plan.v1"
 NOTIFICATION_SCHEMA = "cavra.go-backend-pilot.rollback-drill-notification.v1"
-NOTIFICATION_EVENT_TYPE = "cavra.go_backend.rollback_drill.notification"
+NOTIFICATION_EVENT_TYPE: Final = "cavra.go_backend.rollback_drill.notification"
 ROUTING_HISTORY_SCHEMA = "cavra.go-backend-pilot.rollback-drill-routing-history.v1"
 SUPPRESSION_TREND_SCHEMA = "cavra.go-backend-pilot.rollback-drill-routing-suppression-trend.v1"
 DELIVERY_SCHEMA = "cavra.connector.delivery.v1"
