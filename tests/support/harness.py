@@ -56,6 +56,29 @@ async def running_scheduler(
 
 
 @asynccontextmanager
+async def running_router(
+    nats_url: str, database_url: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
+) -> AsyncIterator[Runtime]:
+    """A router service running in this event loop until the block exits."""
+    from cavra_router import MIGRATIONS as ROUTER_MIGRATIONS
+    from cavra_router.bootstrap import bootstrap as router_bootstrap
+    from cavra_router.settings import RouterSettings
+
+    settings = RouterSettings(nats_url=nats_url, database_url=database_url, **overrides)
+    stop = asyncio.Event()
+    async with Runtime.open("router", settings, ROUTER_MIGRATIONS) as runtime:
+        wiring = await (
+            router_bootstrap(runtime, settings, clock) if clock else router_bootstrap(runtime, settings)
+        )
+        task = asyncio.create_task(runtime.run(wiring, stop))
+        try:
+            yield runtime
+        finally:
+            stop.set()
+            await task
+
+
+@asynccontextmanager
 async def gateway_client(
     nats_url: str, database_url: str, **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:

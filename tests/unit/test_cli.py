@@ -119,3 +119,45 @@ def test_a_list_file_picks_the_named_schedule(tmp_path: Path) -> None:
         "go-rollback-drill-schedule", "--rollback-drill-schedule-path", str(listing), "--schedule-id", "nope"
     )
     assert code == 2
+
+
+def test_notification_plan_is_forced_to_the_webhook_fallback_without_files() -> None:
+    code, output = run("go-rollback-drill-notification-plan", "--force", "--json")
+    assert code == 0
+    result = json.loads(output)
+    assert result["plan"]["schema_version"] == "cavra.go-backend-pilot.rollback-drill-notification-plan.v1"
+    assert result["plan"]["plan_id"].startswith("gordn-")
+    assert result["plan"]["selected_providers"] == ["webhook"]
+    assert result["event"]["event_type"] == "cavra.go_backend.rollback_drill.notification"
+
+
+def test_notification_plan_accepts_a_yaml_routing_policy(tmp_path: Path) -> None:
+    policy = tmp_path / "routing.yaml"
+    policy.write_text(
+        "owner_routes:\n  release-governance:\n    providers: [slack]\n    acknowledgement_minutes: 15\n"
+    )
+    code, output = run(
+        "go-rollback-drill-notification-plan", "--force", "--routing-policy", str(policy), "--json"
+    )
+    assert code == 0
+    plan = json.loads(output)["plan"]
+    assert plan["selected_providers"] == ["slack"]
+    assert plan["route_decisions"][0]["acknowledgement_minutes"] == 15
+
+
+def test_notification_plan_text_suppresses_a_healthy_schedule(tmp_path: Path) -> None:
+    seed = json.loads((EXAMPLES / "go-backend-rollback-drill-schedule.json").read_text())
+    healthy = tmp_path / "schedule.json"
+    healthy.write_text(json.dumps(seed | {"next_due_at": "2099-01-01T00:00:00Z"}))
+    code, output = run("go-rollback-drill-notification-plan", "--rollback-drill-schedule-path", str(healthy))
+    assert code == 0
+    lines = output.splitlines()
+    assert (
+        lines[0]
+        == "Go rollback drill notification plan: healthy (rollback drill notification routes are suppressed)"
+    )
+    assert lines[1] == "  selected providers: none"
+    bad = tmp_path / "policy.json"
+    bad.write_text("[1]")
+    code, _ = run("go-rollback-drill-notification-plan", "--routing-policy", str(bad))
+    assert code == 2

@@ -170,7 +170,7 @@ async def plan(state: State, plan_id: str = Path(max_length=64)) -> dict[str, An
     }
 
 
-Category = Literal["maintenance_window", "owner_calendar", "healthy_schedule", "other", "deliver"]
+Category = Literal["", "maintenance_window", "owner_calendar", "healthy_schedule", "other", "deliver"]
 
 
 @router.get("/routes", summary="Route history (cavra.go-backend-pilot.rollback-drill-routing-history.v1)")
@@ -182,7 +182,7 @@ async def routes(
         default="", max_length=200, description="Case-insensitive substring of owner or escalation owner."
     ),
     action: Literal["", "deliver", "suppress"] = Query(default=""),
-    category: Category | Literal[""] = Query(default=""),
+    category: Category = Query(default=""),
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0),
 ) -> dict[str, Any]:
