@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,10 +14,15 @@ from tests.support.servers import Servers, session_servers
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    root: Path = tmp_path_factory.mktemp("servers")
-    with session_servers(root) as found:
-        yield found
+def servers() -> Iterator[Servers]:
+    # Not under pytest's basetemp: pytest keeps that private (0700), and the embedded PostgreSQL
+    # runs as an unprivileged user when the tests run as root.
+    root = Path(tempfile.mkdtemp(prefix="cavra-test-servers-"))
+    try:
+        with session_servers(root) as found:
+            yield found
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -79,6 +79,28 @@ async def running_router(
 
 
 @asynccontextmanager
+async def running_delivery(
+    nats_url: str, database_url: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
+) -> AsyncIterator[Runtime]:
+    """A delivery service running in this event loop until the block exits."""
+    from cavra_delivery import MIGRATIONS as DELIVERY_MIGRATIONS
+    from cavra_delivery.bootstrap import bootstrap as delivery_bootstrap
+    from cavra_delivery.settings import DeliverySettings
+
+    settings = DeliverySettings(nats_url=nats_url, database_url=database_url, **overrides)
+    stop = asyncio.Event()
+    async with Runtime.open("delivery", settings, DELIVERY_MIGRATIONS) as runtime:
+        context = delivery_bootstrap(runtime, settings, clock) if clock else delivery_bootstrap(runtime, settings)
+        async with context as wiring:
+            task = asyncio.create_task(runtime.run(wiring, stop))
+            try:
+                yield runtime
+            finally:
+                stop.set()
+                await task
+
+
+@asynccontextmanager
 async def gateway_client(
     nats_url: str, database_url: str, **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:

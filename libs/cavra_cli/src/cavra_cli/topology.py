@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cavra_delivery
+import cavra_router
 import cavra_scheduler
 
 
@@ -19,6 +21,8 @@ class ServiceProcess:
 
 SERVICES: tuple[ServiceProcess, ...] = (
     ServiceProcess("scheduler", "cavra_scheduler", cavra_scheduler.MIGRATIONS),
+    ServiceProcess("router", "cavra_router", cavra_router.MIGRATIONS),
+    ServiceProcess("delivery", "cavra_delivery", cavra_delivery.MIGRATIONS),
 )
 """Message-driven services, each its own OS process (replicas share durable consumers)."""
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from cavra_delivery.connectors.quarantine import QuarantineState
+
 DELIVERY_COLUMNS = (
     "delivery_id, plan_id, route_key, schedule_id, provider, owner, connector, connector_type, target_host, "
     "status, attempt_count, status_code, external_ref, deduplicated, attempts, completed_at"
@@ -48,80 +50,60 @@ async def for_plan(conn: asyncpg.Connection, plan_id: str) -> list[asyncpg.Recor
     )
 
 
-async def finish(
-    conn: asyncpg.Connection,
-    delivery_id: str,
-    *,
-    status: str,
-    attempts: list[dict[str, Any]],
-    status_code: int | None,
-    external_ref: str | None,
-    deduplicated: bool,
-    completed_at: datetime,
-) -> None:
-    await conn.execute(
+async def finish_many(conn: asyncpg.Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Record how deliveries ended (a pending row only: a redelivered plan never rewrites history)."""
+    await conn.executemany(
         """UPDATE deliveries SET status = $2, attempts = $3, attempt_count = $4, status_code = $5,
                   external_ref = $6, deduplicated = $7, completed_at = $8
            WHERE delivery_id = $1 AND status = 'pending'""",
-        delivery_id,
-        status,
-        attempts,
-        len(attempts),
-        status_code,
-        external_ref,
-        deduplicated,
-        completed_at,
+        [
+            (
+                r["delivery_id"],
+                r["status"],
+                r["attempts"],
+                len(r["attempts"]),
+                r["status_code"],
+                r["external_ref"],
+                r["deduplicated"],
+                r["completed_at"],
+            )
+            for r in rows
+        ],
     )
 
 
-async def health(conn: asyncpg.Connection, connector: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT consecutive_failures, quarantined_until FROM connector_health WHERE connector = $1", connector
-    )
-
-
-async def record_health(
-    conn: asyncpg.Connection,
-    connector: str,
-    *,
-    succeeded: bool,
-    quarantine_after: int,
-    quarantine_until: datetime,
-    now: datetime,
-) -> None:
-    """Count consecutive failures; quarantine once they reach ``quarantine_after``; a success resets."""
-    if succeeded:
-        await conn.execute(
-            """INSERT INTO connector_health (connector, consecutive_failures, last_success_at)
-               VALUES ($1, 0, $2)
-               ON CONFLICT (connector) DO UPDATE
-                 SET consecutive_failures = 0, quarantined_until = NULL, last_success_at = $2""",
-            connector,
-            now,
-        )
-        return
+async def lock_health(conn: asyncpg.Connection, connector: str) -> QuarantineState:
+    """The connector's breaker state, locked for this transaction (created on first use)."""
     await conn.execute(
-        """INSERT INTO connector_health (connector, consecutive_failures, last_failure_at)
-           VALUES ($1, 1, $2)
-           ON CONFLICT (connector) DO UPDATE
-             SET consecutive_failures = connector_health.consecutive_failures + 1, last_failure_at = $2""",
-        connector,
-        now,
+        "INSERT INTO connector_health (connector) VALUES ($1) ON CONFLICT (connector) DO NOTHING", connector
     )
+    row = await conn.fetchrow(
+        """SELECT consecutive_failures, quarantined_until, last_success_at, last_failure_at
+           FROM connector_health WHERE connector = $1 FOR UPDATE""",
+        connector,
+    )
+    return QuarantineState(connector=connector, **dict(row))
+
+
+async def save_health(conn: asyncpg.Connection, state: QuarantineState) -> None:
     await conn.execute(
-        """UPDATE connector_health SET quarantined_until = $3
-           WHERE connector = $1 AND consecutive_failures >= $2
-             AND (quarantined_until IS NULL OR quarantined_until < $4)""",
-        connector,
-        quarantine_after,
-        quarantine_until,
-        now,
+        """UPDATE connector_health SET consecutive_failures = $2, quarantined_until = $3,
+                  last_success_at = $4, last_failure_at = $5
+           WHERE connector = $1""",
+        state.connector,
+        state.consecutive_failures,
+        state.quarantined_until,
+        state.last_success_at,
+        state.last_failure_at,
     )
 
 
-async def all_health(conn: asyncpg.Connection) -> dict[str, asyncpg.Record]:
-    rows = await conn.fetch("SELECT connector, consecutive_failures, quarantined_until FROM connector_health")
-    return {row["connector"]: row for row in rows}
+async def all_health(conn: asyncpg.Connection) -> dict[str, QuarantineState]:
+    rows = await conn.fetch(
+        "SELECT connector, consecutive_failures, quarantined_until, last_success_at, last_failure_at "
+        "FROM connector_health"
+    )
+    return {row["connector"]: QuarantineState(**dict(row)) for row in rows}
 
 
 async def insert_record(conn: asyncpg.Connection, record: dict[str, Any], created_at: datetime) -> bool:

@@ -1,1 +1,83 @@
-"""Provider connectors: config, payloads, HTTP delivery with retries, redacted evidence."""
+"""Provider connectors: config, payloads, HTTP delivery with retries, redacted evidence.
+
+No NATS and no database here. The delivery service loads a :class:`ConnectorSet` once, builds a
+:class:`Notification` per route and calls::
+
+    outcome = await deliver(connector, notification, client=client, policy=policy,
+                            idempotency_key=key, sleep=asyncio.sleep)
+
+and folds ``outcome.outcome`` into the connector's :class:`QuarantineState`.
+"""
+
+from cavra_delivery.connectors.config import (
+    CONNECTOR_TYPES,
+    ConnectorConfig,
+    ConnectorConfigError,
+    ConnectorSet,
+    ConnectorType,
+    load_connector_config,
+    normalise_type,
+    parse_connector_config,
+    secret_values,
+)
+from cavra_delivery.connectors.http import (
+    AttemptEvidence,
+    DeliveryOutcome,
+    RetryPolicy,
+    deliver,
+    parse_retry_after,
+)
+from cavra_delivery.connectors.notification import Notification, Severity
+from cavra_delivery.connectors.payloads import (
+    HttpRequest,
+    build_requests,
+    hec_channel,
+    jira_label,
+    servicenow_correlation_id,
+)
+from cavra_delivery.connectors.quarantine import (
+    QuarantinePolicy,
+    QuarantineState,
+    admit,
+    is_quarantined,
+    record_failure,
+    record_outcome,
+    record_success,
+)
+from cavra_delivery.connectors.redaction import REDACTED, SecretLeakError, assert_clean, redact, target_host
+
+__all__ = [
+    "CONNECTOR_TYPES",
+    "REDACTED",
+    "AttemptEvidence",
+    "ConnectorConfig",
+    "ConnectorConfigError",
+    "ConnectorSet",
+    "ConnectorType",
+    "DeliveryOutcome",
+    "HttpRequest",
+    "Notification",
+    "QuarantinePolicy",
+    "QuarantineState",
+    "RetryPolicy",
+    "SecretLeakError",
+    "Severity",
+    "admit",
+    "assert_clean",
+    "build_requests",
+    "deliver",
+    "hec_channel",
+    "is_quarantined",
+    "jira_label",
+    "load_connector_config",
+    "normalise_type",
+    "parse_connector_config",
+    "parse_retry_after",
+    "record_failure",
+    "record_outcome",
+    "record_success",
+    "redact",
+    "secret_values",
+    "servicenow_correlation_id",
+    "target_host",
+]

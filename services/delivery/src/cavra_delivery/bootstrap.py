@@ -1,0 +1,51 @@
+"""The only place that picks the delivery service's real dependencies and wires handlers to them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import httpx
+
+from cavra_delivery import handlers, subscriptions
+from cavra_delivery.connectors.quarantine import QuarantinePolicy
+from cavra_delivery.handlers import Deps
+from cavra_delivery.pipeline import Pipeline
+from cavra_delivery.registry import ConnectorRegistry
+from cavra_delivery.settings import DeliverySettings
+from cavra_runtime.service import Runtime, Wiring, bind
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@asynccontextmanager
+async def bootstrap(
+    runtime: Runtime, settings: DeliverySettings, clock: Callable[[], datetime] = system_clock
+) -> AsyncIterator[Wiring]:
+    registry = ConnectorRegistry(settings.connector_config)
+    registry.current()
+    limits = httpx.Limits(max_connections=settings.delivery_concurrency, max_keepalive_connections=32)
+    async with httpx.AsyncClient(limits=limits, follow_redirects=False) as client:
+        pipeline = Pipeline(
+            pool=runtime.pool,
+            registry=registry,
+            client=client,
+            clock=clock,
+            default_retries=settings.delivery_retries,
+            default_timeout_seconds=settings.delivery_timeout_seconds,
+            quarantine_policy=QuarantinePolicy(
+                settings.quarantine_after_failures, settings.quarantine_seconds
+            ),
+            concurrency=settings.delivery_concurrency,
+        )
+        deps = Deps(pool=runtime.pool, pipeline=pipeline, registry=registry, clock=clock)
+        spec = subscriptions.planned_notifications(
+            settings.ack_wait_seconds, min(settings.delivery_concurrency, 64)
+        )
+        yield Wiring(
+            consumers=[(spec, bind(handlers.on_notification_planned, deps))],
+            queries={subject: bind(handler, deps) for subject, handler in handlers.QUERIES.items()},
+        )

@@ -1,0 +1,89 @@
+"""Keep secrets out of delivery evidence: host-only targets, text redaction, a leak detector."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote, quote_plus, urlsplit
+
+REDACTED = "[REDACTED]"
+UNKNOWN_HOST = "unknown-host"
+
+
+class SecretLeakError(AssertionError):
+    """A secret was found where only redacted evidence may be; the message names the place, not the secret."""
+
+
+def target_host(url: str) -> str:
+    """The host of ``url`` (lower-case, port kept when explicit); never userinfo, path, query or fragment."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return UNKNOWN_HOST
+    if not host:
+        return UNKNOWN_HOST
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}" if port is not None else host
+
+
+def _encoded_forms(secret: str) -> set[str]:
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), form) for form in set(forms)}
+    return {form for form in forms if form}
+
+
+def _pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret:
+            forms |= _encoded_forms(secret)
+    if not forms:
+        return None
+    # Longest first, so a URL is replaced whole before a token inside it is.
+    return re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)))
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret, raw or URL-encoded, replaced by ``[REDACTED]``."""
+    pattern = _pattern(secrets)
+    return pattern.sub(REDACTED, text) if pattern else text
+
+
+def _walk(obj: Any, where: str) -> Iterable[tuple[str, str]]:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        yield where, repr(obj)
+        obj = dataclasses.asdict(obj)
+    if isinstance(obj, str):
+        yield where, obj
+    elif isinstance(obj, bytes):
+        yield where, obj.decode("utf-8", errors="replace")
+    elif isinstance(obj, Mapping):
+        for key, value in obj.items():
+            yield from _walk(key, f"{where}.<key>")
+            yield from _walk(value, f"{where}.{key}")
+    elif isinstance(obj, list | tuple | set | frozenset):
+        for index, item in enumerate(obj):
+            yield from _walk(item, f"{where}[{index}]")
+    elif isinstance(obj, BaseException):
+        yield where, str(obj)
+        yield where, repr(obj)
+    elif obj is not None and not isinstance(obj, int | float | bool):
+        yield where, str(obj)
+
+
+def assert_clean(obj: Any, secrets: Iterable[str]) -> None:
+    """Raise :class:`SecretLeakError` if any secret (raw or URL-encoded) occurs anywhere in ``obj``.
+
+    Walks mappings (keys and values), sequences, sets, strings, bytes, dataclasses and exceptions.
+    """
+    pattern = _pattern(secrets)
+    if pattern is None:
+        return
+    for where, text in _walk(obj, "$"):
+        if pattern.search(text):
+            raise SecretLeakError(f"a secret occurs in {where}")

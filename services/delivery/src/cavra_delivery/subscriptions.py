@@ -1,0 +1,26 @@
+"""The delivery service's durable consumers."""
+
+from __future__ import annotations
+
+from cavra_contracts.notifications import NotificationPlannedV1
+from cavra_contracts.subjects import EVENT_STREAM
+from cavra_delivery.handlers import CONSUMER
+from cavra_runtime.bus import ConsumerSpec
+
+
+def planned_notifications(ack_wait_seconds: float, concurrency: int) -> ConsumerSpec:
+    """Plans are independent of each other, so replicas and tasks deliver them concurrently.
+
+    ``ack_wait`` must outlast the slowest plan (every attempt timing out plus back-off);
+    a replica that dies mid-plan hands the plan over after it.
+    """
+    return ConsumerSpec(
+        durable=CONSUMER,
+        stream=EVENT_STREAM,
+        filter_subjects=(NotificationPlannedV1.MESSAGE.subject,),
+        ack_wait_seconds=ack_wait_seconds,
+        concurrency=concurrency,
+        batch=concurrency,
+        max_deliver=20,
+        nak_delays=(1.0, 2.0, 5.0, 10.0, 30.0),
+    )
