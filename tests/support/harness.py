@@ -19,7 +19,7 @@ from cavra_gateway.app import create_app
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.service import Runtime
 from cavra_scheduler import MIGRATIONS, SERVICE
-from cavra_scheduler.bootstrap import bootstrap
+from cavra_scheduler.bootstrap import bootstrap, system_clock
 from cavra_scheduler.settings import SchedulerSettings
 
 
@@ -46,7 +46,7 @@ async def running_scheduler(
     )
     stop = asyncio.Event()
     async with Runtime.open(SERVICE, settings, MIGRATIONS) as runtime:
-        wiring = await (bootstrap(runtime, settings, clock) if clock else bootstrap(runtime, settings))
+        wiring = await bootstrap(runtime, settings, clock or system_clock)
         task = asyncio.create_task(runtime.run(wiring, stop))
         try:
             yield runtime
@@ -90,8 +90,7 @@ async def running_delivery(
     settings = DeliverySettings(nats_url=nats_url, database_url=database_url, **overrides)
     stop = asyncio.Event()
     async with Runtime.open("delivery", settings, DELIVERY_MIGRATIONS) as runtime:
-        context = delivery_bootstrap(runtime, settings, clock) if clock else delivery_bootstrap(runtime, settings)
-        async with context as wiring:
+        async with delivery_bootstrap(runtime, settings, clock or system_clock) as wiring:
             task = asyncio.create_task(runtime.run(wiring, stop))
             try:
                 yield runtime
