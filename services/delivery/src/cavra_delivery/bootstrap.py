@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-import httpx
+import aiohttp
 
 from cavra_delivery import handlers, subscriptions
 from cavra_delivery.connectors.quarantine import QuarantinePolicy
@@ -27,8 +27,10 @@ async def bootstrap(
 ) -> AsyncIterator[Wiring]:
     registry = ConnectorRegistry(settings.connector_config)
     registry.current()
-    limits = httpx.Limits(max_connections=settings.delivery_concurrency, max_keepalive_connections=32)
-    async with httpx.AsyncClient(limits=limits, follow_redirects=False) as client:
+    connector = aiohttp.TCPConnector(
+        limit=settings.delivery_concurrency, limit_per_host=settings.delivery_concurrency
+    )
+    async with aiohttp.ClientSession(connector=connector) as client:
         pipeline = Pipeline(
             pool=runtime.pool,
             registry=registry,

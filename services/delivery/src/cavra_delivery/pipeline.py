@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 import asyncpg
-import httpx
 import structlog
 
 from cavra_contracts.envelope import Envelope, make_envelope
@@ -42,7 +42,7 @@ class PlanNotFinished(Exception):
 class Pipeline:
     pool: asyncpg.Pool
     registry: ConnectorRegistry
-    client: httpx.AsyncClient
+    client: aiohttp.ClientSession
     clock: Callable[[], datetime]
     default_retries: int
     default_timeout_seconds: float

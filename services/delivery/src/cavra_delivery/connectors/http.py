@@ -10,6 +10,7 @@ error classes and the idempotency key: never a URL path or query, header, body o
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import random
 import time
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
-import httpx
+import aiohttp
 
 from cavra_delivery.connectors.config import ConnectorConfig
 from cavra_delivery.connectors.notification import Notification
@@ -132,7 +133,7 @@ async def deliver(
     connector: ConnectorConfig,
     notification: Notification,
     *,
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     policy: RetryPolicy,
     idempotency_key: str,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
@@ -183,7 +184,7 @@ async def deliver(
 async def _exchange(
     connector: ConnectorConfig,
     requests: list[HttpRequest],
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     policy: RetryPolicy,
     now: Callable[[], datetime],
 ) -> _Result:
@@ -192,36 +193,36 @@ async def _exchange(
         async with asyncio.timeout(policy.timeout_seconds):
             external_ref: str | None = None
             for request in requests:
-                response = await client.request(
+                async with client.request(
                     request.method,
                     request.url,
                     headers=dict(request.headers),
-                    content=request.body(),
-                    timeout=policy.timeout_seconds,
-                    follow_redirects=False,
-                )
-                status = response.status_code
-                if not 200 <= status < 300:
-                    return _refused(status, response.headers, now)
+                    data=request.body(),
+                    allow_redirects=False,
+                ) as response:
+                    status = response.status
+                    if not 200 <= status < 300:
+                        return _refused(status, response.headers, now)
+                    body = await response.read()
                 if request.step == "lookup":
                     try:
-                        found = existing_ref(connector.type, response.json())
+                        found = existing_ref(connector.type, json.loads(body))
                     except ValueError:
                         return _Result("failed", status, "invalid_response")
                     if found is not None:
                         return _Result("delivered", status, None, external_ref=found, deduplicated=True)
                 elif request.step == "create":
-                    external_ref = created_ref(connector.type, _json_or_none(response))
+                    external_ref = created_ref(connector.type, _json_or_none(body))
             return _Result("delivered", status, None, external_ref=external_ref)
-    except (TimeoutError, httpx.TimeoutException):
+    except (TimeoutError, aiohttp.ServerTimeoutError):
         return _Result("failed", None, "timeout")
-    except httpx.ConnectError:
+    except aiohttp.ClientConnectorError:
         return _Result("failed", None, "connect_error")
-    except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
         return _Result("permanent_failure", None, "invalid_url")
-    except httpx.TransportError:
-        return _Result("failed", None, "transport_error")
-    except httpx.HTTPError:
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError):
+        return _Result("failed", status, "transport_error")
+    except aiohttp.ClientError:
         return _Result("failed", status, "http_error")
 
 
@@ -250,8 +251,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def _json_or_none(body: bytes) -> Any:
     try:
-        return response.json()
+        return json.loads(body)
     except ValueError:
         return None

@@ -1,0 +1,236 @@
+"""Benchmark notification delivery through the running system into a local sink; print the figures.
+
+Starts ``cavra up`` (embedded NATS + PostgreSQL, every service as its own process) in a temporary
+$CAVRA_HOME on free loopback ports, with three webhook connectors pointing at an HTTP sink in this
+process. Each schedule has 20 owners x 3 providers = 60 routes, 2 owners silenced by a maintenance
+window (the Alertmanager comparison: 20 owners, 2 silenced), so 54 deliverable routes per plan.
+
+1. Throughput: stale schedules are created; each is planned automatically and delivered. Prints
+   routes delivered per second (first plan to last sink arrival) and plan-to-sink latency.
+2. Latency at a fixed rate: on-demand deliveries at ~200 routes/s for a bounded time; prints
+   plan-to-sink p50/p95/p99.
+3. Peak RSS (VmHWM) of every process.
+
+Loopback only; every loop is bounded. Run: ``.venv/bin/python bench/bench_delivery.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cavra_runtime.embedded import free_port  # noqa: E402
+from tests.support.sink import Sink  # noqa: E402
+
+SCHEDULES = int(os.environ.get("BENCH_SCHEDULES", "60"))
+OWNERS = 20
+SILENCED = 2
+PROVIDERS = ("hook_a", "hook_b", "hook_c")
+RATE_ROUTES_PER_SECOND = 200
+RATE_SECONDS = 10.0
+DELIVERABLE = (OWNERS - SILENCED) * len(PROVIDERS)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return (
+        ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+        if ordered
+        else float("nan")
+    )
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def processes(root: int, home: Path) -> dict[int, str]:
+    """Children of ``cavra up`` plus the PostgreSQL postmaster and its backends (started by pg_ctl)."""
+    found: dict[int, str] = {}
+    postmaster = int((home / "postgres" / "postmaster.pid").read_text().split()[0])
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except (OSError, ValueError, IndexError):
+            continue
+        pid = int(proc.name)
+        if parent == root:
+            found[pid] = cmd.split(" -m ")[-1].split()[0] if " -m " in cmd else Path(cmd.split()[0]).name
+        elif pid == postmaster or parent == postmaster:
+            found[pid] = (
+                "postgres" if pid == postmaster else f"postgres: {cmd.split(':', 1)[-1].strip()[:40]}"
+            )
+    return found
+
+
+def schedule(index: int, next_due: str) -> dict[str, object]:
+    owners = [f"team-{n:02d}" for n in range(OWNERS)]
+    return {
+        "schema_version": "cavra.go-backend-rollback-drill-schedule.v1",
+        "interval_days": 30,
+        "next_due_at": next_due,
+        "owners": owners,
+        "notification_providers": list(PROVIDERS),
+        "maintenance_windows": [
+            {
+                "window_id": "freeze",
+                "start_at": "2020-01-01T00:00:00Z",
+                "end_at": "2100-01-01T00:00:00Z",
+                "owners": owners[:SILENCED],
+            }
+        ],
+        "runbook_ref": "docs/runbook.md",
+    }
+
+
+async def plan_times(api: httpx.AsyncClient, plan_ids: set[str]) -> dict[str, float]:
+    times = {}
+    for plan_id in plan_ids:
+        body = (await api.get(f"/runtime/go-pilot/rollback-drill-notifications/plans/{plan_id}")).json()
+        times[plan_id] = datetime.fromisoformat(body["plan"]["generated_at"]).timestamp()
+    return times
+
+
+async def latencies(api: httpx.AsyncClient, sink: Sink, keys: list[str]) -> list[float]:
+    plans = await plan_times(api, {key.split(":", 1)[0] for key in keys})
+    return [(sink.arrivals[key] - plans[key.split(":", 1)[0]]) * 1000 for key in keys]
+
+
+async def wait_for(sink: Sink, total: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while len(sink.ids) < total and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+async def throughput(api: httpx.AsyncClient, sink: Sink) -> None:
+    expected = SCHEDULES * DELIVERABLE
+    stale = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+    started = time.monotonic()
+    for index in range(SCHEDULES):
+        response = await api.put(
+            f"/runtime/go-pilot/rollback-drill-schedules/load-{index:04d}", json=schedule(index, stale)
+        )
+        assert response.status_code in (200, 201, 202), response.text
+    created = time.monotonic() - started
+    await wait_for(sink, expected, 300)
+    keys = list(sink.arrivals)
+    plans = await plan_times(api, {key.split(":", 1)[0] for key in keys})
+    first_plan = min(plans.values())
+    last_arrival = max(sink.arrivals.values())
+    rate = len(keys) / (last_arrival - first_plan)
+    lat = [(sink.arrivals[k] - plans[k.split(":", 1)[0]]) * 1000 for k in keys]
+    print(
+        f"throughput: {len(keys)}/{expected} routes from {SCHEDULES} plans "
+        f"(schedules created in {created:.1f}s): {rate:.0f} routes/s (first plan -> last sink arrival)"
+    )
+    print(
+        f"  plan-to-sink under that load: p50 {percentile(lat, 50):.0f} ms, p95 {percentile(lat, 95):.0f} ms, "
+        f"p99 {percentile(lat, 99):.0f} ms; re-sends {sum(n - 1 for n in sink.ids.values())}"
+    )
+
+
+async def fixed_rate(api: httpx.AsyncClient, sink: Sink) -> None:
+    before = set(sink.ids)
+    interval = DELIVERABLE / RATE_ROUTES_PER_SECOND
+    count = int(RATE_SECONDS / interval)
+    tasks = []
+    started = time.monotonic()
+    for index in range(count):
+        await asyncio.sleep(max(0.0, started + index * interval - time.monotonic()))
+        tasks.append(
+            asyncio.create_task(
+                api.post(
+                    "/runtime/go-pilot/rollback-drill-notifications/deliver",
+                    json={"schedule_id": f"load-{index % SCHEDULES:04d}", "force": True, "retries": 0},
+                )
+            )
+        )
+    answers = await asyncio.gather(*tasks)
+    codes = sorted({a.status_code for a in answers})
+    await wait_for(sink, len(before) + count * DELIVERABLE, 120)
+    keys = [k for k in sink.arrivals if k not in before]
+    lat = await latencies(api, sink, keys)
+    print(
+        f"fixed rate ~{RATE_ROUTES_PER_SECOND} routes/s for {RATE_SECONDS:.0f}s ({count} plans, HTTP {codes}): "
+        f"{len(keys)} routes, plan-to-sink p50 {percentile(lat, 50):.0f} ms, p95 {percentile(lat, 95):.0f} ms, "
+        f"p99 {percentile(lat, 99):.0f} ms"
+    )
+
+
+async def main() -> None:
+    home = Path(tempfile.mkdtemp(prefix="cavra-bench-delivery-"))
+    async with Sink() as sink:
+        config = home / "connectors.json"
+        config.write_text(
+            json.dumps({"connectors": {p: {"type": "webhook", "url": f"{sink.url}/{p}"} for p in PROVIDERS}})
+        )
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
+        env |= {
+            "CAVRA_HOME": str(home),
+            "CAVRA_API_PORT": str(port),
+            "CAVRA_LOG_LEVEL": "warning",
+            "CAVRA_EMBEDDED_NATS_PORT": str(free_port()),
+            "CAVRA_EMBEDDED_NATS_MONITOR_PORT": str(free_port()),
+            "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
+            "CAVRA_CONNECTOR_CONFIG": str(config),
+            "CAVRA_DELIVERY_WAIT_SECONDS": "30",
+        }
+        up = subprocess.Popen(
+            [str(Path(sys.executable).parent / "cavra"), "up"],
+            env=env,
+            stdout=(home / "up.log").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    try:
+                        if (await api.get("/readyz")).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    await asyncio.sleep(0.2)
+                await throughput(api, sink)
+                await fixed_rate(api, sink)
+            for pid, name in sorted(processes(up.pid, home).items(), key=lambda item: item[1]):
+                if not name.startswith("postgres: "):
+                    print(f"peak RSS {name:<16} {peak_rss_mb(pid):7.1f} MB")
+            backends = [
+                peak_rss_mb(p) for p, n in processes(up.pid, home).items() if n.startswith("postgres: ")
+            ]
+            print(
+                f"peak RSS postgres backends: {len(backends)} processes, max {max(backends, default=0):.1f} MB each"
+            )
+            print(f"peak RSS bench + sink     {peak_rss_mb(os.getpid()):7.1f} MB")
+        finally:
+            up.send_signal(signal.SIGTERM)
+            up.wait(60)
+            shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
