@@ -26,6 +26,7 @@ from cavra_contracts.notifications import NOTIFICATION_SOURCE, NotificationDeliv
 from cavra_delivery import SERVICE, compose, records
 from cavra_delivery import repository as repo
 from cavra_delivery.connectors import quarantine
+from cavra_delivery.connectors.config import ConnectorSet, secret_values
 from cavra_delivery.connectors.http import RetryPolicy, deliver
 from cavra_delivery.connectors.redaction import assert_clean
 from cavra_delivery.registry import ConnectorRegistry
@@ -58,6 +59,7 @@ class Pipeline:
         decisions = {d["route_key"]: d for d in plan["route_decisions"] if d["action"] == "deliver"}
         if not decisions:
             return
+        connectors = self.registry.current()  # one config for the whole plan
         rows = await self._create_deliveries(plan, decisions)
         pending = [row for row in rows if row["status"] == "pending"]
         health = await self._health({row["connector"] for row in pending})
@@ -67,11 +69,15 @@ class Pipeline:
         )
         ended = await asyncio.gather(
             *(
-                self._deliver_route(plan, planned.event, decisions[row["route_key"]], row, policy, health)
+                self._deliver_route(
+                    plan, planned.event, decisions[row["route_key"]], row, policy, health, connectors
+                )
                 for row in pending
             )
         )
-        await self._finish_plan(plan, [e for e in ended if e is not None], cause)
+        await self._finish_plan(
+            plan, [e for e in ended if e is not None], cause, secrets=secret_values(connectors)
+        )
 
     async def _create_deliveries(
         self, plan: Mapping[str, Any], decisions: Mapping[str, Mapping[str, Any]]
@@ -132,8 +138,9 @@ class Pipeline:
         row: asyncpg.Record,
         policy: RetryPolicy,
         health: Mapping[str, quarantine.QuarantineState],
+        connectors: ConnectorSet,
     ) -> Ended | None:
-        connector = self.registry.current().connectors.get(row["connector"])
+        connector = connectors.connectors.get(row["connector"])
         with structlog.contextvars.bound_contextvars(
             plan_id=plan["plan_id"], route_id=row["route_key"], connector=row["connector"]
         ):
@@ -150,7 +157,6 @@ class Pipeline:
                     connector, message, client=self.client, policy=policy, idempotency_key=row["delivery_id"]
                 )
             evidence = outcome.as_evidence()
-            assert_clean(evidence, self.registry.secrets())
             log.info(
                 "delivery.ended",
                 outcome=outcome.outcome,
@@ -160,7 +166,9 @@ class Pipeline:
             )
             return Ended(row["delivery_id"], connector.name, outcome.outcome, evidence)
 
-    async def _finish_plan(self, plan: Mapping[str, Any], ended: list[Ended], cause: Envelope) -> None:
+    async def _finish_plan(
+        self, plan: Mapping[str, Any], ended: list[Ended], cause: Envelope, *, secrets: list[str]
+    ) -> None:
         """Record every route's end, fold the outcomes into connector health, and write the
         plan's record and event: one transaction, batched."""
         now = self.clock()
@@ -182,6 +190,7 @@ class Pipeline:
             record = records.delivery_record(
                 plan, deliveries, source=NOTIFICATION_SOURCE, generated_at=now.isoformat()
             )
+            assert_clean(record, secrets)  # everything stored and published below is in the record
             if not await repo.insert_record(conn, record, now):
                 return
             delivered = NotificationDeliveredV1.model_validate(

@@ -14,7 +14,6 @@ from cavra_delivery.connectors.config import (
     ConnectorSet,
     load_connector_config,
     normalise_type,
-    secret_values,
 )
 
 log = structlog.get_logger()
@@ -55,10 +54,6 @@ class ConnectorRegistry:
             else:
                 log.info("connectors.loaded", connectors=self._set.names(), broken=sorted(self._set.problems))
         return self._set
-
-    def secrets(self) -> list[str]:
-        """Every secret and full URL of the current config (for redaction guards)."""
-        return secret_values(self.current())
 
     def for_provider(self, provider: str) -> list[ConnectorConfig]:
         """The connector named like the provider, else every connector of that type."""
