@@ -5,8 +5,9 @@ $CAVRA_HOME on free loopback ports, with three webhook connectors pointing at an
 process. Each schedule has 20 owners x 3 providers = 60 routes, 2 owners silenced by a maintenance
 window (the Alertmanager comparison: 20 owners, 2 silenced), so 54 deliverable routes per plan.
 
-1. Throughput: stale schedules are created; each is planned automatically and delivered. Prints
-   routes delivered per second (first plan to last sink arrival) and plan-to-sink latency.
+1. Throughput: healthy schedules are created, then a burst of plan commands (force) goes straight
+   onto JetStream; prints routes delivered per second (first plan to last sink arrival),
+   plan-to-sink latency, and the CPU seconds each process used.
 2. Latency at a fixed rate: on-demand deliveries at ~200 routes/s for a bounded time; prints
    plan-to-sink p50/p95/p99.
 3. Peak RSS (VmHWM) of every process.
@@ -29,13 +30,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from cavra_contracts.envelope import make_envelope  # noqa: E402
+from cavra_contracts.notifications import DeliveryOptions, PlanNotificationV1  # noqa: E402
 from cavra_runtime.embedded import free_port  # noqa: E402
 from tests.support.sink import Sink  # noqa: E402
 
-SCHEDULES = int(os.environ.get("BENCH_SCHEDULES", "60"))
+SCHEDULES = int(os.environ.get("BENCH_SCHEDULES", "100"))
 OWNERS = 20
 SILENCED = 2
 PROVIDERS = ("hook_a", "hook_b", "hook_c")
@@ -85,6 +89,22 @@ def processes(root: int, home: Path) -> dict[int, str]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_name(pids: dict[int, str]) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for pid, name in pids.items():
+        key = "postgres" if name.startswith("postgres") else name
+        totals[key] = totals.get(key, 0.0) + cpu_seconds(pid)
+    return totals
+
+
 def schedule(index: int, next_due: str) -> dict[str, object]:
     owners = [f"team-{n:02d}" for n in range(OWNERS)]
     return {
@@ -124,16 +144,33 @@ async def wait_for(sink: Sink, total: int, timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
-async def throughput(api: httpx.AsyncClient, sink: Sink) -> None:
-    expected = SCHEDULES * DELIVERABLE
-    stale = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+async def create_schedules(api: httpx.AsyncClient) -> float:
+    """Healthy schedules (due in 60 days): nothing is planned until the bench asks."""
+    due = (datetime.now(UTC) + timedelta(days=60)).isoformat()
     started = time.monotonic()
     for index in range(SCHEDULES):
         response = await api.put(
-            f"/runtime/go-pilot/rollback-drill-schedules/load-{index:04d}", json=schedule(index, stale)
+            f"/runtime/go-pilot/rollback-drill-schedules/load-{index:04d}", json=schedule(index, due)
         )
         assert response.status_code in (200, 201, 202), response.text
-    created = time.monotonic() - started
+    return time.monotonic() - started
+
+
+async def throughput(api: httpx.AsyncClient, sink: Sink, nats_url: str) -> None:
+    """A burst of plan commands straight onto JetStream; routes/s from first plan to last arrival."""
+    expected = SCHEDULES * DELIVERABLE
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    for index in range(SCHEDULES):
+        command = PlanNotificationV1(
+            schedule_id=f"load-{index:04d}",
+            force=True,
+            generated_by="bench",
+            delivery=DeliveryOptions(retries=0),
+        )
+        envelope = make_envelope(command, producer="bench")
+        await js.publish(envelope.type, envelope.to_json(), headers=envelope.nats_headers())
+    await nc.close()
     await wait_for(sink, expected, 300)
     keys = list(sink.arrivals)
     plans = await plan_times(api, {key.split(":", 1)[0] for key in keys})
@@ -142,8 +179,12 @@ async def throughput(api: httpx.AsyncClient, sink: Sink) -> None:
     rate = len(keys) / (last_arrival - first_plan)
     lat = [(sink.arrivals[k] - plans[k.split(":", 1)[0]]) * 1000 for k in keys]
     print(
-        f"throughput: {len(keys)}/{expected} routes from {SCHEDULES} plans "
-        f"(schedules created in {created:.1f}s): {rate:.0f} routes/s (first plan -> last sink arrival)"
+        f"  plans generated over {max(plans.values()) - first_plan:.1f}s; "
+        f"routes arrived over {last_arrival - min(sink.arrivals.values()):.1f}s"
+    )
+    print(
+        f"throughput: {len(keys)}/{expected} routes from a burst of {SCHEDULES} plans: "
+        f"{rate:.0f} routes/s (first plan -> last sink arrival)"
     )
     print(
         f"  plan-to-sink under that load: p50 {percentile(lat, 50):.0f} ms, p95 {percentile(lat, 95):.0f} ms, "
@@ -197,7 +238,9 @@ async def main() -> None:
             "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
             "CAVRA_CONNECTOR_CONFIG": str(config),
             "CAVRA_DELIVERY_WAIT_SECONDS": "30",
+            "CAVRA_DELIVERY_REPLICAS": os.environ.get("BENCH_DELIVERY_REPLICAS", "1"),
         }
+        env["CAVRA_NATS_URL_FOR_BENCH"] = f"nats://127.0.0.1:{env['CAVRA_EMBEDDED_NATS_PORT']}"
         up = subprocess.Popen(
             [str(Path(sys.executable).parent / "cavra"), "up"],
             env=env,
@@ -214,7 +257,19 @@ async def main() -> None:
                     except httpx.HTTPError:
                         pass
                     await asyncio.sleep(0.2)
-                await throughput(api, sink)
+                print(f"{SCHEDULES} schedules created in {await create_schedules(api):.1f}s")
+                pids = processes(up.pid, home)
+                before = cpu_by_name(pids)
+                await throughput(api, sink, env["CAVRA_NATS_URL_FOR_BENCH"])
+                after = cpu_by_name(processes(up.pid, home) | pids)
+                used = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+                print(
+                    "  CPU seconds during the throughput run: "
+                    + ", ".join(
+                        f"{n} {v:.1f}" for n, v in sorted(used.items(), key=lambda i: -i[1]) if v > 0.05
+                    )
+                )
+                await asyncio.sleep(3)  # let the throughput run's tail (relays, trends) settle
                 await fixed_rate(api, sink)
             for pid, name in sorted(processes(up.pid, home).items(), key=lambda item: item[1]):
                 if not name.startswith("postgres: "):

@@ -238,7 +238,7 @@ async def test_stale_schedule_is_delivered_with_suppression_and_redacted_evidenc
     stores = await everything_in_postgres(database_url) + await everything_in_jetstream(nats_url)
     logs = "".join(capfd.readouterr())
     assert fake.base_url.removeprefix("http://") in stores, "the scan sees the stored evidence"
-    assert "delivery.ended" in logs, "the scan sees the service logs"
+    assert "plan.delivered" in logs, "the scan sees the service logs"
     for canary in CANARIES:
         assert canary not in stores, f"{canary} stored"
         assert canary not in logs, f"{canary} logged"

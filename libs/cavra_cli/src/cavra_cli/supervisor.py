@@ -111,9 +111,13 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
             for name in names:
                 console.print(f"  migrated {service}: {name}")
         for spec in (*SERVICES, GATEWAY):
-            child = Child(spec, home / "logs" / f"{spec.name}.log", env)
-            child.start()
-            children.append(child)
+            # CAVRA_<SERVICE>_REPLICAS runs more copies; they share the durable consumers.
+            replicas = max(1, int(env.get(f"CAVRA_{spec.name.upper()}_REPLICAS", "1")))
+            for replica in range(1, replicas + 1):
+                suffix = f"-{replica}" if replicas > 1 else ""
+                child = Child(spec, home / "logs" / f"{spec.name}{suffix}.log", env)
+                child.start()
+                children.append(child)
         _print_where(env, home, api_port, nats, postgres, children)
         base = f"http://127.0.0.1:{api_port}"
         if _wait_ready(f"{base}/readyz", ready_timeout):

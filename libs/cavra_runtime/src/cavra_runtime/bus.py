@@ -240,21 +240,28 @@ class Bus:
             log.warning("consumer.not_updated", durable=spec.durable, error=exc.description)
 
     async def run_consumer(self, spec: ConsumerSpec, handler: Handler, stop: asyncio.Event) -> None:
-        """Pull, dispatch and settle messages until ``stop`` is set."""
+        """Pull, dispatch and settle messages until ``stop`` is set.
+
+        Up to ``spec.concurrency`` messages are in flight; a free slot is refilled at once, so
+        one slow message never holds back the rest of its batch.
+        """
         await self.ensure_consumer(spec)
         sub = await self.js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
-        limiter = asyncio.Semaphore(spec.concurrency)
+        in_flight: set[asyncio.Task[None]] = set()
 
         async def settle(msg: Msg) -> None:
-            async with limiter:
-                try:
-                    await self._dispatch(spec, handler, msg)
-                except Exception as exc:  # ack/nak/dead-letter lost: JetStream redelivers after ack_wait
-                    log.warning("message.settle_failed", durable=spec.durable, error_class=type(exc).__name__)
+            try:
+                await self._dispatch(spec, handler, msg)
+            except Exception as exc:  # ack/nak/dead-letter lost: JetStream redelivers after ack_wait
+                log.warning("message.settle_failed", durable=spec.durable, error_class=type(exc).__name__)
 
         while not stop.is_set():
+            free = spec.concurrency - len(in_flight)
+            if free <= 0:
+                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                continue
             try:
-                batch = await sub.fetch(spec.batch, timeout=1.0)
+                batch = await sub.fetch(min(spec.batch, free), timeout=1.0)
             except (TimeoutError, NatsTimeoutError):
                 continue
             except Exception as exc:  # connection trouble: back off, the client reconnects
@@ -263,7 +270,12 @@ class Bus:
                 log.warning("consumer.fetch_failed", durable=spec.durable, error_class=type(exc).__name__)
                 await asyncio.sleep(0.5)
                 continue
-            await asyncio.gather(*(settle(msg) for msg in batch))
+            for msg in batch:
+                task = asyncio.create_task(settle(msg))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+        if in_flight:
+            await asyncio.gather(*in_flight, return_exceptions=True)
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
 

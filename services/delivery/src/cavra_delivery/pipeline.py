@@ -157,7 +157,7 @@ class Pipeline:
                     connector, message, client=self.client, policy=policy, idempotency_key=row["delivery_id"]
                 )
             evidence = outcome.as_evidence()
-            log.info(
+            log.debug(
                 "delivery.ended",
                 outcome=outcome.outcome,
                 attempts=outcome.attempt_count,
@@ -193,6 +193,14 @@ class Pipeline:
             assert_clean(record, secrets)  # everything stored and published below is in the record
             if not await repo.insert_record(conn, record, now):
                 return
+            log.info(
+                "plan.delivered",
+                plan_id=plan["plan_id"],
+                success=record["delivery_success"],
+                routes=len(deliveries),
+                failed_providers=record["failed_providers"],
+                attempts=record["attempt_count"],
+            )
             delivered = NotificationDeliveredV1.model_validate(
                 {
                     "plan_id": plan["plan_id"],

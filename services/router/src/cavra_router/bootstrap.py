@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,12 +22,19 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
+@dataclass
 class BusPeers:
-    """Peers answered over NATS request/reply."""
+    """Peers answered over NATS request/reply.
+
+    The connector list changes only when the private config file does, so it is cached for
+    ``connectors_ttl`` seconds instead of being asked for every plan.
+    """
 
     bus: Bus
     timeout: float
+    connectors_ttl: float = 5.0
+    _connectors: list[str] | None = None
+    _connectors_at: float = -1e9
 
     async def schedule_report(self, schedule_id: str | None) -> ReportAnswer:
         reply = await self.bus.request(
@@ -38,6 +46,13 @@ class BusPeers:
         return ReportAnswer(status_code=reply.status_code, error=reply.error)
 
     async def configured_providers(self) -> list[str] | None:
+        if self._connectors is not None and time.monotonic() - self._connectors_at < self.connectors_ttl:
+            return self._connectors
+        self._connectors = await self._ask_connectors()
+        self._connectors_at = time.monotonic()
+        return self._connectors
+
+    async def _ask_connectors(self) -> list[str] | None:
         try:
             reply = await self.bus.request(
                 make_envelope(ConnectorsQueryV1(), producer=SERVICE), timeout=self.timeout
@@ -54,7 +69,7 @@ async def bootstrap(
 ) -> Wiring:
     deps = Deps(
         pool=runtime.pool,
-        peers=BusPeers(runtime.bus, settings.query_timeout_seconds),
+        peers=BusPeers(runtime.bus, settings.query_timeout_seconds, settings.connectors_cache_seconds),
         clock=clock,
         auto_generated_by=settings.auto_plan_generated_by,
     )

@@ -16,7 +16,7 @@ def schedule_events(ack_wait_seconds: float) -> ConsumerSpec:
         stream=EVENT_STREAM,
         filter_subjects=(ScheduleEvaluatedV1.MESSAGE.subject,),
         ack_wait_seconds=ack_wait_seconds,
-        concurrency=8,
+        concurrency=32,
     )
 
 
@@ -27,5 +27,5 @@ def plan_commands(ack_wait_seconds: float) -> ConsumerSpec:
         stream=COMMAND_STREAM,
         filter_subjects=(PlanNotificationV1.MESSAGE.subject,),
         ack_wait_seconds=ack_wait_seconds,
-        concurrency=8,
+        concurrency=32,
     )
