@@ -22,11 +22,16 @@ import asyncpg
 import structlog
 
 from cavra_contracts.envelope import Envelope, make_envelope
-from cavra_contracts.notifications import NOTIFICATION_SOURCE, NotificationDeliveredV1, NotificationPlannedV1
+from cavra_contracts.notifications import (
+    NOTIFICATION_SOURCE,
+    DeliveryOptions,
+    NotificationDeliveredV1,
+    NotificationPlannedV1,
+)
 from cavra_delivery import SERVICE, compose, records
 from cavra_delivery import repository as repo
 from cavra_delivery.connectors import quarantine
-from cavra_delivery.connectors.config import ConnectorSet, secret_values
+from cavra_delivery.connectors.config import ConnectorConfig, ConnectorSet, secret_values
 from cavra_delivery.connectors.http import RetryPolicy, deliver
 from cavra_delivery.connectors.redaction import assert_clean
 from cavra_delivery.registry import ConnectorRegistry
@@ -63,14 +68,16 @@ class Pipeline:
         rows = await self._create_deliveries(plan, decisions)
         pending = [row for row in rows if row["status"] == "pending"]
         health = await self._health({row["connector"] for row in pending})
-        policy = RetryPolicy.from_retries(
-            planned.delivery.retries if planned.delivery.retries is not None else self.default_retries,
-            planned.delivery.timeout_seconds or self.default_timeout_seconds,
-        )
         ended = await asyncio.gather(
             *(
                 self._deliver_route(
-                    plan, planned.event, decisions[row["route_key"]], row, policy, health, connectors
+                    plan,
+                    planned.event,
+                    decisions[row["route_key"]],
+                    row,
+                    planned.delivery,
+                    health,
+                    connectors,
                 )
                 for row in pending
             )
@@ -136,7 +143,7 @@ class Pipeline:
         event: Mapping[str, Any],
         decision: Mapping[str, Any],
         row: asyncpg.Record,
-        policy: RetryPolicy,
+        options: DeliveryOptions,
         health: Mapping[str, quarantine.QuarantineState],
         connectors: ConnectorSet,
     ) -> Ended | None:
@@ -150,6 +157,7 @@ class Pipeline:
                 log.warning("delivery.quarantined")
                 return Ended(row["delivery_id"], connector.name, "quarantined", None)
             async with self._limiter:
+                policy = retry_policy(options, connector, self.default_retries, self.default_timeout_seconds)
                 message = compose.notification(
                     plan, event, decision, delivery=row["delivery_id"], now=self.clock()
                 )
@@ -241,6 +249,15 @@ class Ended:
             "deduplicated": bool(evidence.get("deduplicated", False)),
             "completed_at": now,
         }
+
+
+def retry_policy(
+    options: DeliveryOptions, connector: ConnectorConfig, default_retries: int, default_timeout: float
+) -> RetryPolicy:
+    """Retry budget and per-attempt timeout: the request's, else the connector config's, else the default."""
+    retries = next(v for v in (options.retries, connector.retries, default_retries) if v is not None)
+    timeout = next(v for v in (options.timeout_seconds, connector.timeout_seconds, default_timeout) if v)
+    return RetryPolicy.from_retries(retries, timeout)
 
 
 def route_delivery(row: asyncpg.Record | Mapping[str, Any]) -> dict[str, Any]:

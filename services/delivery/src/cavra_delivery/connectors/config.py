@@ -62,6 +62,10 @@ class ConnectorConfig:
     url: SecretStr
     secrets: Mapping[str, SecretStr] = field(default_factory=dict)
     options: Mapping[str, str] = field(default_factory=dict)
+    retries: int | None = None
+    """This connector's retry budget; a request's own ``retries`` wins over it."""
+    timeout_seconds: float | None = None
+    """This connector's per-attempt timeout; a request's own ``timeout_seconds`` wins over it."""
 
     @property
     def host(self) -> str:
@@ -220,7 +224,27 @@ def _connector(name: str, entry: Any, environ: Mapping[str, str]) -> ConnectorCo
         url=SecretStr(url),
         secrets={key: SecretStr(value) for key, value in secrets.items()},
         options=options,
+        retries=_number(entry, "retries", int, low=0, high=10),
+        timeout_seconds=_number(entry, "timeout_seconds", float, low=0.1, high=120.0),
     )
+
+
+def _number(
+    entry: Mapping[str, Any], key: str, kind: type[int] | type[float], *, low: float, high: float
+) -> Any:
+    """An optional numeric field (the connector's own retry budget or per-attempt timeout)."""
+    if key not in entry:
+        return None
+    value = entry[key]
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (kind is int and not isinstance(value, int))
+    ):
+        raise _EntryProblem(f"field {key!r} must be a number")
+    if not low <= value <= high:
+        raise _EntryProblem(f"field {key!r} must be between {low:g} and {high:g}")
+    return kind(value)
 
 
 def _field(entry: Mapping[str, Any], key: str, environ: Mapping[str, str]) -> str | None:

@@ -1,0 +1,34 @@
+"""The retry budget comes from the request, else the connector config, else the service default."""
+
+from __future__ import annotations
+
+from cavra_contracts.notifications import DeliveryOptions
+from cavra_delivery.connectors.config import parse_connector_config
+from cavra_delivery.pipeline import retry_policy
+
+CONFIG = {
+    "connectors": {
+        "patient": {"type": "webhook", "url": "https://hooks.example/a", "retries": 5, "timeout_seconds": 30},
+        "plain": {"type": "webhook", "url": "https://hooks.example/b"},
+        "bad": {"type": "webhook", "url": "https://hooks.example/c", "retries": "many"},
+        "worse": {"type": "webhook", "url": "https://hooks.example/d", "timeout_seconds": 0},
+    }
+}
+
+
+def test_request_wins_then_connector_then_default() -> None:
+    connectors = parse_connector_config(CONFIG, {})
+    patient, plain = connectors.connectors["patient"], connectors.connectors["plain"]
+    from_request = retry_policy(DeliveryOptions(retries=0, timeout_seconds=1.5), patient, 2, 10.0)
+    assert (from_request.max_attempts, from_request.timeout_seconds) == (1, 1.5)
+    from_connector = retry_policy(DeliveryOptions(), patient, 2, 10.0)
+    assert (from_connector.max_attempts, from_connector.timeout_seconds) == (6, 30.0)
+    from_default = retry_policy(DeliveryOptions(), plain, 2, 10.0)
+    assert (from_default.max_attempts, from_default.timeout_seconds) == (3, 10.0)
+
+
+def test_bad_numbers_are_reported_for_that_connector_alone() -> None:
+    connectors = parse_connector_config(CONFIG, {})
+    assert connectors.names() == ["patient", "plain"]
+    assert "retries" in connectors.problems["bad"]
+    assert "timeout_seconds" in connectors.problems["worse"]
