@@ -57,6 +57,10 @@ def percentile(values: list[float], pct: float) -> float:
     )
 
 
+def quantiles(values: list[float]) -> str:
+    return " ".join(f"p{q} {percentile(values, q):.0f} ms" for q in (50, 95, 99))
+
+
 def peak_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -187,8 +191,7 @@ async def throughput(api: httpx.AsyncClient, sink: Sink, nats_url: str) -> None:
         f"{rate:.0f} routes/s (first plan -> last sink arrival)"
     )
     print(
-        f"  plan-to-sink under that load: p50 {percentile(lat, 50):.0f} ms, p95 {percentile(lat, 95):.0f} ms, "
-        f"p99 {percentile(lat, 99):.0f} ms; re-sends {sum(n - 1 for n in sink.ids.values())}"
+        f"  plan-to-sink under that load: {quantiles(lat)}; re-sends {sum(n - 1 for n in sink.ids.values())}"
     )
 
 
@@ -215,8 +218,7 @@ async def fixed_rate(api: httpx.AsyncClient, sink: Sink) -> None:
     lat = await latencies(api, sink, keys)
     print(
         f"fixed rate ~{RATE_ROUTES_PER_SECOND} routes/s for {RATE_SECONDS:.0f}s ({count} plans, HTTP {codes}): "
-        f"{len(keys)} routes, plan-to-sink p50 {percentile(lat, 50):.0f} ms, p95 {percentile(lat, 95):.0f} ms, "
-        f"p99 {percentile(lat, 99):.0f} ms"
+        f"{len(keys)} routes, plan-to-sink {quantiles(lat)}"
     )
 
 
@@ -278,7 +280,8 @@ async def main() -> None:
                 peak_rss_mb(p) for p, n in processes(up.pid, home).items() if n.startswith("postgres: ")
             ]
             print(
-                f"peak RSS postgres backends: {len(backends)} processes, max {max(backends, default=0):.1f} MB each"
+                f"peak RSS postgres backends: {len(backends)} processes, "
+                f"max {max(backends, default=0):.1f} MB each"
             )
             print(f"peak RSS bench + sink     {peak_rss_mb(os.getpid()):7.1f} MB")
         finally:
