@@ -217,7 +217,8 @@ async def fixed_rate(api: httpx.AsyncClient, sink: Sink) -> None:
     keys = [k for k in sink.arrivals if k not in before]
     lat = await latencies(api, sink, keys)
     print(
-        f"fixed rate ~{RATE_ROUTES_PER_SECOND} routes/s for {RATE_SECONDS:.0f}s ({count} plans, HTTP {codes}): "
+        f"fixed rate ~{RATE_ROUTES_PER_SECOND} routes/s for {RATE_SECONDS:.0f}s "
+        f"({count} plans, HTTP {codes}): "
         f"{len(keys)} routes, plan-to-sink {quantiles(lat)}"
     )
 
