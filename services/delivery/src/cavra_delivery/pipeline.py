@@ -34,7 +34,7 @@ from cavra_delivery.connectors import quarantine
 from cavra_delivery.connectors.config import ConnectorConfig, ConnectorSet, secret_values
 from cavra_delivery.connectors.http import RetryPolicy, deliver
 from cavra_delivery.connectors.redaction import assert_clean
-from cavra_delivery.registry import ConnectorRegistry
+from cavra_delivery.registry import ConnectorRegistry, connectors_for
 from cavra_runtime.outbox import enqueue
 
 log = structlog.get_logger()
@@ -65,7 +65,7 @@ class Pipeline:
         if not decisions:
             return
         connectors = self.registry.current()  # one config for the whole plan
-        rows = await self._create_deliveries(plan, decisions)
+        rows = await self._create_deliveries(plan, decisions, connectors)
         pending = [row for row in rows if row["status"] == "pending"]
         health = await self._health({row["connector"] for row in pending})
         ended = await asyncio.gather(
@@ -87,7 +87,7 @@ class Pipeline:
         )
 
     async def _create_deliveries(
-        self, plan: Mapping[str, Any], decisions: Mapping[str, Mapping[str, Any]]
+        self, plan: Mapping[str, Any], decisions: Mapping[str, Mapping[str, Any]], connectors: ConnectorSet
     ) -> list[asyncpg.Record]:
         """One row per route x connector (idempotent); returns every row of the plan."""
         now = self.clock()
@@ -100,7 +100,7 @@ class Pipeline:
                 "provider": decision["provider"],
                 "owner": decision["owner"],
             }
-            targets = self.registry.for_provider(decision["provider"])
+            targets = connectors_for(connectors, decision["provider"])
             if not targets:  # reported as its own outcome, never silently dropped
                 rows.append(
                     base

@@ -55,10 +55,10 @@ class ConnectorRegistry:
                 log.info("connectors.loaded", connectors=self._set.names(), broken=sorted(self._set.problems))
         return self._set
 
-    def for_provider(self, provider: str) -> list[ConnectorConfig]:
-        """The connector named like the provider, else every connector of that type."""
-        connectors = self.current()
-        named = connectors.connectors.get(provider)
-        if named is not None:
-            return [named]
-        return connectors.of_type(normalise_type(provider))
+
+def connectors_for(connectors: ConnectorSet, provider: str) -> list[ConnectorConfig]:
+    """The connector named like the provider, else every connector of that type."""
+    named = connectors.connectors.get(provider)
+    if named is not None:
+        return [named]
+    return connectors.of_type(normalise_type(provider))

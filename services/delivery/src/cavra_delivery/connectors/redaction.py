@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -38,6 +39,12 @@ def _encoded_forms(secret: str) -> set[str]:
 
 
 def _pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    return _compiled(tuple(sorted(set(secrets))))
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One alternation per set of secrets, compiled once (the set changes only with the config)."""
     forms: set[str] = set()
     for secret in secrets:
         if secret:
