@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,9 +18,7 @@ from cavra_contracts.subjects import EVENT_STREAM
 from cavra_gateway.app import create_app
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.service import Runtime
-from cavra_scheduler import MIGRATIONS, SERVICE
-from cavra_scheduler.bootstrap import bootstrap, system_clock
-from cavra_scheduler.settings import SchedulerSettings
+from cavra_scheduler.bootstrap import system_clock
 
 
 class FakeClock:
@@ -37,16 +35,15 @@ class FakeClock:
 
 
 @asynccontextmanager
-async def running_scheduler(
-    nats_url: str, database_url: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
+async def running(
+    name: str, settings: Any, migrations: Any, bootstrap: Any, clock: Callable[[], datetime]
 ) -> AsyncIterator[Runtime]:
-    """A scheduler service running in this event loop until the block exits."""
-    settings = SchedulerSettings(
-        nats_url=nats_url, database_url=database_url, scheduler_tick_seconds=0.05, **overrides
-    )
+    """A service running in this event loop (its real bootstrap) until the block exits."""
     stop = asyncio.Event()
-    async with Runtime.open(SERVICE, settings, MIGRATIONS) as runtime:
-        wiring = await bootstrap(runtime, settings, clock or system_clock)
+    async with (
+        Runtime.open(name, settings, migrations) as runtime,
+        bootstrap(runtime, settings, clock) as wiring,
+    ):
         task = asyncio.create_task(runtime.run(wiring, stop))
         try:
             yield runtime
@@ -55,48 +52,38 @@ async def running_scheduler(
             await task
 
 
-@asynccontextmanager
-async def running_router(
+def running_scheduler(
     nats_url: str, database_url: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
-) -> AsyncIterator[Runtime]:
-    """A router service running in this event loop until the block exits."""
-    from cavra_router import MIGRATIONS as ROUTER_MIGRATIONS
-    from cavra_router.bootstrap import bootstrap as router_bootstrap
+) -> AbstractAsyncContextManager[Runtime]:
+    from cavra_scheduler import MIGRATIONS as migrations
+    from cavra_scheduler.bootstrap import bootstrap
+    from cavra_scheduler.settings import SchedulerSettings
+
+    overrides.setdefault("scheduler_tick_seconds", 0.05)
+    settings = SchedulerSettings(nats_url=nats_url, database_url=database_url, **overrides)
+    return running("scheduler", settings, migrations, bootstrap, clock or system_clock)
+
+
+def running_router(
+    nats_url: str, database_url: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
+) -> AbstractAsyncContextManager[Runtime]:
+    from cavra_router import MIGRATIONS as migrations
+    from cavra_router.bootstrap import bootstrap
     from cavra_router.settings import RouterSettings
 
     settings = RouterSettings(nats_url=nats_url, database_url=database_url, **overrides)
-    stop = asyncio.Event()
-    async with Runtime.open("router", settings, ROUTER_MIGRATIONS) as runtime:
-        wiring = await (
-            router_bootstrap(runtime, settings, clock) if clock else router_bootstrap(runtime, settings)
-        )
-        task = asyncio.create_task(runtime.run(wiring, stop))
-        try:
-            yield runtime
-        finally:
-            stop.set()
-            await task
+    return running("router", settings, migrations, bootstrap, clock or system_clock)
 
 
-@asynccontextmanager
-async def running_delivery(
+def running_delivery(
     nats_url: str, database_url: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
-) -> AsyncIterator[Runtime]:
-    """A delivery service running in this event loop until the block exits."""
-    from cavra_delivery import MIGRATIONS as DELIVERY_MIGRATIONS
-    from cavra_delivery.bootstrap import bootstrap as delivery_bootstrap
+) -> AbstractAsyncContextManager[Runtime]:
+    from cavra_delivery import MIGRATIONS as migrations
+    from cavra_delivery.bootstrap import bootstrap
     from cavra_delivery.settings import DeliverySettings
 
     settings = DeliverySettings(nats_url=nats_url, database_url=database_url, **overrides)
-    stop = asyncio.Event()
-    async with Runtime.open("delivery", settings, DELIVERY_MIGRATIONS) as runtime:
-        async with delivery_bootstrap(runtime, settings, clock or system_clock) as wiring:
-            task = asyncio.create_task(runtime.run(wiring, stop))
-            try:
-                yield runtime
-            finally:
-                stop.set()
-                await task
+    return running("delivery", settings, migrations, bootstrap, clock or system_clock)
 
 
 @asynccontextmanager

@@ -92,8 +92,16 @@ def make_envelope(
     causation_id: str | None = None,
     message_id: str | None = None,
     occurred_at: datetime | None = None,
+    cause: Envelope | None = None,
 ) -> Envelope:
-    """Wrap a contract instance (a model with ``MESSAGE`` metadata) in an envelope."""
+    """Wrap a contract instance (a model with ``MESSAGE`` metadata) in an envelope.
+
+    With ``cause`` (the message being handled) the new message names it as its causation and
+    inherits its correlation (or starts one from it), so a whole chain can be followed.
+    """
+    if cause is not None:
+        causation_id = cause.message_id
+        correlation_id = cause.correlation_id or cause.message_id
     spec = contract.MESSAGE
     fields: dict[str, Any] = {
         "type": spec.subject,

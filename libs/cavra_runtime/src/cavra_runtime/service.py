@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +18,7 @@ from cavra_contracts.envelope import Envelope
 from cavra_contracts.queries import HealthReplyV1, QueryReplyV1, health_subject
 from cavra_runtime.bus import Bus, ConsumerSpec, Handler, QueryHandler
 from cavra_runtime.db import create_pool, ensure_database
+from cavra_runtime.logging import configure_logging
 from cavra_runtime.migrate import migrate
 from cavra_runtime.outbox import OutboxRelay, pending_count
 from cavra_runtime.settings import RuntimeSettings
@@ -125,6 +126,23 @@ class Runtime:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=15)
         log.info("service.stopped")
+
+
+Bootstrap = Callable[[Runtime, Any], AbstractAsyncContextManager[Wiring]]
+
+
+def serve_forever(name: str, settings: RuntimeSettings, migrations: Path, bootstrap: Bootstrap) -> None:
+    """A service's whole ``__main__``: logging, connections, migrations, its wiring, run until SIGTERM."""
+
+    async def serve(stop: asyncio.Event) -> None:
+        configure_logging(name, settings.log_level)
+        async with (
+            Runtime.open(name, settings, migrations) as runtime,
+            bootstrap(runtime, settings) as wiring,
+        ):
+            await runtime.run(wiring, stop)
+
+    run_until_signalled(serve)
 
 
 def run_until_signalled(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from cavra_router import MIGRATIONS, SERVICE
 from cavra_router.bootstrap import bootstrap
 from cavra_router.settings import RouterSettings
-from cavra_runtime.logging import configure_logging
-from cavra_runtime.service import Runtime, run_until_signalled
-
-
-async def serve(stop: asyncio.Event) -> None:
-    settings = RouterSettings.from_env()
-    configure_logging(SERVICE, settings.log_level)
-    async with Runtime.open(SERVICE, settings, MIGRATIONS) as runtime:
-        wiring = await bootstrap(runtime, settings)
-        await runtime.run(wiring, stop)
+from cavra_runtime.service import serve_forever
 
 
 def main() -> None:
-    run_until_signalled(serve)
+    serve_forever(SERVICE, RouterSettings.from_env(), MIGRATIONS, bootstrap)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -64,16 +65,17 @@ class BusPeers:
         return [c["name"] for c in reply.result.get("connectors", [])]
 
 
+@asynccontextmanager
 async def bootstrap(
     runtime: Runtime, settings: RouterSettings, clock: Callable[[], datetime] = system_clock
-) -> Wiring:
+) -> AsyncIterator[Wiring]:
     deps = Deps(
         pool=runtime.pool,
         peers=BusPeers(runtime.bus, settings.query_timeout_seconds, settings.connectors_cache_seconds),
         clock=clock,
         auto_generated_by=settings.auto_plan_generated_by,
     )
-    return Wiring(
+    yield Wiring(
         consumers=[
             (
                 subscriptions.schedule_events(settings.ack_wait_seconds),

@@ -105,12 +105,7 @@ async def _reject(deps: Deps, envelope: Envelope, status_code: int, problems: li
         rejected = PlanRejectedV1(status_code=status_code, problems=problems)
         await enqueue(
             conn,
-            make_envelope(
-                rejected,
-                producer=SERVICE,
-                causation_id=envelope.message_id,
-                correlation_id=envelope.correlation_id or envelope.message_id,
-            ),
+            make_envelope(rejected, producer=SERVICE, cause=envelope),
             schema=SERVICE,
         )
 

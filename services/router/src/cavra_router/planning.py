@@ -73,8 +73,7 @@ async def store(
         planned,
         producer=SERVICE,
         subject=f"plan/{plan['plan_id']}",
-        causation_id=cause.message_id,
-        correlation_id=cause.correlation_id or cause.message_id,
+        cause=cause,
     )
     await enqueue(conn, envelope, schema=SERVICE)
     return envelope

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from cavra_runtime.logging import configure_logging
-from cavra_runtime.service import Runtime, run_until_signalled
+from cavra_runtime.service import serve_forever
 from cavra_scheduler import MIGRATIONS, SERVICE
 from cavra_scheduler.bootstrap import bootstrap
 from cavra_scheduler.settings import SchedulerSettings
 
 
-async def serve(stop: asyncio.Event) -> None:
-    settings = SchedulerSettings.from_env()
-    configure_logging(SERVICE, settings.log_level)
-    async with Runtime.open(SERVICE, settings, MIGRATIONS) as runtime:
-        wiring = await bootstrap(runtime, settings)
-        await runtime.run(wiring, stop)
-
-
 def main() -> None:
-    run_until_signalled(serve)
+    serve_forever(SERVICE, SchedulerSettings.from_env(), MIGRATIONS, bootstrap)
 
 
 if __name__ == "__main__":

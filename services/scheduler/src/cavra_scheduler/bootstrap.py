@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from cavra_runtime.service import Runtime, Wiring, bind
@@ -20,9 +21,10 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+@asynccontextmanager
 async def bootstrap(
     runtime: Runtime, settings: SchedulerSettings, clock: Callable[[], datetime] = system_clock
-) -> Wiring:
+) -> AsyncIterator[Wiring]:
     """Load the configured files, then return what the scheduler process runs."""
     deps = Deps(pool=runtime.pool, ctx=Context(config=EvaluationConfig.from_settings(settings), clock=clock))
     await load_files(
@@ -41,7 +43,7 @@ async def bootstrap(
             batch=settings.scheduler_batch,
         )
 
-    return Wiring(
+    yield Wiring(
         consumers=[
             (
                 subscriptions.commands(settings.ack_wait_seconds),

@@ -18,8 +18,7 @@ async def emit(
         event,
         producer=SERVICE,
         subject=subject,
-        causation_id=cause.message_id if cause else None,
-        correlation_id=(cause.correlation_id or cause.message_id) if cause else None,
+        cause=cause,
     )
     await enqueue(conn, envelope, schema=SERVICE)
     return envelope
