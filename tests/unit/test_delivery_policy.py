@@ -32,3 +32,28 @@ def test_bad_numbers_are_reported_for_that_connector_alone() -> None:
     assert connectors.names() == ["patient", "plain"]
     assert "retries" in connectors.problems["bad"]
     assert "timeout_seconds" in connectors.problems["worse"]
+
+
+def test_evidence_carries_every_outcome_field_and_nothing_else() -> None:
+    from dataclasses import asdict, fields
+
+    from cavra_delivery.connectors.http import AttemptEvidence, DeliveryOutcome
+
+    outcome = DeliveryOutcome(
+        "hook",
+        "webhook",
+        "hooks.example",
+        "failed",
+        (
+            AttemptEvidence(1, 503, 12.5, "failed", "http_5xx", 2.0),
+            AttemptEvidence(2, None, 3.0, "failed", "timeout"),
+        ),
+        "plan:route:hook",
+    )
+    evidence = outcome.as_evidence()
+    assert {k: v for k, v in evidence.items() if k in {f.name for f in fields(DeliveryOutcome)}} == {
+        **asdict(outcome),
+        "attempts": [asdict(a) for a in outcome.attempts],
+    }
+    assert set(evidence) - {f.name for f in fields(DeliveryOutcome)} == {"attempt_count", "status_code"}
+    assert (evidence["attempt_count"], evidence["status_code"]) == (2, None)

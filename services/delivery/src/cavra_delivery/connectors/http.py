@@ -15,7 +15,7 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
@@ -112,7 +112,30 @@ class DeliveryOutcome:
 
     def as_evidence(self) -> dict[str, Any]:
         """A JSON-ready dict with ``attempt_count`` and ``status_code`` added."""
-        return {**asdict(self), "attempt_count": self.attempt_count, "status_code": self.status_code}
+        # Built by hand: dataclasses.asdict deep-copies recursively and showed up in profiles.
+        return {
+            "connector": self.connector,
+            "connector_type": self.connector_type,
+            "target_host": self.target_host,
+            "outcome": self.outcome,
+            "attempts": [
+                {
+                    "attempt": a.attempt,
+                    "status_code": a.status_code,
+                    "latency_ms": a.latency_ms,
+                    "outcome": a.outcome,
+                    "error_class": a.error_class,
+                    "retry_after_seconds": a.retry_after_seconds,
+                }
+                for a in self.attempts
+            ],
+            "idempotency_key": self.idempotency_key,
+            "external_ref": self.external_ref,
+            "deduplicated": self.deduplicated,
+            "signed": self.signed,
+            "attempt_count": self.attempt_count,
+            "status_code": self.status_code,
+        }
 
 
 @dataclass(frozen=True, slots=True)
