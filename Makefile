@@ -38,8 +38,9 @@ lint: $(STAMP)
 contracts: $(STAMP)  ## regenerate JSON Schema snapshots and docs/asyncapi.yaml
 	$(BIN)/cavra contracts
 
-bench: $(STAMP)
+bench: $(STAMP)  ## print the scheduler and delivery figures (loopback only, bounded)
 	$(BIN)/python bench/bench_scheduler.py
+	$(BIN)/python bench/bench_delivery.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

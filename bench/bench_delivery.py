@@ -12,6 +12,8 @@ window (the Alertmanager comparison: 20 owners, 2 silenced), so 54 deliverable r
    plan-to-sink p50/p95/p99.
 3. Peak RSS (VmHWM) of every process.
 
+BENCH_SCHEDULES (150) sets the burst size, BENCH_DELIVERY_REPLICAS (2) the delivery processes.
+
 Loopback only; every loop is bounded. Run: ``.venv/bin/python bench/bench_delivery.py``.
 """
 
@@ -39,7 +41,8 @@ from cavra_contracts.notifications import DeliveryOptions, PlanNotificationV1  #
 from cavra_runtime.embedded import free_port  # noqa: E402
 from tests.support.sink import Sink  # noqa: E402
 
-SCHEDULES = int(os.environ.get("BENCH_SCHEDULES", "100"))
+SCHEDULES = int(os.environ.get("BENCH_SCHEDULES", "150"))
+REPLICAS = os.environ.get("BENCH_DELIVERY_REPLICAS", "2")
 OWNERS = 20
 SILENCED = 2
 PROVIDERS = ("hook_a", "hook_b", "hook_c")
@@ -242,7 +245,7 @@ async def main() -> None:
             "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
             "CAVRA_CONNECTOR_CONFIG": str(config),
             "CAVRA_DELIVERY_WAIT_SECONDS": "30",
-            "CAVRA_DELIVERY_REPLICAS": os.environ.get("BENCH_DELIVERY_REPLICAS", "1"),
+            "CAVRA_DELIVERY_REPLICAS": REPLICAS,
         }
         env["CAVRA_NATS_URL_FOR_BENCH"] = f"nats://127.0.0.1:{env['CAVRA_EMBEDDED_NATS_PORT']}"
         up = subprocess.Popen(
@@ -261,7 +264,9 @@ async def main() -> None:
                     except httpx.HTTPError:
                         pass
                     await asyncio.sleep(0.2)
-                print(f"{SCHEDULES} schedules created in {await create_schedules(api):.1f}s")
+                print(
+                    f"{REPLICAS} delivery replica(s); {SCHEDULES} schedules created in {await create_schedules(api):.1f}s"
+                )
                 await fixed_rate(api, sink)
                 await asyncio.sleep(2)
                 pids = processes(up.pid, home)
