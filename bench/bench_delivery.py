@@ -264,9 +264,8 @@ async def main() -> None:
                     except httpx.HTTPError:
                         pass
                     await asyncio.sleep(0.2)
-                print(
-                    f"{REPLICAS} delivery replica(s); {SCHEDULES} schedules created in {await create_schedules(api):.1f}s"
-                )
+                created = await create_schedules(api)
+                print(f"{REPLICAS} delivery replica(s); {SCHEDULES} schedules created in {created:.1f}s")
                 await fixed_rate(api, sink)
                 await asyncio.sleep(2)
                 pids = processes(up.pid, home)
