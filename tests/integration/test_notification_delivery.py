@@ -217,6 +217,43 @@ async def test_stale_schedule_is_delivered_with_suppression_and_redacted_evidenc
             assert result["metadata"]["delivery_success"] is True
             assert len(fake.requests_for("hec")) == 1
 
+            again = await api.post(
+                f"{BASE}/rollback-drill-notifications/deliver",
+                json={"schedule_id": "payments", "provider": "webhook", "force": True},
+                headers={"Idempotency-Key": "deliver-payments-1"},
+            )
+            repeated = await api.post(
+                f"{BASE}/rollback-drill-notifications/deliver",
+                json={"schedule_id": "payments", "provider": "webhook", "force": True},
+                headers={"Idempotency-Key": "deliver-payments-1"},
+            )
+            assert again.status_code == 200 and repeated.status_code == 202
+            assert repeated.json()["status"] == "duplicate"
+
+            quiet = await api.post(
+                f"{BASE}/rollback-drill-notifications/deliver",
+                json={
+                    "schedule_id": "payments",
+                    "provider": "webhook",
+                    "routing_policy": {
+                        "maintenance_windows": [
+                            {
+                                "window_id": "all",
+                                "start_at": "2026-01-01T00:00:00Z",
+                                "end_at": "2027-01-01T00:00:00Z",
+                            }
+                        ]
+                    },
+                },
+            )
+            assert quiet.status_code == 200 and quiet.json()["delivery"] is None
+            quiet_plan = quiet.json()["plan"]
+            assert quiet_plan["deliverable_route_count"] == 0
+            stored = (
+                await api.get(f"{BASE}/rollback-drill-notifications/plans/{quiet_plan['plan_id']}")
+            ).json()
+            assert (stored["complete"], stored["success"], stored["delivery"]) == (True, True, None)
+
             unconfigured = await api.post(
                 f"{BASE}/rollback-drill-notifications/deliver",
                 json={

@@ -57,3 +57,32 @@ def test_evidence_carries_every_outcome_field_and_nothing_else() -> None:
     }
     assert set(evidence) - {f.name for f in fields(DeliveryOutcome)} == {"attempt_count", "status_code"}
     assert (evidence["attempt_count"], evidence["status_code"]) == (2, None)
+
+
+def test_routes_find_connectors_by_normalised_name_then_by_type() -> None:
+    from cavra_delivery.registry import connectors_for, routable_providers
+
+    connectors = parse_connector_config(
+        {
+            "connectors": {
+                "ops-slack": {"type": "slack", "url": "https://hooks.example/s"},
+                "MS-Teams": {"type": "teams", "url": "https://hooks.example/t"},
+                "audit": {"type": "siem", "url": "https://hec.example", "token": "t"},
+                "audit-2": {"type": "splunk", "url": "https://hec2.example", "token": "t"},
+            }
+        },
+        {},
+    )
+    assert [c.name for c in connectors_for(connectors, "ms_teams")] == ["MS-Teams"]
+    assert [c.name for c in connectors_for(connectors, "slack")] == ["ops-slack"]
+    assert [c.name for c in connectors_for(connectors, "siem")] == ["audit", "audit-2"]
+    assert connectors_for(connectors, "pagerduty") == []
+    assert routable_providers(connectors) == [
+        "audit",
+        "audit_2",
+        "ms_teams",
+        "ops_slack",
+        "siem",
+        "slack",
+        "teams",
+    ]

@@ -36,7 +36,7 @@ def api() -> None:
 
 
 @app.command()
-def service(name: str = typer.Argument(..., help="scheduler")) -> None:
+def service(name: str = typer.Argument(..., help="scheduler | router | delivery")) -> None:
     """Run one service in this process (replicas: run it again)."""
     try:
         process = topology.by_name(name)

@@ -112,7 +112,9 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
                 console.print(f"  migrated {service}: {name}")
         for spec in (*SERVICES, GATEWAY):
             # CAVRA_<SERVICE>_REPLICAS runs more copies; they share the durable consumers.
-            replicas = max(1, int(env.get(f"CAVRA_{spec.name.upper()}_REPLICAS", "1")))
+            # The gateway binds one port, so it always runs once here.
+            wanted = env.get(f"CAVRA_{spec.name.upper()}_REPLICAS", "1") if spec is not GATEWAY else "1"
+            replicas = max(1, int(wanted))
             for replica in range(1, replicas + 1):
                 suffix = f"-{replica}" if replicas > 1 else ""
                 child = Child(spec, home / "logs" / f"{spec.name}{suffix}.log", env)

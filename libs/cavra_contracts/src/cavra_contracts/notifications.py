@@ -222,14 +222,14 @@ class RouteDeliveryV1(Contract):
     connector: str | None
     connector_type: str | None
     target_host: str | None
-    outcome: Literal["delivered", "failed", "permanent_failure", "unconfigured", "quarantined"]
+    outcome: Literal["pending", "delivered", "failed", "permanent_failure", "unconfigured", "quarantined"]
     idempotency_key: str
     attempt_count: int
     status_code: int | None
     external_ref: str | None = None
     deduplicated: bool = False
     attempts: list[AttemptEvidenceV1]
-    completed_at: UtcDatetime
+    completed_at: UtcDatetime | None
 
 
 class NotificationDeliveredV1(Contract):
@@ -239,7 +239,7 @@ class NotificationDeliveredV1(Contract):
         "evt",
         "delivery",
         "rollback_drill_notification",
-        NOTIFICATION_SCHEMA,
+        "cavra.drillops.delivery.rollback-drill-notification-delivered.v1",
         summary="event_type cavra.go_backend.rollback_drill.notification: "
         "redacted delivery evidence of a plan.",
     )
@@ -276,6 +276,6 @@ class ConnectorsQueryV1(Contract):
         "delivery",
         "connectors",
         "cavra.drillops.delivery.connectors-query.v1",
-        summary="Reply: {configured, connectors: [{name, type, host, quarantined}], "
-        "problems: {name: message}}.",
+        summary="Reply: {configured, error, routable_providers, connectors: [{name, type, host, breaker, "
+        "consecutive_failures, quarantined_until}], problems: {name: message}}.",
     )

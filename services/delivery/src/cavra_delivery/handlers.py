@@ -19,7 +19,7 @@ from cavra_contracts.queries import QueryReplyV1
 from cavra_delivery import repository as repo
 from cavra_delivery.connectors import quarantine
 from cavra_delivery.pipeline import Pipeline, route_delivery
-from cavra_delivery.registry import ConnectorRegistry
+from cavra_delivery.registry import ConnectorRegistry, routable_providers
 from cavra_runtime.bus import PermanentError
 
 CONSUMER = "delivery-notifications"
@@ -84,6 +84,7 @@ async def connectors(envelope: Envelope, deps: Deps) -> QueryReplyV1:
         result={
             "configured": deps.registry.configured,
             "error": deps.registry.error,
+            "routable_providers": routable_providers(current),
             "connectors": listed,
             "problems": dict(current.problems),
         },

@@ -34,8 +34,9 @@ from cavra_delivery import repository as repo
 from cavra_delivery.connectors import quarantine
 from cavra_delivery.connectors.config import ConnectorConfig, ConnectorSet, secret_values
 from cavra_delivery.connectors.http import RetryPolicy, deliver
-from cavra_delivery.connectors.redaction import assert_clean
+from cavra_delivery.connectors.redaction import SecretLeakError, assert_clean
 from cavra_delivery.registry import ConnectorRegistry, connectors_for
+from cavra_runtime.bus import PermanentError
 from cavra_runtime.outbox import enqueue
 
 log = structlog.get_logger()
@@ -182,6 +183,8 @@ class Pipeline:
         plan's record and event: one transaction, batched."""
         now = self.clock()
         async with self.pool.acquire() as conn, conn.transaction():
+            if await repo.record_for_plan(conn, plan["plan_id"]) is not None:
+                return  # a redelivered plan that another pass finished: count nothing twice
             await repo.finish_many(conn, [e.row(now) for e in ended])
             outcomes: dict[str, list[str]] = {}
             for item in ended:
@@ -200,7 +203,10 @@ class Pipeline:
                 plan, deliveries, source=NOTIFICATION_SOURCE, generated_at=now.isoformat()
             )
             # Everything stored and published below is in the record: one scan of its JSON text.
-            assert_clean(json.dumps(record, default=str), secrets)
+            try:
+                assert_clean(json.dumps(record, default=str), secrets)
+            except SecretLeakError as exc:  # a bug, not weather: never retry (and re-send) it
+                raise PermanentError(str(exc)) from exc
             if not await repo.insert_record(conn, record, now):
                 return
             log.info(

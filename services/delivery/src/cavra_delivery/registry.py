@@ -26,6 +26,7 @@ class ConnectorRegistry:
         self.path = path
         self._environ = environ if environ is not None else os.environ
         self._stamp: tuple[float, int] | None = None
+        self._loaded = False
         self._set = ConnectorSet()
         self.error: str | None = None if path else "connector config is not configured"
 
@@ -42,8 +43,9 @@ class ConnectorRegistry:
             stamp = (stat.st_mtime, stat.st_size)
         except OSError:
             stamp = None
-        if stamp != self._stamp or self._stamp is None:
+        if stamp != self._stamp or not self._loaded:
             self._stamp = stamp
+            self._loaded = True
             try:
                 self._set = load_connector_config(self.path, self._environ)
                 self.error = None
@@ -57,8 +59,14 @@ class ConnectorRegistry:
 
 
 def connectors_for(connectors: ConnectorSet, provider: str) -> list[ConnectorConfig]:
-    """The connector named like the provider, else every connector of that type."""
-    named = connectors.connectors.get(provider)
-    if named is not None:
-        return [named]
-    return connectors.of_type(normalise_type(provider))
+    """The connector named like the provider (names compared as the router normalises providers:
+    lower-case, ``-`` -> ``_``), else every connector of that type."""
+    wanted = normalise_type(provider)
+    named = [c for name, c in sorted(connectors.connectors.items()) if normalise_type(name) == wanted]
+    return named or connectors.of_type(wanted)
+
+
+def routable_providers(connectors: ConnectorSet) -> list[str]:
+    """Every provider value a route may name and be delivered: connector names and types."""
+    names = {normalise_type(name) for name in connectors.names()}
+    return sorted(names | {c.type for c in connectors.connectors.values()})

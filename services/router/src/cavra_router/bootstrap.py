@@ -62,7 +62,7 @@ class BusPeers:
             return None
         if not reply.ok or not reply.result:
             return None
-        return [c["name"] for c in reply.result.get("connectors", [])]
+        return list(reply.result.get("routable_providers", []))
 
 
 @asynccontextmanager

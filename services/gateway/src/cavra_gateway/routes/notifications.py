@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,8 +45,12 @@ class DeliverRequest(BaseModel):
     routing_policy: dict[str, Any] | None = Field(
         default=None, description="owner_routes / maintenance_windows / owner_calendars; wins per key."
     )
-    retries: int = Field(default=2, ge=0, le=10)
-    timeout_seconds: float = Field(default=10.0, ge=0.1, le=120)
+    retries: int | None = Field(
+        default=None, ge=0, le=10, description="Default: the connector's own `retries`, else 2."
+    )
+    timeout_seconds: float | None = Field(
+        default=None, ge=0.1, le=120, description="Per attempt. Default: the connector's own, else 10."
+    )
     force: bool = False
     generated_by: str = Field(default="console", min_length=1, max_length=200)
 
@@ -84,14 +88,22 @@ def _delivery_view(status: dict[str, Any]) -> dict[str, Any]:
         503: {"description": "A service did not answer."},
     },
 )
-async def deliver(state: State, body: DeliverRequest) -> JSONResponse:
+async def deliver(
+    state: State,
+    body: DeliverRequest,
+    idempotency_key: str | None = Header(
+        default=None, max_length=128, description="Repeat a request safely: the same key plans once."
+    ),
+) -> JSONResponse:
     connectors = await ask(state, ConnectorsQueryV1())
     if not connectors.get("configured"):
-        return problem_response(
-            400,
-            "connector config is not configured",
-            [{"field": "CAVRA_CONNECTOR_CONFIG", "message": "set it to the private connector config file"}],
+        problem = connectors.get("error") or "connector config is not configured"
+        title = (
+            "connector config is not configured"
+            if "not configured" in problem
+            else "connector config is unusable"
         )
+        return problem_response(400, title, [{"field": "CAVRA_CONNECTOR_CONFIG", "message": problem}])
     command = PlanNotificationV1(
         schedule_id=body.schedule_id,
         provider=body.provider,
@@ -100,7 +112,9 @@ async def deliver(state: State, body: DeliverRequest) -> JSONResponse:
         generated_by=body.generated_by,
         delivery=DeliveryOptions(retries=body.retries, timeout_seconds=body.timeout_seconds),
     )
-    envelope = make_envelope(command, producer=SERVICE, subject=f"schedule/{body.schedule_id or '*'}")
+    envelope = make_envelope(
+        command, producer=SERVICE, subject=f"schedule/{body.schedule_id or '*'}", message_id=idempotency_key
+    )
     planned_future = state.outcomes.expect(
         envelope.message_id, [NotificationPlannedV1.MESSAGE.subject, PlanRejectedV1.MESSAGE.subject]
     )
@@ -108,11 +122,17 @@ async def deliver(state: State, body: DeliverRequest) -> JSONResponse:
         envelope.message_id, [NotificationDeliveredV1.MESSAGE.subject], downstream=True
     )
     try:
-        await state.bus.publish(envelope)
+        published = await state.bus.publish(envelope)
     except Exception:
+        published = None
+    if published is None or published.duplicate:
         state.outcomes.forget(envelope.message_id, planned_future)
         state.outcomes.forget(envelope.message_id, delivered_future)
-        return problem_response(503, "message bus unavailable", [])
+        if published is None:
+            return problem_response(503, "message bus unavailable", [])
+        return JSONResponse(
+            status_code=202, content={"status": "duplicate", "message_id": envelope.message_id}
+        )
     outcome = await state.outcomes.wait(
         envelope.message_id, planned_future, state.settings.command_wait_seconds
     )
@@ -147,7 +167,8 @@ async def deliver(state: State, body: DeliverRequest) -> JSONResponse:
         envelope.message_id, delivered_future, state.settings.delivery_wait_seconds
     )
     if delivered is None:
-        return JSONResponse(status_code=202, content=response | {"poll": _plan_poll(plan["plan_id"])})
+        pending = response | {"success": None, "poll": _plan_poll(plan["plan_id"])}
+        return JSONResponse(status_code=202, content=pending)
     status = await _delivery_status(state, plan["plan_id"])
     response |= {
         "delivery": _delivery_view(status),
@@ -160,13 +181,22 @@ async def deliver(state: State, body: DeliverRequest) -> JSONResponse:
 @router.get("/plans/{plan_id}", summary="One stored plan with its delivery evidence so far")
 async def plan(state: State, plan_id: str = Path(max_length=64)) -> dict[str, Any]:
     stored = await ask(state, PlanQueryV1(plan_id=plan_id))
-    status = await _delivery_status(state, plan_id)
-    return {
+    view: dict[str, Any] = {
         "plan": stored["plan"],
         "plan_metadata": stored["metadata"],
+        "delivery": None,
+        "metadata": None,
+        "success": True,
+        "complete": True,
+    }
+    if not stored["plan"]["deliverable_route_count"]:
+        return view  # nothing to deliver: complete, as the deliver response said
+    status = await _delivery_status(state, plan_id)
+    return view | {
         "delivery": _delivery_view(status),
         "metadata": status["record"],
-        "success": status["success"],
+        "success": status["success"] if status["complete"] else None,
+        "complete": status["complete"],
     }
 
 
