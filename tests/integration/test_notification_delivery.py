@@ -299,3 +299,46 @@ async def test_deliver_without_connector_config_is_a_clear_400(nats_url: str, da
         )
         assert bad.status_code == 422
         assert {e["field"] for e in bad.json()["errors"]} == {"retries", "provider"}
+
+
+async def test_a_failing_connector_is_quarantined_and_reported(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    from tests.support.fake_providers import unused_url
+
+    config = tmp_path / "connectors.json"
+    config.write_text(
+        json.dumps({"connectors": {"webhook": {"type": "webhook", "url": unused_url("/hook")}}})
+    )
+    async with (
+        running_scheduler(nats_url, database_url, clock=FakeClock()),
+        running_router(nats_url, database_url),
+        running_delivery(nats_url, database_url, connector_config=str(config), quarantine_after_failures=2),
+        gateway_client(nats_url, database_url, delivery_wait_seconds=10) as api,
+    ):
+        await api.put(
+            f"{BASE}/rollback-drill-schedules/payments", json=stale_schedule(owners=["release-governance"])
+        )
+        body = {
+            "provider": "webhook",
+            "force": True,
+            "retries": 0,
+            "timeout_seconds": 0.5,
+            "routing_policy": {"owner_routes": {"release-governance": {"providers": ["webhook"]}}},
+        }
+        outcomes = []
+        for _ in range(3):
+            response = await api.post(f"{BASE}/rollback-drill-notifications/deliver", json=body)
+            assert response.status_code == 200, response.text
+            outcomes.append([d["outcome"] for d in response.json()["delivery"]["deliveries"]])
+            assert response.json()["success"] is False
+        assert outcomes == [["failed"], ["failed"], ["quarantined"]]
+        listed = (await api.get(f"{BASE}/rollback-drill-notifications/connectors")).json()
+        assert listed["configured"] is True
+        [webhook] = listed["connectors"]
+        assert (webhook["name"], webhook["breaker"], webhook["consecutive_failures"]) == (
+            "webhook",
+            "open",
+            2,
+        )
+        assert "/hook" not in json.dumps(listed), "hosts only, never paths"

@@ -200,6 +200,14 @@ async def plan(state: State, plan_id: str = Path(max_length=64)) -> dict[str, An
     }
 
 
+@router.get(
+    "/connectors",
+    summary="Configured connectors: type, host, breaker state (quarantine), broken entries; never secrets",
+)
+async def connectors(state: State) -> dict[str, Any]:
+    return await ask(state, ConnectorsQueryV1())
+
+
 Category = Literal["", "maintenance_window", "owner_calendar", "healthy_schedule", "other", "deliver"]
 
 
