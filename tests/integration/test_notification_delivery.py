@@ -7,6 +7,7 @@ planted in the connector config must not reach PostgreSQL, JetStream, logs or an
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from pathlib import Path
@@ -301,7 +302,7 @@ async def test_deliver_without_connector_config_is_a_clear_400(nats_url: str, da
         assert {e["field"] for e in bad.json()["errors"]} == {"retries", "provider"}
 
 
-async def test_a_failing_connector_is_quarantined_and_reported(
+async def test_a_failing_connector_is_quarantined_probed_and_reported(
     nats_url: str, database_url: str, tmp_path: Path
 ) -> None:
     from tests.support.fake_providers import unused_url
@@ -313,28 +314,42 @@ async def test_a_failing_connector_is_quarantined_and_reported(
     async with (
         running_scheduler(nats_url, database_url, clock=FakeClock()),
         running_router(nats_url, database_url),
-        running_delivery(nats_url, database_url, connector_config=str(config), quarantine_after_failures=2),
+        running_delivery(
+            nats_url,
+            database_url,
+            connector_config=str(config),
+            quarantine_after_failures=2,
+            quarantine_seconds=1,
+        ),
         gateway_client(nats_url, database_url, delivery_wait_seconds=10) as api,
     ):
-        await api.put(
-            f"{BASE}/rollback-drill-schedules/payments", json=stale_schedule(owners=["release-governance"])
-        )
+        # The automatic plan of this stale schedule goes to slack (no connector); only ours use the webhook.
+        quiet = stale_schedule(notification_providers=["slack"], owner_routes={})
+        await api.put(f"{BASE}/rollback-drill-schedules/payments", json=quiet)
+        both_to_webhook = {
+            "owner_calendars": {},
+            "owner_routes": {
+                "release-governance": {"providers": ["webhook"]},
+                "platform": {"providers": ["webhook"]},
+            },
+        }
         body = {
             "provider": "webhook",
             "force": True,
             "retries": 0,
             "timeout_seconds": 0.5,
-            "routing_policy": {"owner_routes": {"release-governance": {"providers": ["webhook"]}}},
+            "routing_policy": both_to_webhook,
         }
-        outcomes = []
-        for _ in range(3):
+
+        async def deliver() -> list[str]:
             response = await api.post(f"{BASE}/rollback-drill-notifications/deliver", json=body)
             assert response.status_code == 200, response.text
-            outcomes.append([d["outcome"] for d in response.json()["delivery"]["deliveries"]])
             assert response.json()["success"] is False
-        assert outcomes == [["failed"], ["failed"], ["quarantined"]]
+            return sorted(d["outcome"] for d in response.json()["delivery"]["deliveries"])
+
+        assert await deliver() == ["failed", "failed"], "two consecutive failures open the breaker"
+        assert await deliver() == ["quarantined", "quarantined"], "nothing is sent while it is open"
         listed = (await api.get(f"{BASE}/rollback-drill-notifications/connectors")).json()
-        assert listed["configured"] is True
         [webhook] = listed["connectors"]
         assert (webhook["name"], webhook["breaker"], webhook["consecutive_failures"]) == (
             "webhook",
@@ -342,3 +357,6 @@ async def test_a_failing_connector_is_quarantined_and_reported(
             2,
         )
         assert "/hook" not in json.dumps(listed), "hosts only, never paths"
+        await asyncio.sleep(1.2)  # the cool-down ends: one route probes, the other waits
+        assert await deliver() == ["failed", "quarantined"]
+        assert (await deliver()) == ["quarantined", "quarantined"], "the failed probe re-opened the breaker"

@@ -69,7 +69,7 @@ class Pipeline:
         connectors = self.registry.current()  # one config for the whole plan
         rows = await self._create_deliveries(plan, decisions, connectors)
         pending = [row for row in rows if row["status"] == "pending"]
-        health = await self._health({row["connector"] for row in pending})
+        admitted = self._admit_routes(pending, await self._admissions({row["connector"] for row in pending}))
         ended = await asyncio.gather(
             *(
                 self._deliver_route(
@@ -78,7 +78,7 @@ class Pipeline:
                     decisions[row["route_key"]],
                     row,
                     planned.delivery,
-                    health,
+                    admitted[row["delivery_id"]],
                     connectors,
                 )
                 for row in pending
@@ -132,12 +132,42 @@ class Pipeline:
             await repo.insert_pending(conn, rows)
             return await repo.for_plan(conn, plan["plan_id"])
 
-    async def _health(self, connectors: set[str | None]) -> dict[str, quarantine.QuarantineState]:
+    async def _admissions(self, names: set[str | None]) -> dict[str, str]:
+        """May each connector be used now? A closed breaker: ``deliver``; an open one: ``quarantined``;
+        one whose cool-down ended: ``probe`` for the one replica and plan that wins the lease."""
+        healthy = {name for name in names if name}
         async with self.pool.acquire() as conn:
             known = await repo.all_health(conn)
-        return {
-            name: known.get(name, quarantine.QuarantineState(connector=name)) for name in connectors if name
+        now = self.clock()
+        states = {name: known.get(name, quarantine.QuarantineState(connector=name)) for name in healthy}
+        admissions = {
+            name: "deliver" for name, state in states.items() if quarantine.status(state, now) == "closed"
         }
+        doubtful = sorted(set(states) - set(admissions))
+        if doubtful:
+            async with self.pool.acquire() as conn, conn.transaction():
+                for name in doubtful:  # sorted: replicas lock these rows in one order, never deadlock
+                    admission, leased = quarantine.admit(
+                        await repo.lock_health(conn, name), now, self.quarantine_policy
+                    )
+                    if admission == "probe":
+                        await repo.save_health(conn, leased)
+                    admissions[name] = admission
+        return admissions
+
+    @staticmethod
+    def _admit_routes(rows: list[asyncpg.Record], admissions: Mapping[str, str]) -> dict[str, bool]:
+        """Per delivery: send it? A probing connector sends one route; the rest wait out the probe."""
+        probed: set[str] = set()
+        admitted: dict[str, bool] = {}
+        for row in rows:
+            admission = admissions.get(row["connector"], "deliver")
+            if admission == "probe":
+                admitted[row["delivery_id"]] = row["connector"] not in probed
+                probed.add(row["connector"])
+            else:
+                admitted[row["delivery_id"]] = admission == "deliver"
+        return admitted
 
     async def _deliver_route(
         self,
@@ -146,7 +176,7 @@ class Pipeline:
         decision: Mapping[str, Any],
         row: asyncpg.Record,
         options: DeliveryOptions,
-        health: Mapping[str, quarantine.QuarantineState],
+        admitted: bool,
         connectors: ConnectorSet,
     ) -> Ended | None:
         connector = connectors.connectors.get(row["connector"])
@@ -155,7 +185,7 @@ class Pipeline:
         ):
             if connector is None:
                 return Ended(row["delivery_id"], None, "unconfigured", None)
-            if quarantine.is_quarantined(health[connector.name], self.clock()):
+            if not admitted:
                 log.warning("delivery.quarantined")
                 return Ended(row["delivery_id"], connector.name, "quarantined", None)
             async with self._limiter:
