@@ -95,6 +95,15 @@ async def run_two_replicas(
         await bus.ensure_streams()
         replicas = [start(nats_url, database_url, config, tmp_path / f"delivery-{n}.log") for n in range(2)]
         try:
+
+            async def both_pulling() -> bool:
+                try:
+                    info = await bus.js.consumer_info("CAVRA_EVENTS", "delivery-notifications")
+                except Exception:
+                    return False
+                return (info.num_waiting or 0) >= 2
+
+            await eventually(both_pulling, timeout=60, what="both replicas to pull from the consumer")
             for index in range(PLANS):
                 await bus.publish(make_envelope(planned(index), producer="test"))
             if kill_after is not None:
