@@ -13,12 +13,11 @@ import httpx
 import nats
 from nats.js.errors import NotFoundError
 
-from cavra_contracts.envelope import Envelope
+from cavra_contracts.envelope import Envelope, utc_now
 from cavra_contracts.subjects import EVENT_STREAM
 from cavra_gateway.app import create_app
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.service import Runtime
-from cavra_scheduler.bootstrap import system_clock
 
 
 class FakeClock:
@@ -61,7 +60,7 @@ def running_scheduler(
 
     overrides.setdefault("scheduler_tick_seconds", 0.05)
     settings = SchedulerSettings(nats_url=nats_url, database_url=database_url, **overrides)
-    return running("scheduler", settings, migrations, bootstrap, clock or system_clock)
+    return running("scheduler", settings, migrations, bootstrap, clock or utc_now)
 
 
 def running_router(
@@ -72,7 +71,7 @@ def running_router(
     from cavra_router.settings import RouterSettings
 
     settings = RouterSettings(nats_url=nats_url, database_url=database_url, **overrides)
-    return running("router", settings, migrations, bootstrap, clock or system_clock)
+    return running("router", settings, migrations, bootstrap, clock or utc_now)
 
 
 def running_delivery(
@@ -83,7 +82,7 @@ def running_delivery(
     from cavra_delivery.settings import DeliverySettings
 
     settings = DeliverySettings(nats_url=nats_url, database_url=database_url, **overrides)
-    return running("delivery", settings, migrations, bootstrap, clock or system_clock)
+    return running("delivery", settings, migrations, bootstrap, clock or utc_now)
 
 
 @asynccontextmanager

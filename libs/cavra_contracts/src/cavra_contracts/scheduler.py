@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -244,7 +244,6 @@ class ScheduleListV1(Contract):
     offset: int
 
 
-ReportPayload = dict[str, Any]
 __all__ = [
     "CommandRejectedV1",
     "DrillRunRecordedV1",

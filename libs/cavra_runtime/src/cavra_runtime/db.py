@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -55,8 +54,3 @@ async def ensure_database(dsn: str) -> None:
         pass
     finally:
         await conn.close()
-
-
-def jsonable(value: Any) -> Any:
-    """Round-trip through JSON so asyncpg's json codec accepts pydantic dumps and datetimes."""
-    return json.loads(json.dumps(value, default=str))

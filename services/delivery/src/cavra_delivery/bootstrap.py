@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiohttp
 
+from cavra_contracts.envelope import utc_now
 from cavra_delivery import handlers, subscriptions
 from cavra_delivery.connectors.quarantine import QuarantinePolicy
 from cavra_delivery.handlers import Deps
@@ -17,13 +18,9 @@ from cavra_delivery.settings import DeliverySettings
 from cavra_runtime.service import Runtime, Wiring, bind
 
 
-def system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
 @asynccontextmanager
 async def bootstrap(
-    runtime: Runtime, settings: DeliverySettings, clock: Callable[[], datetime] = system_clock
+    runtime: Runtime, settings: DeliverySettings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Wiring]:
     registry = ConnectorRegistry(settings.connector_config)
     registry.current()

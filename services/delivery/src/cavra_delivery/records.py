@@ -9,8 +9,6 @@ from typing import Any
 
 from cavra_contracts.notifications import DELIVERY_RECORD_KIND, DELIVERY_SCHEMA, NOTIFICATION_EVENT_TYPE
 
-TERMINAL = frozenset({"delivered", "failed", "permanent_failure", "unconfigured", "quarantined"})
-
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "connector"

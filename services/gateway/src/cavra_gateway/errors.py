@@ -35,3 +35,10 @@ def validation_problems(exc: ValidationError | RequestValidationError) -> list[d
 async def on_request_validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return problem_response(422, "invalid request", validation_problems(exc))
+
+
+def rejection_response(status_code: int, problems: Iterable[Any]) -> JSONResponse:
+    """A service's rejection event (``FieldProblem`` items) as an error body with its status."""
+    return problem_response(
+        status_code, "rejected", [{"field": p.field, "message": p.message} for p in problems]
+    )

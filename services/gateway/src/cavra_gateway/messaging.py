@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import HTTPException
@@ -16,11 +17,16 @@ from cavra_gateway.deps import GatewayState
 
 @dataclass(frozen=True)
 class Told:
-    """A published command and what came of it within the wait."""
+    """A published command and what came of it within the wait.
+
+    ``downstream`` is still pending when the command's direct outcome arrived and a later event
+    of the same chain was asked for (see :func:`follow`).
+    """
 
     command: Envelope
     outcome: Envelope | None
     duplicate: bool
+    downstream: asyncio.Future[Envelope] | None = None
 
 
 async def ask(state: GatewayState, query: Contract) -> dict[str, Any]:
@@ -43,21 +49,44 @@ async def tell(
     outcomes: Iterable[str],
     subject: str | None = None,
     message_id: str | None = None,
+    downstream: Iterable[str] = (),
 ) -> Told:
     """Publish a command to JetStream and wait (bounded) for the event it causes.
 
     The outcome is None when the wait ran out (the command is stored and will still be
     applied: answer 202) or when the message id was already stored (a repeated request).
+    With ``downstream`` event types, interest in the later event of the same chain is
+    registered before publishing, so it cannot be missed; wait for it with :func:`follow`.
     """
     envelope = make_envelope(command, producer=SERVICE, subject=subject, message_id=message_id)
     future = state.outcomes.expect(envelope.message_id, outcomes)
+    later = state.outcomes.expect(envelope.message_id, downstream, downstream=True) if downstream else None
+    told = Told(envelope, None, duplicate=False, downstream=later)
     try:
         published = await state.bus.publish(envelope)
     except Exception as exc:
         state.outcomes.forget(envelope.message_id, future)
+        drop(state, told)
         raise HTTPException(503, f"message bus unavailable: {type(exc).__name__}") from exc
     if published.duplicate:
         state.outcomes.forget(envelope.message_id, future)
-        return Told(envelope, None, duplicate=True)
+        drop(state, told)
+        return replace(told, duplicate=True, downstream=None)
     outcome = await state.outcomes.wait(envelope.message_id, future, state.settings.command_wait_seconds)
-    return Told(envelope, outcome, duplicate=False)
+    if outcome is None:
+        drop(state, told)
+        return replace(told, downstream=None)
+    return replace(told, outcome=outcome)
+
+
+async def follow(state: GatewayState, told: Told, timeout: float) -> Envelope | None:
+    """The downstream event of a told command, or None when it did not arrive in ``timeout``."""
+    if told.downstream is None:
+        return None
+    return await state.outcomes.wait(told.command.message_id, told.downstream, timeout)
+
+
+def drop(state: GatewayState, told: Told) -> None:
+    """Stop waiting for the downstream event (the caller answers without it)."""
+    if told.downstream is not None:
+        state.outcomes.forget(told.command.message_id, told.downstream)

@@ -6,9 +6,9 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from cavra_contracts.envelope import make_envelope
+from cavra_contracts.envelope import make_envelope, utc_now
 from cavra_contracts.notifications import ConnectorsQueryV1
 from cavra_contracts.scheduler import ScheduleReportQueryV1
 from cavra_router import SERVICE, handlers, subscriptions
@@ -17,10 +17,6 @@ from cavra_router.peers import ReportAnswer
 from cavra_router.settings import RouterSettings
 from cavra_runtime.bus import Bus
 from cavra_runtime.service import Runtime, Wiring, bind
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -67,7 +63,7 @@ class BusPeers:
 
 @asynccontextmanager
 async def bootstrap(
-    runtime: Runtime, settings: RouterSettings, clock: Callable[[], datetime] = system_clock
+    runtime: Runtime, settings: RouterSettings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Wiring]:
     deps = Deps(
         pool=runtime.pool,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
+from cavra_contracts.envelope import utc_now
 from cavra_runtime.service import Runtime, Wiring, bind
 from cavra_scheduler import handlers, subscriptions
 from cavra_scheduler.evaluation import EvaluationConfig
@@ -17,13 +18,9 @@ from cavra_scheduler.store import Context
 from cavra_scheduler.timer import run_timer
 
 
-def system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
 @asynccontextmanager
 async def bootstrap(
-    runtime: Runtime, settings: SchedulerSettings, clock: Callable[[], datetime] = system_clock
+    runtime: Runtime, settings: SchedulerSettings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Wiring]:
     """Load the configured files, then return what the scheduler process runs."""
     deps = Deps(pool=runtime.pool, ctx=Context(config=EvaluationConfig.from_settings(settings), clock=clock))

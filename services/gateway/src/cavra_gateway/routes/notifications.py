@@ -9,7 +9,6 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from cavra_contracts.envelope import make_envelope
 from cavra_contracts.notifications import (
     DELIVERY_SCHEMA,
     ConnectorsQueryV1,
@@ -23,10 +22,9 @@ from cavra_contracts.notifications import (
     RouteHistoryQueryV1,
     SuppressionTrendQueryV1,
 )
-from cavra_gateway import SERVICE
 from cavra_gateway.deps import GatewayState, State
-from cavra_gateway.errors import problem_response
-from cavra_gateway.messaging import ask
+from cavra_gateway.errors import problem_response, rejection_response
+from cavra_gateway.messaging import ask, drop, follow, tell
 
 router = APIRouter(prefix="/runtime/go-pilot/rollback-drill-notifications", tags=["notifications"])
 
@@ -112,43 +110,24 @@ async def deliver(
         generated_by=body.generated_by,
         delivery=DeliveryOptions(retries=body.retries, timeout_seconds=body.timeout_seconds),
     )
-    envelope = make_envelope(
-        command, producer=SERVICE, subject=f"schedule/{body.schedule_id or '*'}", message_id=idempotency_key
+    told = await tell(
+        state,
+        command,
+        outcomes=[NotificationPlannedV1.MESSAGE.subject, PlanRejectedV1.MESSAGE.subject],
+        downstream=[NotificationDeliveredV1.MESSAGE.subject],
+        subject=f"schedule/{body.schedule_id or '*'}",
+        message_id=idempotency_key,
     )
-    planned_future = state.outcomes.expect(
-        envelope.message_id, [NotificationPlannedV1.MESSAGE.subject, PlanRejectedV1.MESSAGE.subject]
-    )
-    delivered_future = state.outcomes.expect(
-        envelope.message_id, [NotificationDeliveredV1.MESSAGE.subject], downstream=True
-    )
-    try:
-        published = await state.bus.publish(envelope)
-    except Exception:
-        published = None
-    if published is None or published.duplicate:
-        state.outcomes.forget(envelope.message_id, planned_future)
-        state.outcomes.forget(envelope.message_id, delivered_future)
-        if published is None:
-            return problem_response(503, "message bus unavailable", [])
-        return JSONResponse(
-            status_code=202, content={"status": "duplicate", "message_id": envelope.message_id}
-        )
-    outcome = await state.outcomes.wait(
-        envelope.message_id, planned_future, state.settings.command_wait_seconds
-    )
+    outcome = told.outcome
     if outcome is None:
-        state.outcomes.forget(envelope.message_id, delivered_future)
+        accepted = "duplicate" if told.duplicate else "accepted"
         return JSONResponse(
-            status_code=202, content={"status": "accepted", "message_id": envelope.message_id}
+            status_code=202, content={"status": accepted, "message_id": told.command.message_id}
         )
     if outcome.type == PlanRejectedV1.MESSAGE.subject:
-        state.outcomes.forget(envelope.message_id, delivered_future)
+        drop(state, told)
         rejected = PlanRejectedV1.model_validate(outcome.payload)
-        return problem_response(
-            rejected.status_code,
-            "rejected",
-            [{"field": p.field, "message": p.message} for p in rejected.problems],
-        )
+        return rejection_response(rejected.status_code, rejected.problems)
     planned = NotificationPlannedV1.model_validate(outcome.payload)
     plan = planned.plan
     response: dict[str, Any] = {
@@ -161,11 +140,9 @@ async def deliver(
         "event_id": plan["schedule_id"] or plan["plan_id"],
     }
     if not plan["deliverable_route_count"]:
-        state.outcomes.forget(envelope.message_id, delivered_future)
+        drop(state, told)
         return JSONResponse(status_code=200, content=response)
-    delivered = await state.outcomes.wait(
-        envelope.message_id, delivered_future, state.settings.delivery_wait_seconds
-    )
+    delivered = await follow(state, told, state.settings.delivery_wait_seconds)
     if delivered is None:
         pending = response | {"success": None, "poll": _plan_poll(plan["plan_id"])}
         return JSONResponse(status_code=202, content=pending)

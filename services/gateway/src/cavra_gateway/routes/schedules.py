@@ -20,7 +20,7 @@ from cavra_contracts.scheduler import (
 )
 from cavra_contracts.schedules import DrillRunV1, RollbackDrillScheduleV1
 from cavra_gateway.deps import State
-from cavra_gateway.errors import problem_response, validation_problems
+from cavra_gateway.errors import problem_response, rejection_response, validation_problems
 from cavra_gateway.messaging import Told, ask, tell
 
 router = APIRouter(prefix="/runtime/go-pilot", tags=["rollback drills"])
@@ -46,11 +46,7 @@ def _accepted(told: Told, poll: str) -> JSONResponse:
 
 def _rejected(event: dict[str, Any]) -> JSONResponse:
     rejected = CommandRejectedV1.model_validate(event)
-    return problem_response(
-        rejected.status_code,
-        "rejected",
-        [{"field": p.field, "message": p.message} for p in rejected.problems],
-    )
+    return rejection_response(rejected.status_code, rejected.problems)
 
 
 @router.get(
