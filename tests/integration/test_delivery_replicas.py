@@ -13,8 +13,9 @@ from pathlib import Path
 import asyncpg
 
 from cavra_contracts.envelope import make_envelope
-from cavra_contracts.notifications import NotificationPlannedV1
+from cavra_contracts.notifications import DeliveryOptions, NotificationPlannedV1
 from cavra_router import domain as routing
+from cavra_router import planning
 from cavra_runtime.bus import Bus
 from tests.support.harness import eventually
 from tests.support.sink import Sink
@@ -56,9 +57,8 @@ def planned(index: int) -> NotificationPlannedV1:
         now=now,
     )
     event = routing.build_notification_event(report(index), plan=plan, generated_by="test", now=now)
-    return NotificationPlannedV1.model_validate(
-        {"plan": plan, "event": event, "schedule": report(index), "trigger": "api"}
-    )
+    planning.history_rows(plan)
+    return planning.planned_event(plan, event, trigger="api", delivery=DeliveryOptions())
 
 
 def start(nats_url: str, database_url: str, config: Path, log: Path) -> subprocess.Popen[bytes]:

@@ -10,6 +10,7 @@ import asyncpg
 import nats
 import pytest
 
+from cavra_contracts.failures import MessageRejectedV1, rejection_subject
 from cavra_contracts.subjects import DEAD_LETTER_STREAM, dead_letter_subject
 from cavra_runtime.migrate import MigrationError, migrate
 from cavra_runtime.service import Runtime, Wiring
@@ -24,7 +25,7 @@ async def running_ledger(nats_url: str, database_url: str) -> AsyncIterator[tupl
     stop = asyncio.Event()
     async with Runtime.open(ledger.SCHEMA, settings, ledger.MIGRATIONS) as runtime:
         handler = ledger.Ledger(runtime.pool)
-        task = asyncio.create_task(runtime.run(Wiring(consumers=[(ledger.SPEC, handler.handle)]), stop))
+        task = asyncio.create_task(runtime.run(Wiring(consumers=[(ledger.SPEC, handler.handlers)]), stop))
         yield runtime, handler
         stop.set()
         await task
@@ -90,26 +91,39 @@ async def test_poison_messages_go_to_the_dead_letter_subject_and_the_consumer_ke
     await runtime.bus.publish_stored([(undecodable, b"{not json", {"Nats-Msg-Id": "garbage-1"})])
     always_failing = ledger.command(1, fail_times=99)
     permanent = ledger.command(2, permanent=True)
+    bug = ledger.command(3, bug=True)
     healthy = ledger.command(5)
-    for envelope in (always_failing, permanent, healthy):
+    for envelope in (always_failing, permanent, bug, healthy):
         await runtime.bus.publish(envelope)
 
-    async def three_dead() -> bool:
+    async def four_dead() -> bool:
         try:
-            return len(await dead_letters(nats_url)) == 3
+            return len(await dead_letters(nats_url)) == 4
         except Exception:
             return False
 
-    await eventually(three_dead, what="three dead letters")
+    await eventually(four_dead, what="four dead letters")
     letters = await dead_letters(nats_url)
     assert {letter["subject"] for letter in letters} == {dead_letter_subject(ledger.CONSUMER)}
     assert sorted(letter["Cavra-Dlq-Reason"] for letter in letters) == [
         "max_deliver",
         "permanent",
+        "permanent",
         "undecodable",
     ]
     assert handler.calls[always_failing.message_id] == ledger.SPEC.max_deliver
-    assert handler.calls[permanent.message_id] == 1
+    assert handler.calls[permanent.message_id] == 1, "a PermanentError is rejected at once"
+    assert handler.calls[bug.message_id] == 2, "a bug gets one short retry, then is rejected"
+    rejections = await stored_events(nats_url, rejection_subject(ledger.SCHEMA))
+    assert {event.causation_id for event in rejections} == {
+        always_failing.message_id,
+        permanent.message_id,
+        bug.message_id,
+        None,
+    }, "every rejection is announced, naming the rejected command as its cause"
+    by_cause = {event.causation_id: MessageRejectedV1.model_validate(event.payload) for event in rejections}
+    assert by_cause[bug.message_id].error_class == "OverflowError"
+    assert by_cause[None].reason == "undecodable"
     entries = await handler.entries()
     assert entries == {healthy.message_id: 5}, (
         "the failed ones left nothing behind; the healthy one went through"

@@ -10,8 +10,10 @@ import asyncpg
 
 from cavra_contracts.base import Contract
 from cavra_contracts.envelope import Envelope, make_envelope
-from cavra_contracts.subjects import COMMAND_STREAM, MessageSpec, subject_for
-from cavra_runtime.bus import ConsumerSpec, PermanentError
+from cavra_contracts.subjects import COMMAND_STREAM, MessageSpec
+from cavra_runtime.bus import ConsumerSpec
+from cavra_runtime.dispatch import Handler, Message
+from cavra_runtime.failures import PermanentError
 from cavra_runtime.inbox import once
 from cavra_runtime.outbox import enqueue
 
@@ -26,6 +28,7 @@ class AddEntryV1(Contract):
     value: int
     fail_times: int = 0
     permanent: bool = False
+    bug: bool = False
 
 
 class EntryAddedV1(Contract):
@@ -37,7 +40,6 @@ class EntryAddedV1(Contract):
 SPEC = ConsumerSpec(
     durable=CONSUMER,
     stream=COMMAND_STREAM,
-    filter_subjects=(subject_for("cmd", SCHEMA, "*"),),
     max_deliver=3,
     nak_delays=(0.05, 0.1),
     ack_wait_seconds=2.0,
@@ -51,11 +53,17 @@ class Ledger:
         self.pool = pool
         self.calls: Counter[str] = Counter()
 
-    async def handle(self, envelope: Envelope) -> None:
-        command = AddEntryV1.model_validate(envelope.payload)
+    @property
+    def handlers(self) -> dict[type[Contract], Handler]:
+        return {AddEntryV1: self.handle}
+
+    async def handle(self, message: Message[AddEntryV1]) -> None:
+        command, envelope = message.contract, message.envelope
         self.calls[envelope.message_id] += 1
         if command.permanent:
             raise PermanentError("this entry can never be applied")
+        if command.bug:
+            raise OverflowError("date value out of range")
         async with once(self.pool, CONSUMER, envelope) as conn:
             if conn is None:
                 return
@@ -70,7 +78,7 @@ class Ledger:
                 schema=SCHEMA,
             )
             if self.calls[envelope.message_id] <= command.fail_times:
-                raise RuntimeError("crash before commit")
+                raise ConnectionError("connection lost before commit")
 
     async def entries(self) -> dict[str, int]:
         async with self.pool.acquire() as conn:

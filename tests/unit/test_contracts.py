@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from cavra_cli.contracts_docs import expected_files
-from cavra_contracts import registry
+from cavra_cli.contracts_docs import committed_schemas, expected_files
+from cavra_contracts import compatibility, registry
 from cavra_contracts.envelope import Envelope, make_envelope
 from cavra_contracts.scheduler import ScheduleReportQueryV1, UpsertScheduleV1
 from cavra_contracts.schedules import RollbackDrillScheduleV1
@@ -91,9 +92,43 @@ def test_schedule_document_normalises_aliases_and_rejects_bad_fields() -> None:
     assert {e["loc"] for e in caught.value.errors()} == {("interval_days",), ("owners", 0)}
 
 
-def test_commands_are_frozen_and_refuse_unknown_fields() -> None:
+def test_commands_are_frozen_and_consumers_ignore_fields_they_do_not_know() -> None:
     command = UpsertScheduleV1(schedule=RollbackDrillScheduleV1.model_validate(SCHEDULE))
     with pytest.raises(ValidationError):
         command.requested_by = "someone"  # type: ignore[misc]
-    with pytest.raises(ValidationError):
-        UpsertScheduleV1.model_validate({"schedule": SCHEDULE, "surprise": 1})
+    newer = UpsertScheduleV1.model_validate({"schedule": SCHEDULE, "added_by_a_newer_producer": 1})
+    assert newer.schedule.schedule_id == SCHEDULE["schedule_id"]
+
+
+def test_every_contract_is_compatible_with_its_committed_snapshot() -> None:
+    problems = compatibility.compare_all(committed_schemas(), registry.json_schemas())
+    assert problems == [], "a contract may only gain optional fields; add a V2 contract instead"
+
+
+def _schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": required}
+
+
+TEXT = {"type": "string"}
+NUMBER = {"type": "integer"}
+
+
+@pytest.mark.parametrize(
+    ("new", "problem"),
+    [
+        (_schema({"b": TEXT}, ["b"]), "v1.a: removed or renamed"),
+        (_schema({"a": NUMBER, "b": TEXT}, ["b"]), "v1.a: type changed"),
+        (_schema({"a": TEXT, "b": TEXT}, ["a", "b"]), "v1.a: became required"),
+        (_schema({"a": TEXT, "b": TEXT, "c": TEXT}, ["b", "c"]), "v1.c: became required"),
+    ],
+)
+def test_the_compatibility_check_names_each_breaking_change(new: dict[str, Any], problem: str) -> None:
+    old = _schema({"a": TEXT, "b": TEXT}, ["b"])
+    assert problem in compatibility.incompatibilities(old, new, name="v1")
+
+
+def test_adding_an_optional_field_or_a_description_is_compatible() -> None:
+    old = _schema({"a": TEXT}, [])
+    new = _schema({"a": TEXT | {"description": "now documented"}, "b": TEXT}, [])
+    assert compatibility.incompatibilities(old, new, name="v1") == []
+    assert compatibility.compare_all({"v1": old}, {}) == ["v1: contract removed"]

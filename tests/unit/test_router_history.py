@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from cavra_contracts.timestamps import iso
 from cavra_router.domain import (
     ROUTE_CATEGORIES,
     TREND_SCHEMA,
@@ -20,7 +21,6 @@ from cavra_router.domain import (
     route_category,
     route_history_row,
 )
-from cavra_scheduler.domain.timestamps import iso
 
 NOW = datetime(2026, 5, 20, 10, 0, tzinfo=UTC)
 OWNER = "release-governance"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from cavra_contracts.timestamps import iso
 from cavra_router.domain import (
     EVENT_SCHEMA,
     EVENT_TYPE,
@@ -28,7 +29,6 @@ from cavra_router.domain import (
     route_category,
     route_key,
 )
-from cavra_scheduler.domain.timestamps import iso
 
 NOW = datetime(2026, 5, 20, 10, 0, tzinfo=UTC)
 PLAN_ID = "gordn-0123456789abcdef"

@@ -58,11 +58,23 @@ def migrate() -> None:
 
 
 @app.command()
-def contracts() -> None:
-    """Regenerate JSON Schema snapshots and docs/asyncapi.yaml from the contract registry."""
-    from cavra_cli.contracts_docs import write_all
+def contracts(
+    allow_breaking: bool = typer.Option(
+        False, "--allow-breaking", help="Overwrite snapshots even when a contract changed incompatibly."
+    ),
+) -> None:
+    """Regenerate JSON Schema snapshots and docs/asyncapi.yaml from the contract registry.
 
-    for path in write_all():
+    A contract may only gain optional fields; any other change is refused (add a V2 contract).
+    """
+    from cavra_cli.contracts_docs import IncompatibleContracts, write_all
+
+    try:
+        changed = write_all(allow_breaking=allow_breaking)
+    except IncompatibleContracts as exc:
+        typer.echo(f"incompatible contract change (add a V2 contract instead): {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for path in changed:
         typer.echo(f"wrote {path}")
 
 

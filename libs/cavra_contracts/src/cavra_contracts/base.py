@@ -21,9 +21,16 @@ UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class Contract(BaseModel):
-    """A message payload: frozen, and named by the ``MESSAGE`` metadata of its class."""
+    """A message payload: frozen, and named by the ``MESSAGE`` metadata of its class.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Tolerant reader: a consumer ignores fields it does not know, so a newer producer that adds an
+    optional field during a rolling deploy never dead-letters messages at an older consumer.
+    Strict writer: producers build contracts with keyword arguments, which mypy's pydantic plugin
+    checks (``init_forbid_extra``), and the compatibility test holds every contract to its committed
+    snapshot (add optional fields; never remove, rename, retype or require one).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     MESSAGE: ClassVar[MessageSpec]
 

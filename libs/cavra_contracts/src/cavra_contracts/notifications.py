@@ -16,9 +16,16 @@ from typing import Any, ClassVar, Final, Literal
 
 from pydantic import Field
 
-from cavra_contracts.base import Contract, Document, UtcDatetime
+from cavra_contracts.base import Contract, UtcDatetime
 from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.subjects import MessageSpec
+from cavra_contracts.vocabulary import (
+    AlertLevel,
+    DeliveryOutcome,
+    ReadinessStatus,
+    RouteAction,
+    RouteCategory,
+)
 
 PLAN_SCHEMA = "cavra.go-backend-pilot.rollback-drill-notification-plan.v1"
 NOTIFICATION_SCHEMA = "cavra.go-backend-pilot.rollback-drill-notification.v1"
@@ -30,14 +37,49 @@ DELIVERY_RECORD_KIND = "release-connector-delivery"
 NOTIFICATION_SOURCE = "go_backend_rollback_drill_notification"
 TREND_KIND = "go-backend-rollback-drill-routing-suppression-trend"
 
-RouteAction = Literal["deliver", "suppress"]
-RouteCategory = Literal["deliver", "healthy_schedule", "maintenance_window", "owner_calendar", "other"]
+
+class MaintenanceWindowRefV1(Contract):
+    """The maintenance window that suppressed a route (public-safe: id, span, reason)."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt",
+        "router",
+        "maintenance_window_ref",
+        "cavra.drillops.router.maintenance-window-ref.v1",
+        channel=False,
+    )
+
+    window_id: str
+    start_at: str
+    end_at: str
+    reason: str
 
 
-class RouteDecision(Document):
+class OwnerAvailabilityV1(Contract):
+    """Whether the owner's calendar let the route reach them, and why."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt", "router", "owner_availability", "cavra.drillops.router.owner-availability.v1", channel=False
+    )
+
+    available: bool = True
+    reason: str = ""
+    start_at: str | None = None
+    end_at: str | None = None
+
+
+class RouteDecisionV1(Contract):
     """One owner x provider route of a plan and what was decided for it."""
 
-    route_key: str
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt", "router", "route_decision", "cavra.drillops.router.route-decision.v1", channel=False
+    )
+
+    route_id: str = Field(
+        description="The router's id of this route decision (gordroute-...), unique per plan and route; "
+        "carried into provider payloads and delivery evidence; acknowledgements key on it."
+    )
+    route_key: str = Field(description="Stable key of the schedule x provider x owner route across plans.")
     schedule_id: str
     provider: str
     owner: str
@@ -46,28 +88,35 @@ class RouteDecision(Document):
     action: RouteAction
     reason: str
     category: RouteCategory
-    maintenance_window: dict[str, Any] | None = None
-    owner_availability: dict[str, Any]
+    maintenance_window: MaintenanceWindowRefV1 | None = None
+    owner_availability: OwnerAvailabilityV1 = Field(default_factory=OwnerAvailabilityV1)
 
 
-class NotificationPlanV1(Document):
-    """Notification plan ``cavra.go-backend-pilot.rollback-drill-notification-plan.v1``."""
+class NotificationPlanV1(Contract):
+    """The typed plan every consumer reads: ``cavra.go-backend-pilot.rollback-drill-notification-plan.v1``
+    without the owner routes and controls of the stored document (``GET .../plans/{plan_id}`` has those)."""
 
-    schema_version: Literal["cavra.go-backend-pilot.rollback-drill-notification-plan.v1"]
-    product: str
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt", "router", "notification_plan", PLAN_SCHEMA, channel=False
+    )
+
+    schema_version: Literal["cavra.go-backend-pilot.rollback-drill-notification-plan.v1"] = (
+        "cavra.go-backend-pilot.rollback-drill-notification-plan.v1"
+    )
+    product: str = "CAVRA"
     plan_id: str
     schedule_id: str
     generated_at: str
     generated_by: str
-    status: str
-    alert_level: Literal["healthy", "warning", "critical"]
+    status: ReadinessStatus
+    alert_level: AlertLevel
     eligible_providers: list[str]
     selected_providers: list[str]
     acknowledgement_required_providers: list[str]
     suppressed_providers: list[str]
     unconfigured_providers: list[str]
     owners: list[str]
-    route_decisions: list[RouteDecision]
+    route_decisions: list[RouteDecisionV1]
     deliverable_route_count: int
     suppressed_route_count: int
     maintenance_suppressed_count: int
@@ -75,6 +124,49 @@ class NotificationPlanV1(Document):
     healthy_suppressed_count: int
     next_due_at: str
     reason: str
+
+    def deliverable(self) -> list[RouteDecisionV1]:
+        """The routes to deliver, in plan order."""
+        return [decision for decision in self.route_decisions if decision.action == "deliver"]
+
+
+class NotificationSummaryV1(Contract):
+    """The schedule facts a notification states (from the notification event's ``summary``)."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt",
+        "router",
+        "notification_summary",
+        "cavra.drillops.router.notification-summary.v1",
+        channel=False,
+    )
+
+    environment: str = ""
+    latest_drill_id: str = ""
+    latest_executed_at: str = ""
+    next_due_at: str = ""
+    days_until_due: float | None = None
+    stale: bool = False
+    due_soon: bool = False
+    interval_days: int | None = None
+
+
+class NotificationContentV1(Contract):
+    """What every route of a plan says (from ``cavra.go-backend-pilot.rollback-drill-notification.v1``)."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt",
+        "router",
+        "notification_content",
+        "cavra.drillops.router.notification-content.v1",
+        channel=False,
+    )
+
+    title: str
+    message: str
+    runbook_ref: str = ""
+    evidence_refs: list[str] = Field(default_factory=list)
+    summary: NotificationSummaryV1 = Field(default_factory=NotificationSummaryV1)
 
 
 class DeliveryOptions(Contract):
@@ -111,19 +203,18 @@ class PlanNotificationV1(Contract):
 
 
 class NotificationPlannedV1(Contract):
-    """A plan was built; its deliverable routes are for the delivery service."""
+    """A plan was built: the typed plan and what its notifications say, sized for its consumers."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
         "evt",
         "router",
         "notification_planned",
         "cavra.drillops.router.notification-planned.v1",
-        summary="A notification plan (route decisions) and the notification event to deliver.",
+        summary="A notification plan (typed route decisions) and what its notifications say.",
     )
 
-    plan: dict[str, Any] = Field(description=f"{PLAN_SCHEMA}")
-    event: dict[str, Any] = Field(description=f"{NOTIFICATION_SCHEMA}")
-    schedule: dict[str, Any] = Field(description="The schedule report the plan was built from.")
+    plan: NotificationPlanV1
+    content: NotificationContentV1
     trigger: Literal["schedule_evaluated", "api"]
     delivery: DeliveryOptions = Field(default_factory=DeliveryOptions)
 
@@ -216,13 +307,15 @@ class RouteDeliveryV1(Contract):
     )
 
     delivery_id: str
+    route_id: str = Field(description="The router's route id (RouteDecisionV1.route_id).")
     route_key: str
+    plan_id: str = ""
     provider: str
     owner: str
     connector: str | None
     connector_type: str | None
     target_host: str | None
-    outcome: Literal["pending", "delivered", "failed", "permanent_failure", "unconfigured", "quarantined"]
+    outcome: DeliveryOutcome
     idempotency_key: str
     attempt_count: int
     status_code: int | None

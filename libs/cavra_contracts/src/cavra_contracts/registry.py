@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cavra_contracts import notifications, queries, scheduler, schedules
+from cavra_contracts import failures, notifications, queries, scheduler, schedules
 from cavra_contracts.base import Contract
 from cavra_contracts.subjects import STREAMS, MessageSpec
 
@@ -29,6 +29,12 @@ CONTRACTS: tuple[type[Contract], ...] = (
     scheduler.HistoryReportQueryV1,
     scheduler.ListSchedulesQueryV1,
     scheduler.ScheduleListV1,
+    notifications.MaintenanceWindowRefV1,
+    notifications.OwnerAvailabilityV1,
+    notifications.RouteDecisionV1,
+    notifications.NotificationPlanV1,
+    notifications.NotificationSummaryV1,
+    notifications.NotificationContentV1,
     notifications.DeliveryOptions,
     notifications.PlanNotificationV1,
     notifications.NotificationPlannedV1,
@@ -44,6 +50,7 @@ CONTRACTS: tuple[type[Contract], ...] = (
     queries.QueryReplyV1,
     queries.HealthQueryV1,
     queries.HealthReplyV1,
+    failures.MessageRejectedV1,
 )
 """Every message contract (commands, events, queries and replies)."""
 
@@ -53,7 +60,6 @@ DOCUMENTS: dict[str, type[BaseModel]] = {
     schedules.SCHEDULE_REPORT_SCHEMA: schedules.RollbackDrillScheduleReportV1,
     schedules.HISTORY_REPORT_SCHEMA: schedules.RollbackDrillHistoryReportV1,
     "cavra.drillops.scheduler.drill-run.v1": schedules.DrillRunV1,
-    notifications.PLAN_SCHEMA: notifications.NotificationPlanV1,
 }
 """Public documents (files and reports) keyed by their schema_version."""
 

@@ -8,14 +8,13 @@ from pydantic import Field
 
 from cavra_contracts.base import Contract, UtcDatetime
 from cavra_contracts.schedules import (
-    AlertLevel,
     DrillRunV1,
-    ReadinessStatus,
     RollbackDrillHistoryReportV1,
     RollbackDrillScheduleReportV1,
     RollbackDrillScheduleV1,
 )
 from cavra_contracts.subjects import MessageSpec
+from cavra_contracts.vocabulary import AlertLevel, ReadinessStatus
 
 SERVICE = "scheduler"
 

@@ -19,14 +19,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, StrictBool, StringConstraints, field_validator
 
 from cavra_contracts.base import Document, UtcDatetime
+from cavra_contracts.vocabulary import ReadinessStatus
 
 SCHEDULE_FILE_SCHEMA = "cavra.go-backend-rollback-drill-schedule.v1"
 HISTORY_FILE_SCHEMA = "cavra.go-backend-rollback-drill-history.v1"
 SCHEDULE_REPORT_SCHEMA = "cavra.go-backend-pilot.rollback-drill-schedule.v1"
 HISTORY_REPORT_SCHEMA = "cavra.go-backend-pilot.rollback-drill-history.v1"
 
-ReadinessStatus = Literal["ready", "due_soon", "not_requested", "needs_attention"]
-AlertLevel = Literal["healthy", "warning", "critical"]
 
 NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Identifier = Annotated[

@@ -4,11 +4,11 @@ Delivery guarantees this module gives its callers:
 
 * ``publish`` returns only once JetStream has stored the message (PubAck); ``Nats-Msg-Id``
   = ``message_id``, so a republish inside the duplicate window is dropped by the server.
-* ``run_consumer`` pulls from a durable consumer and acks a message only after its handler
-  returned, i.e. after the handler's database transaction committed. A handler that raises
-  is nak'ed with a growing delay; once ``max_deliver`` is reached, or when the message cannot
-  be decoded or the handler raises ``PermanentError``, the message is copied to
-  ``cavra.dlq.<durable>`` and terminated so the consumer keeps going.
+* ``run_consumer`` pulls from a durable consumer, decodes each message into its contract and
+  acks it only after its handler returned, i.e. after the handler's database transaction
+  committed (see :mod:`cavra_runtime.dispatch` for the retry rules). A message the dispatcher
+  rejects is announced with ``MessageRejectedV1`` on ``cavra.evt.<service>.message_rejected.v1``,
+  copied to ``cavra.dlq.<durable>`` and terminated, so the consumer keeps going.
 * ``serve`` answers queries on core NATS through a queue group shared by all replicas.
 """
 
@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import nats
+import nats.errors
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -38,17 +39,29 @@ from nats.js.api import (
 from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import ValidationError
 
-from cavra_contracts.envelope import Envelope
+from cavra_contracts.base import Contract
+from cavra_contracts.envelope import Envelope, make_envelope
+from cavra_contracts.failures import rejection_subject
 from cavra_contracts.queries import QueryReplyV1
 from cavra_contracts.subjects import STREAMS, StreamSpec, dead_letter_subject
+from cavra_runtime.dispatch import Ack, Dispatcher, Handler, Inbound, Nak, Reject, RetryPolicy
+from cavra_runtime.failures import register_transient
 
 log = structlog.get_logger()
 
 DAY = 86_400.0
+PUBACK_TIMEOUT_SECONDS = 10.0
+"""The longest any publish waits for JetStream's PubAck."""
 
-
-class PermanentError(Exception):
-    """A failure that no retry can fix: the message is dead-lettered at once."""
+register_transient(
+    nats.errors.ConnectionClosedError,
+    nats.errors.NoServersError,
+    nats.errors.NoRespondersError,
+    nats.errors.TimeoutError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.FlushTimeoutError,
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,6 @@ class Published:
     duplicate: bool
 
 
-Handler = Callable[[Envelope], Awaitable[None]]
 QueryHandler = Callable[[Envelope], Awaitable[QueryReplyV1]]
 
 
@@ -68,7 +80,6 @@ class ConsumerSpec:
     """A durable pull consumer shared by every replica of a service."""
 
     durable: str
-    filter_subjects: tuple[str, ...]
     stream: str
     max_deliver: int = 8
     ack_wait_seconds: float = 30.0
@@ -78,9 +89,9 @@ class ConsumerSpec:
     max_ack_pending: int = 2000
     """Messages in flight across all replicas; 1 gives strict stream order across replicas."""
 
-    def nak_delay(self, delivered: int) -> float:
-        """Delay before the next delivery after ``delivered`` failed attempts."""
-        return self.nak_delays[min(max(delivered, 1), len(self.nak_delays)) - 1]
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(max_deliver=self.max_deliver, nak_delays=self.nak_delays)
 
 
 @dataclass
@@ -89,10 +100,13 @@ class Bus:
 
     nc: NatsClient
     js: JetStreamContext
+    service: str = "cavra"
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    async def connect(cls, url: str, name: str, *, connect_timeout: float = 5.0) -> Bus:
+    async def connect(
+        cls, url: str, name: str, *, service: str = "cavra", connect_timeout: float = 5.0
+    ) -> Bus:
         """Connect, reconnecting forever in the background if the server goes away."""
         nc = await nats.connect(
             servers=[url],
@@ -101,7 +115,8 @@ class Bus:
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
         )
-        return cls(nc=nc, js=nc.jetstream(timeout=10.0, publish_async_max_pending=4000))
+        js = nc.jetstream(timeout=PUBACK_TIMEOUT_SECONDS, publish_async_max_pending=4000)
+        return cls(nc=nc, js=js, service=service)
 
     async def close(self) -> None:
         """Drain subscriptions and close the connection."""
@@ -148,13 +163,32 @@ class Bus:
         ack = await self.js.publish(envelope.type, envelope.to_json(), headers=envelope.nats_headers())
         return Published(sequence=int(ack.seq), duplicate=bool(ack.duplicate))
 
-    async def publish_stored(self, items: Sequence[tuple[str, bytes, dict[str, str]]]) -> None:
-        """Publish already-serialised messages in a pipeline and wait for every PubAck."""
-        futures = [
-            await self.js.publish_async(subject, body, headers=headers) for subject, body, headers in items
-        ]
-        if futures:
-            await asyncio.gather(*futures)
+    async def publish_stored(
+        self, items: Sequence[tuple[str, bytes, dict[str, str]]], *, timeout: float = PUBACK_TIMEOUT_SECONDS
+    ) -> list[BaseException | None]:
+        """Publish already-serialised messages in a pipeline; per item, None once its PubAck came,
+        else the error (too large for the server, no PubAck within ``timeout``, ...)."""
+        results: list[BaseException | None] = [None] * len(items)
+        pending: dict[int, asyncio.Future[Any]] = {}
+        for index, (subject, body, headers) in enumerate(items):
+            try:
+                pending[index] = await self.js.publish_async(subject, body, headers=headers)
+            except Exception as exc:  # e.g. MaxPayloadError: this item only
+                results[index] = exc
+        if pending:
+            done, not_done = await asyncio.wait(pending.values(), timeout=timeout)
+            for index, future in pending.items():
+                if future in not_done:
+                    future.cancel()
+                    results[index] = TimeoutError(f"no PubAck within {timeout}s")
+                elif future.exception() is not None:
+                    results[index] = future.exception()
+        return results
+
+    @property
+    def max_payload(self) -> int:
+        """The largest message the connected server accepts (bytes)."""
+        return int(self.nc.max_payload or 1024 * 1024)
 
     # --- request / reply -----------------------------------------------------------------
 
@@ -218,7 +252,7 @@ class Bus:
 
     # --- durable consumers ---------------------------------------------------------------
 
-    async def ensure_consumer(self, spec: ConsumerSpec) -> None:
+    async def ensure_consumer(self, spec: ConsumerSpec, filter_subjects: Sequence[str]) -> None:
         """Create the durable consumer, or update it to ``spec`` (replicas share it)."""
         config = ConsumerConfig(
             durable_name=spec.durable,
@@ -229,8 +263,8 @@ class Bus:
             # our dispatcher dead-letters at spec.max_deliver.
             max_deliver=spec.max_deliver + 2,
             max_ack_pending=spec.max_ack_pending,
-            filter_subjects=list(spec.filter_subjects) if len(spec.filter_subjects) > 1 else None,
-            filter_subject=spec.filter_subjects[0] if len(spec.filter_subjects) == 1 else None,
+            filter_subjects=list(filter_subjects) if len(filter_subjects) > 1 else None,
+            filter_subject=filter_subjects[0] if len(filter_subjects) == 1 else None,
         )
         try:
             # Create-or-update: a changed ack_wait / max_deliver / max_ack_pending takes effect.
@@ -239,19 +273,26 @@ class Bus:
             await self.js.consumer_info(spec.stream, spec.durable)  # exists: keep it, say why
             log.warning("consumer.not_updated", durable=spec.durable, error=exc.description)
 
-    async def run_consumer(self, spec: ConsumerSpec, handler: Handler, stop: asyncio.Event) -> None:
+    async def run_consumer(
+        self,
+        spec: ConsumerSpec,
+        handlers: Mapping[type[Contract], Handler],
+        stop: asyncio.Event,
+    ) -> None:
         """Pull, dispatch and settle messages until ``stop`` is set.
 
-        Up to ``spec.concurrency`` messages are in flight; a free slot is refilled at once, so
-        one slow message never holds back the rest of its batch.
+        The consumer's filter subjects are the subjects of the contracts in ``handlers``. Up to
+        ``spec.concurrency`` messages are in flight; a free slot is refilled at once, so one slow
+        message never holds back the rest of its batch.
         """
-        await self.ensure_consumer(spec)
+        dispatcher = Dispatcher(spec.durable, handlers, spec.retry)
+        await self.ensure_consumer(spec, dispatcher.subjects)
         sub = await self.js.pull_subscribe_bind(durable=spec.durable, stream=spec.stream)
         in_flight: set[asyncio.Task[None]] = set()
 
         async def settle(msg: Msg) -> None:
             try:
-                await self._dispatch(spec, handler, msg)
+                await self._settle(dispatcher, msg)
             except Exception as exc:  # ack/nak/dead-letter lost: JetStream redelivers after ack_wait
                 log.warning("message.settle_failed", durable=spec.durable, error_class=type(exc).__name__)
 
@@ -279,55 +320,57 @@ class Bus:
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
 
-    async def _dispatch(self, spec: ConsumerSpec, handler: Handler, msg: Msg) -> None:
-        delivered = int(msg.metadata.num_delivered or 1)
-        try:
-            envelope = Envelope.from_json(msg.data)
-        except ValidationError as exc:
-            await self._dead_letter(
-                spec, msg, reason="undecodable", error=f"{exc.error_count()} validation errors"
-            )
-            return
-        bound = {
-            "message_id": envelope.message_id,
-            "subject": msg.subject,
-            "correlation_id": envelope.correlation_id,
-            "consumer": spec.durable,
-            "delivery": delivered,
-        }
-        with structlog.contextvars.bound_contextvars(**bound):
-            try:
-                await handler(envelope)
-            except PermanentError as exc:
-                log.warning("message.rejected", error_class=type(exc).__name__, error=str(exc)[:200])
-                await self._dead_letter(spec, msg, reason="permanent", error=f"{type(exc).__name__}: {exc}")
-                return
-            except Exception as exc:
-                if delivered >= spec.max_deliver:
-                    log.error("message.exhausted", error_class=type(exc).__name__)
-                    await self._dead_letter(spec, msg, reason="max_deliver", error=type(exc).__name__)
-                    return
-                delay = spec.nak_delay(delivered)
-                log.warning("message.retry", error_class=type(exc).__name__, nak_delay=delay)
-                with contextlib.suppress(Exception):
-                    await msg.nak(delay=delay)
-                return
+    async def _settle(self, dispatcher: Dispatcher, msg: Msg) -> None:
+        metadata = msg.metadata
+        inbound = Inbound(
+            subject=msg.subject,
+            data=msg.data,
+            delivered=int(metadata.num_delivered or 1),
+            stream_sequence=int(metadata.sequence.stream) if metadata.sequence else 0,
+        )
+        settlement = await dispatcher.dispatch(inbound)
+        if isinstance(settlement, Ack):
             await msg.ack()
-            log.info("message.handled")
+        elif isinstance(settlement, Nak):
+            await msg.nak(delay=settlement.delay)
+        else:
+            try:
+                await self._reject(dispatcher.consumer, msg, inbound, settlement)
+            except Exception:
+                await msg.nak(delay=1.0)  # the rejection must be announced: try again soon
+                raise
 
-    async def _dead_letter(self, spec: ConsumerSpec, msg: Msg, *, reason: str, error: str) -> None:
+    async def _reject(self, consumer: str, msg: Msg, inbound: Inbound, reject: Reject) -> None:
+        """Announce the rejection, keep the message in the dead-letter stream, and move on."""
+        event = make_envelope(
+            reject.event(consumer, inbound),
+            producer=self.service,
+            subject=reject.envelope.subject if reject.envelope else None,
+            cause=reject.envelope,
+            message_id=f"rejected:{consumer}:{inbound.stream_sequence}",
+        )
+        await self.js.publish(rejection_subject(self.service), event.to_json(), headers=event.nats_headers())
+        await self._dead_letter(consumer, msg, reason=reject.reason, error=reject.error)
+        log.error(
+            "message.dead_lettered",
+            consumer=consumer,
+            reason=reject.reason,
+            error_class=reject.error_class,
+            stream_sequence=inbound.stream_sequence,
+        )
+
+    async def _dead_letter(self, consumer: str, msg: Msg, *, reason: str, error: str) -> None:
         seq = msg.metadata.sequence.stream if msg.metadata.sequence else 0
         headers: dict[str, Any] = dict(msg.headers or {})
         headers.update(
             {
-                "Nats-Msg-Id": f"dlq:{spec.durable}:{seq}",
+                "Nats-Msg-Id": f"dlq:{consumer}:{seq}",
                 "Cavra-Dlq-Reason": reason,
                 "Cavra-Dlq-Error": error[:300],
-                "Cavra-Dlq-Consumer": spec.durable,
+                "Cavra-Dlq-Consumer": consumer,
                 "Cavra-Original-Subject": msg.subject,
                 "Cavra-Original-Sequence": str(seq),
             }
         )
-        await self.js.publish(dead_letter_subject(spec.durable), msg.data, headers=headers)
+        await self.js.publish(dead_letter_subject(consumer), msg.data, headers=headers)
         await msg.term()
-        log.error("message.dead_lettered", reason=reason, stream_sequence=seq)

@@ -13,11 +13,14 @@ from typing import Any, TypeVar
 
 import asyncpg
 import structlog
+from pydantic import ValidationError
 
+from cavra_contracts.base import Contract
 from cavra_contracts.envelope import Envelope
 from cavra_contracts.queries import HealthReplyV1, QueryReplyV1, health_subject
-from cavra_runtime.bus import Bus, ConsumerSpec, Handler, QueryHandler
+from cavra_runtime.bus import Bus, ConsumerSpec, QueryHandler
 from cavra_runtime.db import create_pool, ensure_database
+from cavra_runtime.dispatch import Handler
 from cavra_runtime.logging import configure_logging
 from cavra_runtime.migrate import migrate
 from cavra_runtime.outbox import OutboxRelay, pending_count
@@ -27,23 +30,35 @@ log = structlog.get_logger()
 
 Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 D = TypeVar("D")
-T = TypeVar("T")
 
 
-def bind(handler: Callable[[Envelope, D], Awaitable[T]], deps: D) -> Callable[[Envelope], Awaitable[T]]:
-    """A handler of the envelope alone, with the service's dependencies bound."""
+QueryTable = Mapping[type[Contract], Callable[[Any, D], Awaitable[QueryReplyV1]]]
+"""One table per service: query contract -> handler of (typed query, deps)."""
 
-    async def bound(envelope: Envelope) -> T:
-        return await handler(envelope, deps)
 
-    return bound
+def bind_queries(table: QueryTable[D], deps: D) -> dict[str, QueryHandler]:
+    """Envelope handlers by subject: each decodes its query contract once, then calls its handler."""
+
+    def bound(contract: type[Contract], handler: Callable[[Any, D], Awaitable[QueryReplyV1]]) -> QueryHandler:
+        async def answer(envelope: Envelope) -> QueryReplyV1:
+            try:
+                query = contract.model_validate(envelope.payload)
+            except ValidationError as exc:
+                fields = ", ".join(sorted({".".join(map(str, e["loc"])) or "payload" for e in exc.errors()}))
+                return QueryReplyV1(ok=False, status_code=400, error=f"invalid {contract.__name__}: {fields}")
+            return await handler(query, deps)
+
+        return answer
+
+    return {contract.MESSAGE.subject: bound(contract, handler) for contract, handler in table.items()}
 
 
 @dataclass(frozen=True)
 class Wiring:
     """What a service runs: durable consumers, query handlers and background workers."""
 
-    consumers: Sequence[tuple[ConsumerSpec, Handler]] = ()
+    consumers: Sequence[tuple[ConsumerSpec, Mapping[type[Contract], Handler]]] = ()
+    """Each durable consumer with its handler table (contract -> handler, deps bound)."""
     queries: Mapping[str, QueryHandler] = field(default_factory=dict)
     workers: Sequence[Worker] = ()
 
@@ -72,7 +87,7 @@ class Runtime:
         pool = await create_pool(
             settings.database_url, schema=name, application=f"cavra-{name}", max_size=settings.db_pool_max
         )
-        bus = await Bus.connect(settings.nats_url, name=f"cavra-{name}-{settings.instance_id}")
+        bus = await Bus.connect(settings.nats_url, name=f"cavra-{name}-{settings.instance_id}", service=name)
         try:
             await bus.ensure_streams()
             yield cls(name=name, settings=settings, bus=bus, pool=pool)

@@ -15,7 +15,8 @@ from cavra_delivery.handlers import Deps
 from cavra_delivery.pipeline import Pipeline
 from cavra_delivery.registry import ConnectorRegistry
 from cavra_delivery.settings import DeliverySettings
-from cavra_runtime.service import Runtime, Wiring, bind
+from cavra_runtime.dispatch import bind_table
+from cavra_runtime.service import Runtime, Wiring, bind_queries
 
 
 @asynccontextmanager
@@ -45,6 +46,6 @@ async def bootstrap(
             settings.ack_wait_seconds, min(settings.delivery_concurrency, 64)
         )
         yield Wiring(
-            consumers=[(spec, bind(handlers.on_notification_planned, deps))],
-            queries={subject: bind(handler, deps) for subject, handler in handlers.QUERIES.items()},
+            consumers=[(spec, bind_table(handlers.PLANNED_NOTIFICATIONS, deps))],
+            queries=bind_queries(handlers.QUERIES, deps),
         )

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
-from pydantic import ValidationError
 
-from cavra_contracts.envelope import Envelope
 from cavra_contracts.notifications import (
     ConnectorsQueryV1,
     DeliveryStatusQueryV1,
@@ -20,7 +18,8 @@ from cavra_delivery import repository as repo
 from cavra_delivery.connectors import quarantine
 from cavra_delivery.pipeline import Pipeline, route_delivery
 from cavra_delivery.registry import ConnectorRegistry, routable_providers
-from cavra_runtime.bus import PermanentError
+from cavra_runtime.dispatch import HandlerTable, Message
+from cavra_runtime.service import QueryTable
 
 CONSUMER = "delivery-notifications"
 
@@ -33,16 +32,15 @@ class Deps:
     clock: Callable[[], datetime]
 
 
-async def on_notification_planned(envelope: Envelope, deps: Deps) -> None:
-    try:
-        planned = NotificationPlannedV1.model_validate(envelope.payload)
-    except ValidationError as exc:
-        raise PermanentError(f"undecodable NotificationPlannedV1: {exc.error_count()} errors") from exc
-    await deps.pipeline.deliver_plan(planned, envelope)
+async def on_notification_planned(message: Message[NotificationPlannedV1], deps: Deps) -> None:
+    await deps.pipeline.deliver_plan(message.contract, message.envelope)
 
 
-async def delivery_status(envelope: Envelope, deps: Deps) -> QueryReplyV1:
-    query = DeliveryStatusQueryV1.model_validate(envelope.payload)
+PLANNED_NOTIFICATIONS: HandlerTable[Deps] = {NotificationPlannedV1: on_notification_planned}
+"""Handlers of the delivery service's plan consumer."""
+
+
+async def delivery_status(query: DeliveryStatusQueryV1, deps: Deps) -> QueryReplyV1:
     async with deps.pool.acquire() as conn:
         rows = await repo.for_plan(conn, query.plan_id)
         record = await repo.record_for_plan(conn, query.plan_id)
@@ -59,8 +57,7 @@ async def delivery_status(envelope: Envelope, deps: Deps) -> QueryReplyV1:
     )
 
 
-async def connectors(envelope: Envelope, deps: Deps) -> QueryReplyV1:
-    ConnectorsQueryV1.model_validate(envelope.payload)
+async def connectors(_: ConnectorsQueryV1, deps: Deps) -> QueryReplyV1:
     current = deps.registry.current()
     now = deps.clock()
     async with deps.pool.acquire() as conn:
@@ -91,7 +88,8 @@ async def connectors(envelope: Envelope, deps: Deps) -> QueryReplyV1:
     )
 
 
-QUERIES: dict[str, Callable[[Envelope, Deps], Awaitable[QueryReplyV1]]] = {
-    DeliveryStatusQueryV1.MESSAGE.subject: delivery_status,
-    ConnectorsQueryV1.MESSAGE.subject: connectors,
+QUERIES: QueryTable[Deps] = {
+    DeliveryStatusQueryV1: delivery_status,
+    ConnectorsQueryV1: connectors,
 }
+"""The delivery service's query handlers, one per contract."""

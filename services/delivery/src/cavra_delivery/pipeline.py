@@ -26,8 +26,11 @@ from cavra_contracts.envelope import Envelope, make_envelope
 from cavra_contracts.notifications import (
     NOTIFICATION_SOURCE,
     DeliveryOptions,
+    NotificationContentV1,
     NotificationDeliveredV1,
     NotificationPlannedV1,
+    NotificationPlanV1,
+    RouteDecisionV1,
 )
 from cavra_delivery import SERVICE, compose, records
 from cavra_delivery import repository as repo
@@ -36,13 +39,13 @@ from cavra_delivery.connectors.config import ConnectorConfig, ConnectorSet, secr
 from cavra_delivery.connectors.http import RetryPolicy, deliver
 from cavra_delivery.connectors.redaction import SecretLeakError, assert_clean
 from cavra_delivery.registry import ConnectorRegistry, connectors_for
-from cavra_runtime.bus import PermanentError
+from cavra_runtime.failures import PermanentError, TransientError
 from cavra_runtime.outbox import enqueue
 
 log = structlog.get_logger()
 
 
-class PlanNotFinished(Exception):
+class PlanNotFinished(TransientError):
     """Some route of the plan is still pending; the plan message is retried."""
 
 
@@ -63,7 +66,7 @@ class Pipeline:
 
     async def deliver_plan(self, planned: NotificationPlannedV1, cause: Envelope) -> None:
         plan = planned.plan
-        decisions = {d["route_key"]: d for d in plan["route_decisions"] if d["action"] == "deliver"}
+        decisions = {d.route_key: d for d in plan.deliverable()}
         if not decisions:
             return
         connectors = self.registry.current()  # one config for the whole plan
@@ -74,7 +77,7 @@ class Pipeline:
             *(
                 self._deliver_route(
                     plan,
-                    planned.event,
+                    planned.content,
                     decisions[row["route_key"]],
                     row,
                     planned.delivery,
@@ -89,25 +92,26 @@ class Pipeline:
         )
 
     async def _create_deliveries(
-        self, plan: Mapping[str, Any], decisions: Mapping[str, Mapping[str, Any]], connectors: ConnectorSet
+        self, plan: NotificationPlanV1, decisions: Mapping[str, RouteDecisionV1], connectors: ConnectorSet
     ) -> list[asyncpg.Record]:
         """One row per route x connector (idempotent); returns every row of the plan."""
         now = self.clock()
         rows: list[dict[str, Any]] = []
         for decision in decisions.values():
             base = {
-                "plan_id": plan["plan_id"],
-                "route_key": decision["route_key"],
-                "schedule_id": plan["schedule_id"],
-                "provider": decision["provider"],
-                "owner": decision["owner"],
+                "plan_id": plan.plan_id,
+                "route_id": decision.route_id,
+                "route_key": decision.route_key,
+                "schedule_id": plan.schedule_id,
+                "provider": decision.provider,
+                "owner": decision.owner,
             }
-            targets = connectors_for(connectors, decision["provider"])
+            targets = connectors_for(connectors, decision.provider)
             if not targets:  # reported as its own outcome, never silently dropped
                 rows.append(
                     base
                     | {
-                        "delivery_id": compose.delivery_id(plan["plan_id"], decision["route_key"], None),
+                        "delivery_id": compose.delivery_id(plan.plan_id, decision.route_key, None),
                         "connector": None,
                         "connector_type": None,
                         "target_host": None,
@@ -119,9 +123,7 @@ class Pipeline:
                 rows.append(
                     base
                     | {
-                        "delivery_id": compose.delivery_id(
-                            plan["plan_id"], decision["route_key"], connector.name
-                        ),
+                        "delivery_id": compose.delivery_id(plan.plan_id, decision.route_key, connector.name),
                         "connector": connector.name,
                         "connector_type": connector.type,
                         "target_host": connector.host,
@@ -130,7 +132,7 @@ class Pipeline:
                 )
         async with self.pool.acquire() as conn, conn.transaction():
             await repo.insert_pending(conn, rows)
-            return await repo.for_plan(conn, plan["plan_id"])
+            return await repo.for_plan(conn, plan.plan_id)
 
     async def _admissions(self, names: set[str | None]) -> dict[str, str]:
         """May each connector be used now? A closed breaker: ``deliver``; an open one: ``quarantined``;
@@ -171,9 +173,9 @@ class Pipeline:
 
     async def _deliver_route(
         self,
-        plan: Mapping[str, Any],
-        event: Mapping[str, Any],
-        decision: Mapping[str, Any],
+        plan: NotificationPlanV1,
+        content: NotificationContentV1,
+        decision: RouteDecisionV1,
         row: asyncpg.Record,
         options: DeliveryOptions,
         admitted: bool,
@@ -181,7 +183,7 @@ class Pipeline:
     ) -> Ended | None:
         connector = connectors.connectors.get(row["connector"])
         with structlog.contextvars.bound_contextvars(
-            plan_id=plan["plan_id"], route_id=row["route_key"], connector=row["connector"]
+            plan_id=plan.plan_id, route_id=row["route_id"], connector=row["connector"]
         ):
             if connector is None:
                 return Ended(row["delivery_id"], None, "unconfigured", None)
@@ -191,7 +193,7 @@ class Pipeline:
             async with self._limiter:
                 policy = retry_policy(options, connector, self.default_retries, self.default_timeout_seconds)
                 message = compose.notification(
-                    plan, event, decision, delivery=row["delivery_id"], now=self.clock()
+                    plan, content, decision, delivery=row["delivery_id"], now=self.clock()
                 )
                 outcome = await deliver(
                     connector, message, client=self.client, policy=policy, idempotency_key=row["delivery_id"]
@@ -207,13 +209,13 @@ class Pipeline:
             return Ended(row["delivery_id"], connector.name, outcome.outcome, evidence)
 
     async def _finish_plan(
-        self, plan: Mapping[str, Any], ended: list[Ended], cause: Envelope, *, secrets: list[str]
+        self, plan: NotificationPlanV1, ended: list[Ended], cause: Envelope, *, secrets: list[str]
     ) -> None:
         """Record every route's end, fold the outcomes into connector health, and write the
         plan's record and event: one transaction, batched."""
         now = self.clock()
         async with self.pool.acquire() as conn, conn.transaction():
-            if await repo.record_for_plan(conn, plan["plan_id"]) is not None:
+            if await repo.record_for_plan(conn, plan.plan_id) is not None:
                 return  # a redelivered plan that another pass finished: count nothing twice
             await repo.finish_many(conn, [e.row(now) for e in ended])
             outcomes: dict[str, list[str]] = {}
@@ -225,12 +227,15 @@ class Pipeline:
                 for status in outcomes[name]:
                     state = quarantine.record_outcome(state, status, now, self.quarantine_policy)
                 await repo.save_health(conn, state)
-            rows = await repo.for_plan(conn, plan["plan_id"])
+            rows = await repo.for_plan(conn, plan.plan_id)
             if any(row["status"] == "pending" for row in rows):
-                raise PlanNotFinished(plan["plan_id"])
+                raise PlanNotFinished(plan.plan_id)
             deliveries = [route_delivery(row) for row in rows]
             record = records.delivery_record(
-                plan, deliveries, source=NOTIFICATION_SOURCE, generated_at=now.isoformat()
+                plan.model_dump(mode="json"),
+                deliveries,
+                source=NOTIFICATION_SOURCE,
+                generated_at=now.isoformat(),
             )
             # Everything stored and published below is in the record: one scan of its JSON text.
             try:
@@ -241,7 +246,7 @@ class Pipeline:
                 return
             log.info(
                 "plan.delivered",
-                plan_id=plan["plan_id"],
+                plan_id=plan.plan_id,
                 success=record["delivery_success"],
                 routes=len(deliveries),
                 failed_providers=record["failed_providers"],
@@ -249,9 +254,9 @@ class Pipeline:
             )
             delivered = NotificationDeliveredV1.model_validate(
                 {
-                    "plan_id": plan["plan_id"],
-                    "schedule_id": plan["schedule_id"],
-                    "alert_level": plan["alert_level"],
+                    "plan_id": plan.plan_id,
+                    "schedule_id": plan.schedule_id,
+                    "alert_level": plan.alert_level,
                     "success": record["delivery_success"],
                     "record_id": record["record_id"],
                     "deliveries": deliveries,
@@ -260,7 +265,7 @@ class Pipeline:
             envelope = make_envelope(
                 delivered,
                 producer=SERVICE,
-                subject=f"plan/{plan['plan_id']}",
+                subject=f"plan/{plan.plan_id}",
                 cause=cause,
             )
             await enqueue(conn, envelope, schema=SERVICE)
@@ -302,7 +307,9 @@ def route_delivery(row: asyncpg.Record | Mapping[str, Any]) -> dict[str, Any]:
     completed = row["completed_at"]
     return {
         "delivery_id": row["delivery_id"],
+        "route_id": row["route_id"],
         "route_key": row["route_key"],
+        "plan_id": row["plan_id"],
         "provider": row["provider"],
         "owner": row["owner"],
         "connector": row["connector"],

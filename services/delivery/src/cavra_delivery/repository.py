@@ -11,8 +11,8 @@ import asyncpg
 from cavra_delivery.connectors.quarantine import QuarantineState
 
 DELIVERY_COLUMNS = (
-    "delivery_id, plan_id, route_key, schedule_id, provider, owner, connector, connector_type, target_host, "
-    "status, attempt_count, status_code, external_ref, deduplicated, attempts, completed_at"
+    "delivery_id, plan_id, route_id, route_key, schedule_id, provider, owner, connector, connector_type, "
+    "target_host, status, attempt_count, status_code, external_ref, deduplicated, attempts, completed_at"
 )
 
 
@@ -20,8 +20,8 @@ async def insert_pending(conn: asyncpg.Connection, rows: Sequence[dict[str, Any]
     """Create the deliveries of a plan (idempotent: a redelivered plan adds nothing)."""
     await conn.executemany(
         """INSERT INTO deliveries (delivery_id, plan_id, route_key, schedule_id, provider, owner, connector,
-                                   connector_type, target_host, status, completed_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                                   connector_type, target_host, status, completed_at, route_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            ON CONFLICT (delivery_id) DO NOTHING""",
         [
             (
@@ -36,6 +36,7 @@ async def insert_pending(conn: asyncpg.Connection, rows: Sequence[dict[str, Any]
                 r["target_host"],
                 r["status"],
                 r.get("completed_at"),
+                r["route_id"],
             )
             for r in rows
         ],

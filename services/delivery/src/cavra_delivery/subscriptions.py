@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from cavra_contracts.notifications import NotificationPlannedV1
 from cavra_contracts.subjects import EVENT_STREAM
 from cavra_delivery.handlers import CONSUMER
 from cavra_runtime.bus import ConsumerSpec
@@ -17,7 +16,6 @@ def planned_notifications(ack_wait_seconds: float, concurrency: int) -> Consumer
     return ConsumerSpec(
         durable=CONSUMER,
         stream=EVENT_STREAM,
-        filter_subjects=(NotificationPlannedV1.MESSAGE.subject,),
         ack_wait_seconds=ack_wait_seconds,
         concurrency=concurrency,
         batch=concurrency,

@@ -11,6 +11,7 @@ from fastapi import HTTPException
 
 from cavra_contracts.base import Contract
 from cavra_contracts.envelope import Envelope, make_envelope
+from cavra_contracts.failures import MessageRejectedV1, rejection_subject
 from cavra_gateway import SERVICE
 from cavra_gateway.deps import GatewayState
 
@@ -55,11 +56,14 @@ async def tell(
 
     The outcome is None when the wait ran out (the command is stored and will still be
     applied: answer 202) or when the message id was already stored (a repeated request).
+    When the service gives up on the command (``MessageRejectedV1``), this raises the matching
+    HTTP error at once: 422 for a command it could not decode, else 500; nothing was applied.
     With ``downstream`` event types, interest in the later event of the same chain is
     registered before publishing, so it cannot be missed; wait for it with :func:`follow`.
     """
     envelope = make_envelope(command, producer=SERVICE, subject=subject, message_id=message_id)
-    future = state.outcomes.expect(envelope.message_id, outcomes)
+    rejected_subject = rejection_subject(command.MESSAGE.service)
+    future = state.outcomes.expect(envelope.message_id, [*outcomes, rejected_subject])
     later = state.outcomes.expect(envelope.message_id, downstream, downstream=True) if downstream else None
     told = Told(envelope, None, duplicate=False, downstream=later)
     try:
@@ -76,7 +80,19 @@ async def tell(
     if outcome is None:
         drop(state, told)
         return replace(told, downstream=None)
+    if outcome.type == rejected_subject:
+        drop(state, told)
+        raise _rejection_error(command.MESSAGE.service, MessageRejectedV1.model_validate(outcome.payload))
     return replace(told, outcome=outcome)
+
+
+def _rejection_error(service: str, rejected: MessageRejectedV1) -> HTTPException:
+    status = 422 if rejected.reason == "undecodable" else 500
+    return HTTPException(
+        status,
+        f"the {service} service rejected the command ({rejected.reason}: {rejected.error_class}); "
+        "nothing was applied",
+    )
 
 
 async def follow(state: GatewayState, told: Told, timeout: float) -> Envelope | None:

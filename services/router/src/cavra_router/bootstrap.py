@@ -16,7 +16,8 @@ from cavra_router.handlers import Deps
 from cavra_router.peers import ReportAnswer
 from cavra_router.settings import RouterSettings
 from cavra_runtime.bus import Bus
-from cavra_runtime.service import Runtime, Wiring, bind
+from cavra_runtime.dispatch import bind_table
+from cavra_runtime.service import Runtime, Wiring, bind_queries
 
 
 @dataclass
@@ -75,9 +76,9 @@ async def bootstrap(
         consumers=[
             (
                 subscriptions.schedule_events(settings.ack_wait_seconds),
-                bind(handlers.on_schedule_evaluated, deps),
+                bind_table(handlers.SCHEDULE_EVENTS, deps),
             ),
-            (subscriptions.plan_commands(settings.ack_wait_seconds), bind(handlers.on_plan_command, deps)),
+            (subscriptions.plan_commands(settings.ack_wait_seconds), bind_table(handlers.COMMANDS, deps)),
         ],
-        queries={subject: bind(handler, deps) for subject, handler in handlers.QUERIES.items()},
+        queries=bind_queries(handlers.QUERIES, deps),
     )

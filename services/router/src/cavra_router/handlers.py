@@ -1,21 +1,20 @@
 """Router handlers: schedule events and plan commands from the bus, history and trend queries.
 
-Handlers are plain async functions of (envelope, deps); ``CONSUMERS`` and ``QUERIES`` map
-each contract's subject to its handler.
+Handlers are plain async functions of (typed message, deps), registered per consumer in
+``SCHEDULE_EVENTS`` and ``COMMANDS`` and per query in ``QUERIES``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 import structlog
-from pydantic import ValidationError
 
-from cavra_contracts.envelope import Envelope, make_envelope
+from cavra_contracts.envelope import make_envelope
 from cavra_contracts.notifications import (
     ROUTING_HISTORY_SCHEMA,
     DeliveryOptions,
@@ -27,17 +26,18 @@ from cavra_contracts.notifications import (
 )
 from cavra_contracts.queries import QueryReplyV1
 from cavra_contracts.scheduler import FieldProblem, ScheduleEvaluatedV1
+from cavra_contracts.vocabulary import NOTIFYING_STATES
 from cavra_router import SERVICE, domain, planning, records
 from cavra_router import repository as repo
 from cavra_router.peers import Peers
-from cavra_runtime.bus import PermanentError
+from cavra_runtime.dispatch import HandlerTable, Message
 from cavra_runtime.inbox import once
 from cavra_runtime.outbox import enqueue
+from cavra_runtime.service import QueryTable
 
 log = structlog.get_logger()
 EVENTS_CONSUMER = "router-schedule-events"
 COMMANDS_CONSUMER = "router-commands"
-NOTIFY_STATES = ("due_soon", "needs_attention")
 
 
 @dataclass(frozen=True)
@@ -48,84 +48,70 @@ class Deps:
     auto_generated_by: str
 
 
-async def on_schedule_evaluated(envelope: Envelope, deps: Deps) -> None:
-    """Plan when a schedule becomes due soon or stale: once per schedule, state and due date."""
-    try:
-        evaluated = ScheduleEvaluatedV1.model_validate(envelope.payload)
-    except ValidationError as exc:
-        raise PermanentError(f"undecodable ScheduleEvaluatedV1: {exc.error_count()} errors") from exc
-    if evaluated.status not in NOTIFY_STATES:
-        return
+async def on_schedule_evaluated(message: Message[ScheduleEvaluatedV1], deps: Deps) -> None:
+    """Plan when a schedule becomes due soon or stale: once per schedule, state and due date,
+    and never for an evaluation older than one already seen (a backlog the schedule moved past)."""
+    evaluated = message.contract
     report = evaluated.report.as_json_dict()
-    configured = await deps.peers.configured_providers()
+    notifying = evaluated.status in NOTIFYING_STATES
+    configured = await deps.peers.configured_providers() if notifying else None
     now = deps.clock()
     plan_id = planning.new_plan_id()
-    plan, event = planning.build(
-        report,
-        plan_id=plan_id,
-        requested_provider="all",
-        routing_policy=None,
-        force=False,
-        generated_by=deps.auto_generated_by,
-        configured=configured,
-        now=now,
-    )
-    async with once(deps.pool, EVENTS_CONSUMER, envelope) as conn:
+    async with once(deps.pool, EVENTS_CONSUMER, message.envelope) as conn:
         if conn is None:
+            return
+        current = await repo.observe_evaluation(
+            conn, evaluated.schedule_id, message.stream_sequence, evaluated.status, evaluated.evaluated_at
+        )
+        if not notifying:
+            return
+        if not current:
+            log.info(
+                "plan.stale_evaluation_skipped", schedule_id=evaluated.schedule_id, status=evaluated.status
+            )
             return
         if not await repo.claim_auto_plan(
             conn, evaluated.schedule_id, evaluated.status, evaluated.next_due_at, plan_id
         ):
             log.info("plan.already_planned", schedule_id=evaluated.schedule_id, status=evaluated.status)
             return
+        plan, event = planning.build(
+            report,
+            plan_id=plan_id,
+            requested_provider="all",
+            routing_policy=None,
+            force=False,
+            generated_by=deps.auto_generated_by,
+            configured=configured,
+            now=now,
+        )
         await planning.store(
             conn,
             plan,
             event,
-            report,
             trigger="schedule_evaluated",
             delivery=DeliveryOptions(),
-            cause=envelope,
+            cause=message.envelope,
             now=now,
         )
-    log.info(
-        "plan.created",
-        plan_id=plan_id,
-        schedule_id=evaluated.schedule_id,
-        trigger="schedule_evaluated",
-        deliverable=plan["deliverable_route_count"],
-        suppressed=plan["suppressed_route_count"],
-    )
+    _log_created(plan, trigger="schedule_evaluated")
 
 
-async def _reject(deps: Deps, envelope: Envelope, status_code: int, problems: list[FieldProblem]) -> None:
-    async with once(deps.pool, COMMANDS_CONSUMER, envelope) as conn:
+async def _reject(deps: Deps, message: Message[Any], status_code: int, problems: list[FieldProblem]) -> None:
+    async with once(deps.pool, COMMANDS_CONSUMER, message.envelope) as conn:
         if conn is None:
             return
         rejected = PlanRejectedV1(status_code=status_code, problems=problems)
-        await enqueue(
-            conn,
-            make_envelope(rejected, producer=SERVICE, cause=envelope),
-            schema=SERVICE,
-        )
+        await enqueue(conn, make_envelope(rejected, producer=SERVICE, cause=message.envelope), schema=SERVICE)
 
 
-async def on_plan_command(envelope: Envelope, deps: Deps) -> None:
+async def on_plan_command(message: Message[PlanNotificationV1], deps: Deps) -> None:
     """Plan on demand (the deliver endpoint); a route to an unconfigured provider rejects the command."""
-    try:
-        command = PlanNotificationV1.model_validate(envelope.payload)
-    except ValidationError as exc:
-        problems = [FieldProblem(field=".".join(map(str, e["loc"])), message=e["msg"]) for e in exc.errors()]
-        await _reject(deps, envelope, 422, problems)
-        return
-    answer = await deps.peers.schedule_report(command.schedule_id)  # TimeoutError -> nak, retried
+    command = message.contract
+    answer = await deps.peers.schedule_report(command.schedule_id)  # TimeoutError: transient, retried
     if answer.report is None:
-        await _reject(
-            deps,
-            envelope,
-            answer.status_code,
-            [FieldProblem(field="schedule_id", message=answer.error or "no schedule report")],
-        )
+        problem = FieldProblem(field="schedule_id", message=answer.error or "no schedule report")
+        await _reject(deps, message, answer.status_code, [problem])
         return
     configured = await deps.peers.configured_providers()
     now = deps.clock()
@@ -141,34 +127,34 @@ async def on_plan_command(envelope: Envelope, deps: Deps) -> None:
     )
     if plan["unconfigured_providers"]:
         missing = ", ".join(plan["unconfigured_providers"])
-        await _reject(
-            deps,
-            envelope,
-            400,
-            [FieldProblem(field="provider", message=f"connector provider is not configured: {missing}")],
-        )
+        problem = FieldProblem(field="provider", message=f"connector provider is not configured: {missing}")
+        await _reject(deps, message, 400, [problem])
         return
-    async with once(deps.pool, COMMANDS_CONSUMER, envelope) as conn:
+    async with once(deps.pool, COMMANDS_CONSUMER, message.envelope) as conn:
         if conn is None:
             return
         await planning.store(
-            conn,
-            plan,
-            event,
-            answer.report,
-            trigger="api",
-            delivery=command.delivery,
-            cause=envelope,
-            now=now,
+            conn, plan, event, trigger="api", delivery=command.delivery, cause=message.envelope, now=now
         )
+    _log_created(plan, trigger="api")
+
+
+def _log_created(plan: dict[str, Any], *, trigger: str) -> None:
     log.info(
         "plan.created",
         plan_id=plan["plan_id"],
         schedule_id=plan["schedule_id"],
-        trigger="api",
+        trigger=trigger,
         deliverable=plan["deliverable_route_count"],
         suppressed=plan["suppressed_route_count"],
     )
+
+
+SCHEDULE_EVENTS: HandlerTable[Deps] = {ScheduleEvaluatedV1: on_schedule_evaluated}
+"""Handlers of the router's schedule-event consumer."""
+
+COMMANDS: HandlerTable[Deps] = {PlanNotificationV1: on_plan_command}
+"""Handlers of the router's command consumer."""
 
 
 # --- queries --------------------------------------------------------------------------------
@@ -182,8 +168,7 @@ def _row(record: asyncpg.Record) -> dict[str, Any]:
     return row
 
 
-async def route_history(envelope: Envelope, deps: Deps) -> QueryReplyV1:
-    query = RouteHistoryQueryV1.model_validate(envelope.payload)
+async def route_history(query: RouteHistoryQueryV1, deps: Deps) -> QueryReplyV1:
     filters = {k: getattr(query, k) for k in ("schedule_id", "provider", "owner", "action", "category")}
     async with deps.pool.acquire() as conn:
         rows, total = await repo.route_history(conn, filters, query.limit, query.offset)
@@ -201,8 +186,7 @@ async def route_history(envelope: Envelope, deps: Deps) -> QueryReplyV1:
     )
 
 
-async def suppression_trend(envelope: Envelope, deps: Deps) -> QueryReplyV1:
-    query = SuppressionTrendQueryV1.model_validate(envelope.payload)
+async def suppression_trend(query: SuppressionTrendQueryV1, deps: Deps) -> QueryReplyV1:
     filters = {k: getattr(query, k) for k in ("schedule_id", "provider", "owner")}
     now = deps.clock()
     async with deps.pool.acquire() as conn, conn.transaction():
@@ -225,8 +209,7 @@ async def suppression_trend(envelope: Envelope, deps: Deps) -> QueryReplyV1:
     )
 
 
-async def plan(envelope: Envelope, deps: Deps) -> QueryReplyV1:
-    query = PlanQueryV1.model_validate(envelope.payload)
+async def plan(query: PlanQueryV1, deps: Deps) -> QueryReplyV1:
     async with deps.pool.acquire() as conn:
         row = await repo.get_plan(conn, query.plan_id)
     if row is None:
@@ -238,8 +221,9 @@ async def plan(envelope: Envelope, deps: Deps) -> QueryReplyV1:
     )
 
 
-QUERIES: dict[str, Callable[[Envelope, Deps], Awaitable[QueryReplyV1]]] = {
-    RouteHistoryQueryV1.MESSAGE.subject: route_history,
-    SuppressionTrendQueryV1.MESSAGE.subject: suppression_trend,
-    PlanQueryV1.MESSAGE.subject: plan,
+QUERIES: QueryTable[Deps] = {
+    RouteHistoryQueryV1: route_history,
+    SuppressionTrendQueryV1: suppression_trend,
+    PlanQueryV1: plan,
 }
+"""The router's query handlers, one per contract."""

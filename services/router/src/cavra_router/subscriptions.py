@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from cavra_contracts.notifications import PlanNotificationV1
-from cavra_contracts.scheduler import ScheduleEvaluatedV1
 from cavra_contracts.subjects import COMMAND_STREAM, EVENT_STREAM
 from cavra_router.handlers import COMMANDS_CONSUMER, EVENTS_CONSUMER
 from cavra_runtime.bus import ConsumerSpec
@@ -14,7 +12,6 @@ def schedule_events(ack_wait_seconds: float) -> ConsumerSpec:
     return ConsumerSpec(
         durable=EVENTS_CONSUMER,
         stream=EVENT_STREAM,
-        filter_subjects=(ScheduleEvaluatedV1.MESSAGE.subject,),
         ack_wait_seconds=ack_wait_seconds,
         concurrency=32,
     )
@@ -25,7 +22,6 @@ def plan_commands(ack_wait_seconds: float) -> ConsumerSpec:
     return ConsumerSpec(
         durable=COMMANDS_CONSUMER,
         stream=COMMAND_STREAM,
-        filter_subjects=(PlanNotificationV1.MESSAGE.subject,),
         ack_wait_seconds=ack_wait_seconds,
         concurrency=32,
     )

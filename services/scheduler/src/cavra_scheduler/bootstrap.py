@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from cavra_contracts.envelope import utc_now
-from cavra_runtime.service import Runtime, Wiring, bind
+from cavra_runtime.dispatch import bind_table
+from cavra_runtime.service import Runtime, Wiring, bind_queries
 from cavra_scheduler import handlers, subscriptions
 from cavra_scheduler.evaluation import EvaluationConfig
 from cavra_scheduler.handlers import Deps
@@ -44,9 +45,9 @@ async def bootstrap(
         consumers=[
             (
                 subscriptions.commands(settings.ack_wait_seconds),
-                bind(handlers.dispatch_command, deps),
+                bind_table(handlers.COMMANDS, deps),
             )
         ],
-        queries={subject: bind(handler, deps) for subject, handler in handlers.QUERIES.items()},
+        queries=bind_queries(handlers.QUERIES, deps),
         workers=[timer],
     )

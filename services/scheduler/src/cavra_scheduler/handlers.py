@@ -1,19 +1,16 @@
 """Scheduler message handlers: commands from the bus and queries from the gateway.
 
-Handlers are plain async functions of (envelope, deps); ``COMMANDS`` and ``QUERIES`` map
-each contract's subject to its handler.
+Handlers are plain async functions of (typed message, deps); ``COMMANDS`` and ``QUERIES`` map
+each contract to its handler. Decoding and the retry/reject rules are the dispatcher's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from pydantic import ValidationError
 
-from cavra_contracts.envelope import Envelope
 from cavra_contracts.queries import QueryReplyV1
 from cavra_contracts.scheduler import (
     CommandRejectedV1,
@@ -25,8 +22,9 @@ from cavra_contracts.scheduler import (
     ScheduleReportQueryV1,
     UpsertScheduleV1,
 )
-from cavra_runtime.bus import PermanentError
+from cavra_runtime.dispatch import HandlerTable, Message
 from cavra_runtime.inbox import once
+from cavra_runtime.service import QueryTable
 from cavra_scheduler import repository as repo
 from cavra_scheduler.evaluation import evaluate_history, evaluate_schedule, schedule_state
 from cavra_scheduler.events import emit
@@ -41,15 +39,8 @@ class Deps:
     ctx: Context
 
 
-def problems_of(exc: ValidationError) -> list[FieldProblem]:
-    """Every offending field of a validation error, dotted path first."""
-    return [
-        FieldProblem(field=".".join(str(part) for part in error["loc"]) or "body", message=error["msg"])
-        for error in exc.errors()
-    ]
-
-
-async def _reject(deps: Deps, envelope: Envelope, status_code: int, problems: list[FieldProblem]) -> None:
+async def _reject(deps: Deps, message: Message[Any], status_code: int, problems: list[FieldProblem]) -> None:
+    envelope = message.envelope
     async with once(deps.pool, CONSUMER, envelope) as conn:
         if conn is None:
             return
@@ -57,28 +48,25 @@ async def _reject(deps: Deps, envelope: Envelope, status_code: int, problems: li
         await emit(conn, rejected, subject=envelope.subject, cause=envelope)
 
 
-async def upsert_schedule(envelope: Envelope, deps: Deps) -> None:
-    try:
-        command = UpsertScheduleV1.model_validate(envelope.payload)
-    except ValidationError as exc:
-        await _reject(deps, envelope, 422, problems_of(exc))
-        return
-    async with once(deps.pool, CONSUMER, envelope) as conn:
+async def upsert_schedule(message: Message[UpsertScheduleV1], deps: Deps) -> None:
+    command = message.contract
+    async with once(deps.pool, CONSUMER, message.envelope) as conn:
         if conn is None:
             return
         await store_schedule(
-            conn, command.schedule, deps.ctx, source="api", requested_by=command.requested_by, cause=envelope
+            conn,
+            command.schedule,
+            deps.ctx,
+            source="api",
+            requested_by=command.requested_by,
+            cause=message.envelope,
         )
 
 
-async def record_drill_run(envelope: Envelope, deps: Deps) -> None:
+async def record_drill_run(message: Message[RecordDrillRunV1], deps: Deps) -> None:
+    command = message.contract
     try:
-        command = RecordDrillRunV1.model_validate(envelope.payload)
-    except ValidationError as exc:
-        await _reject(deps, envelope, 422, problems_of(exc))
-        return
-    try:
-        async with once(deps.pool, CONSUMER, envelope) as conn:
+        async with once(deps.pool, CONSUMER, message.envelope) as conn:
             if conn is None:
                 return
             await record_drill(
@@ -88,27 +76,18 @@ async def record_drill_run(envelope: Envelope, deps: Deps) -> None:
                 environment=command.environment,
                 source="api",
                 requested_by=command.requested_by,
-                cause=envelope,
+                cause=message.envelope,
                 default_to_first_schedule=True,
             )
     except Rejected as exc:  # rolled back whole; the rejection is an event of its own
-        await _reject(deps, envelope, exc.status_code, exc.problems)
+        await _reject(deps, message, exc.status_code, exc.problems)
 
 
-CommandHandler = Callable[[Envelope, Deps], Awaitable[None]]
-
-COMMANDS: dict[str, CommandHandler] = {
-    UpsertScheduleV1.MESSAGE.subject: upsert_schedule,
-    RecordDrillRunV1.MESSAGE.subject: record_drill_run,
+COMMANDS: HandlerTable[Deps] = {
+    UpsertScheduleV1: upsert_schedule,
+    RecordDrillRunV1: record_drill_run,
 }
-
-
-async def dispatch_command(envelope: Envelope, deps: Deps) -> None:
-    """Route a command to its handler by contract type."""
-    handler = COMMANDS.get(envelope.type)
-    if handler is None:
-        raise PermanentError(f"scheduler has no handler for {envelope.type}")
-    await handler(envelope, deps)
+"""The scheduler's command handlers, one per contract."""
 
 
 # --- queries --------------------------------------------------------------------------------
@@ -122,8 +101,7 @@ def _not_found(schedule_id: str) -> QueryReplyV1:
     return QueryReplyV1(ok=False, status_code=404, error=f"schedule_id not found: {schedule_id}")
 
 
-async def schedule_report(envelope: Envelope, deps: Deps) -> QueryReplyV1:
-    query = ScheduleReportQueryV1.model_validate(envelope.payload)
+async def schedule_report(query: ScheduleReportQueryV1, deps: Deps) -> QueryReplyV1:
     async with deps.pool.acquire() as conn:
         stored = await (
             repo.get_schedule(conn, query.schedule_id) if query.schedule_id else repo.first_schedule(conn)
@@ -137,8 +115,7 @@ async def schedule_report(envelope: Envelope, deps: Deps) -> QueryReplyV1:
     return _ok(evaluation.report)
 
 
-async def history_report(envelope: Envelope, deps: Deps) -> QueryReplyV1:
-    query = HistoryReportQueryV1.model_validate(envelope.payload)
+async def history_report(query: HistoryReportQueryV1, deps: Deps) -> QueryReplyV1:
     async with deps.pool.acquire() as conn:
         if query.schedule_id and await repo.get_schedule(conn, query.schedule_id) is None:
             return _not_found(query.schedule_id)
@@ -146,8 +123,7 @@ async def history_report(envelope: Envelope, deps: Deps) -> QueryReplyV1:
     return _ok(evaluate_history(drills, environment, deps.ctx.config, deps.ctx.clock()))
 
 
-async def list_schedules(envelope: Envelope, deps: Deps) -> QueryReplyV1:
-    query = ListSchedulesQueryV1.model_validate(envelope.payload)
+async def list_schedules(query: ListSchedulesQueryV1, deps: Deps) -> QueryReplyV1:
     now = deps.ctx.clock()
     items = []
     async with deps.pool.acquire() as conn:
@@ -164,10 +140,9 @@ async def list_schedules(envelope: Envelope, deps: Deps) -> QueryReplyV1:
     return _ok(listing.model_dump(mode="json"))
 
 
-QueryHandler = Callable[[Envelope, Deps], Awaitable[QueryReplyV1]]
-
-QUERIES: dict[str, QueryHandler] = {
-    ScheduleReportQueryV1.MESSAGE.subject: schedule_report,
-    HistoryReportQueryV1.MESSAGE.subject: history_report,
-    ListSchedulesQueryV1.MESSAGE.subject: list_schedules,
+QUERIES: QueryTable[Deps] = {
+    ScheduleReportQueryV1: schedule_report,
+    HistoryReportQueryV1: history_report,
+    ListSchedulesQueryV1: list_schedules,
 }
+"""The scheduler's query handlers, one per contract."""

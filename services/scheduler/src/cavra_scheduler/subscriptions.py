@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from cavra_contracts.subjects import COMMAND_STREAM, subject_for
+from cavra_contracts.subjects import COMMAND_STREAM
 from cavra_runtime.bus import ConsumerSpec
-from cavra_scheduler import SERVICE
 from cavra_scheduler.handlers import CONSUMER
 
 
@@ -19,7 +18,6 @@ def commands(ack_wait_seconds: float) -> ConsumerSpec:
     return ConsumerSpec(
         durable=CONSUMER,
         stream=COMMAND_STREAM,
-        filter_subjects=(subject_for("cmd", SERVICE, "*", 1),),
         ack_wait_seconds=ack_wait_seconds,
         concurrency=1,
         batch=1,

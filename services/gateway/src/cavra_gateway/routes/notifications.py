@@ -22,6 +22,7 @@ from cavra_contracts.notifications import (
     RouteHistoryQueryV1,
     SuppressionTrendQueryV1,
 )
+from cavra_contracts.scheduler import ScheduleReportQueryV1
 from cavra_gateway.deps import GatewayState, State
 from cavra_gateway.errors import problem_response, rejection_response
 from cavra_gateway.messaging import ask, drop, follow, tell
@@ -129,12 +130,14 @@ async def deliver(
         rejected = PlanRejectedV1.model_validate(outcome.payload)
         return rejection_response(rejected.status_code, rejected.problems)
     planned = NotificationPlannedV1.model_validate(outcome.payload)
-    plan = planned.plan
+    stored = await ask(state, PlanQueryV1(plan_id=planned.plan.plan_id))
+    plan = stored["plan"]
+    schedule = await ask(state, ScheduleReportQueryV1(schedule_id=plan["schedule_id"] or None))
     response: dict[str, Any] = {
-        "schedule": planned.schedule,
+        "schedule": schedule,
         "plan": plan,
         "delivery": None,
-        "plan_metadata": (await ask(state, PlanQueryV1(plan_id=plan["plan_id"])))["metadata"],
+        "plan_metadata": stored["metadata"],
         "metadata": None,
         "success": True,
         "event_id": plan["schedule_id"] or plan["plan_id"],

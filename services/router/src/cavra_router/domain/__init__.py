@@ -6,6 +6,8 @@ Plan ids are the caller's; route and trend ids are content hashes.
 
 from __future__ import annotations
 
+from cavra_contracts.vocabulary import alert_level, normalize_provider, normalize_providers
+
 from .history import (
     ROUTE_CATEGORIES,
     SUPPRESSION_CATEGORIES,
@@ -19,7 +21,6 @@ from .plan import (
     EVENT_SCHEMA,
     EVENT_TYPE,
     PLAN_SCHEMA,
-    alert_level,
     build_notification_event,
     build_notification_plan,
     build_owner_routes,
@@ -31,8 +32,6 @@ from .policy import (
     acknowledgement_minutes,
     active_maintenance_window,
     effective_routing_policy,
-    normalize_provider,
-    normalize_providers,
     owner_availability,
     owner_rule,
     rule_providers,

@@ -14,11 +14,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from cavra_scheduler.domain.timestamps import iso
+from cavra_contracts.timestamps import iso
+from cavra_contracts.vocabulary import ALERT_HEALTHY, ALERT_WARNING, DELIVER
 
 from .plan import (
-    ALERT_HEALTHY,
-    ALERT_WARNING,
     CALENDAR_REASON,
     CATEGORY_CALENDAR,
     CATEGORY_DELIVER,
@@ -26,7 +25,6 @@ from .plan import (
     CATEGORY_MAINTENANCE,
     CATEGORY_OTHER,
     DEFAULT_OWNER,
-    DELIVER,
     HEALTHY_REASON,
     MAINTENANCE_REASON,
     PRODUCT,

@@ -14,14 +14,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from cavra_scheduler.domain.timestamps import iso
+from cavra_contracts.timestamps import iso
+from cavra_contracts.vocabulary import (
+    DELIVER,
+    NOT_REQUESTED,
+    NOTIFYING_STATES,
+    SUPPRESS,
+    alert_level,
+    normalize_provider,
+    normalize_providers,
+)
 
 from .policy import (
     acknowledgement_minutes,
     active_maintenance_window,
     effective_routing_policy,
-    normalize_provider,
-    normalize_providers,
     owner_availability,
     owner_rule,
     rule_providers,
@@ -32,13 +39,6 @@ EVENT_SCHEMA = "cavra.go-backend-pilot.rollback-drill-notification.v1"
 EVENT_TYPE = "cavra.go_backend.rollback_drill.notification"
 PRODUCT = "CAVRA"
 
-NOT_REQUESTED = "not_requested"
-NEEDS_ATTENTION = "needs_attention"
-DUE_SOON = "due_soon"
-NOTIFYING_STATES = frozenset({NEEDS_ATTENTION, DUE_SOON})
-ALERT_CRITICAL = "critical"
-ALERT_WARNING = "warning"
-ALERT_HEALTHY = "healthy"
 MODE_DISABLED = "disabled"
 
 ALL_PROVIDERS = "all"
@@ -48,8 +48,6 @@ DEFAULT_GENERATED_BY = "release-governance"
 DEFAULT_SESSION_ID = "go-backend-rollback-drill-schedule"
 ROUTE_KEY_PREFIX = "gordroute-"
 
-DELIVER = "deliver"
-SUPPRESS = "suppress"
 CATEGORY_DELIVER = "deliver"
 CATEGORY_HEALTHY = "healthy_schedule"
 CATEGORY_MAINTENANCE = "maintenance_window"
@@ -74,15 +72,6 @@ EVENT_CONTROLS = (
     "connector-delivery-evidence-redacts-secrets",
     "private-connectors-remain-responsible-for-ticket-or-chat-side-effects",
 )
-
-
-def alert_level(status: str) -> str:
-    """The alert level of a schedule readiness state."""
-    if status == NEEDS_ATTENTION:
-        return ALERT_CRITICAL
-    if status == DUE_SOON:
-        return ALERT_WARNING
-    return ALERT_HEALTHY
 
 
 def route_key(schedule_id: str, provider: str, owner: str) -> str:

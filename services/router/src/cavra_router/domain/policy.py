@@ -8,11 +8,12 @@ routing rule shares. Everything here is pure; the current time is always passed 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from cavra_scheduler.domain.timestamps import as_utc, iso, parse_timestamp
+from cavra_contracts.timestamps import as_utc, iso, parse_timestamp
+from cavra_contracts.vocabulary import normalize_provider, normalize_providers
 
 DEFAULT_ACKNOWLEDGEMENT_MINUTES = 60
 DEFAULT_WINDOW_ID = "maintenance-window"
@@ -29,20 +30,6 @@ _SETTING_NAMES = (
     ("owner_calendars", "calendars"),
 )
 _SCHEDULE_POLICY_KEYS = frozenset({"owner_routes", "routing_rules", "maintenance_windows", "owner_calendars"})
-
-
-def normalize_provider(name: str) -> str:
-    """A provider name as routing compares it: trimmed, lower-case, `-` written as `_`."""
-    return name.strip().lower().replace("-", "_")
-
-
-def normalize_providers(names: Iterable[object]) -> list[str]:
-    """The normalised provider names among `names`, first occurrence order, blanks and non-text dropped."""
-    found: list[str] = []
-    for name in names:
-        if isinstance(name, str) and (provider := normalize_provider(name)) and provider not in found:
-            found.append(provider)
-    return found
 
 
 def effective_routing_policy(

@@ -6,28 +6,25 @@ time is always passed in as `now`.
 
 from __future__ import annotations
 
+from cavra_contracts.timestamps import days_between, iso, parse_timestamp
+from cavra_contracts.vocabulary import DUE_SOON, NEEDS_ATTENTION, NOT_REQUESTED, READY, alert_level
+
 from .documents import LoadedDocument, load_json_document
 from .history import (
     HISTORY_REPORT_SCHEMA,
-    NEEDS_ATTENTION,
-    NOT_REQUESTED,
-    READY,
     history_next_state_change_at,
     history_report,
     history_summary,
     normalize_mode,
 )
 from .schedule import (
-    DUE_SOON,
     SCHEDULE_REPORT_SCHEMA,
-    alert_level,
     due_state,
     next_state_change_at,
     readiness,
     schedule_report,
     schedule_summary,
 )
-from .timestamps import days_between, iso, parse_timestamp
 
 __all__ = [
     "DUE_SOON",

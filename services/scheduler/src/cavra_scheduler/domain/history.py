@@ -10,6 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cavra_contracts.timestamps import (
+    add_days_capped,
+    as_utc,
+    days_between,
+    first_change_after,
+    parse_timestamp,
+)
+from cavra_contracts.vocabulary import NEEDS_ATTENTION, NOT_REQUESTED, READY
+
 from .documents import (
     PATH_NOT_CONFIGURED,
     JsonObject,
@@ -18,7 +27,6 @@ from .documents import (
     positive_number,
     text,
 )
-from .timestamps import add_days_capped, as_utc, days_between, first_change_after, parse_timestamp
 
 HISTORY_DOCUMENT_SCHEMA = "cavra.go-backend-rollback-drill-history.v1"
 HISTORY_REPORT_SCHEMA = "cavra.go-backend-pilot.rollback-drill-history.v1"
@@ -27,9 +35,6 @@ MODE_DISABLED = "disabled"
 MODE_PROMOTED = "promoted"
 MODES = frozenset({MODE_DISABLED, "shadow", "enforce", MODE_PROMOTED})
 
-NOT_REQUESTED = "not_requested"
-READY = "ready"
-NEEDS_ATTENTION = "needs_attention"
 
 HISTORY_OPERATOR_NOTES = (
     "Drill history is public-safe metadata that proves promoted environments can return to Python-only mode.",

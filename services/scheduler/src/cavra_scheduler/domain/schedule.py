@@ -12,16 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from .documents import (
-    PATH_NOT_CONFIGURED,
-    JsonObject,
-    is_positive_number,
-    is_string_list,
-    positive_number,
-    text,
-)
-from .history import NEEDS_ATTENTION, NOT_REQUESTED, READY, check, is_requested, normalize_mode
-from .timestamps import (
+from cavra_contracts.timestamps import (
     add_days,
     add_days_capped,
     as_utc,
@@ -30,14 +21,26 @@ from .timestamps import (
     iso,
     parse_timestamp,
 )
+from cavra_contracts.vocabulary import (
+    DUE_SOON,
+    NEEDS_ATTENTION,
+    NOT_REQUESTED,
+    READY,
+)
+
+from .documents import (
+    PATH_NOT_CONFIGURED,
+    JsonObject,
+    is_positive_number,
+    is_string_list,
+    positive_number,
+    text,
+)
+from .history import check, is_requested, normalize_mode
 
 SCHEDULE_DOCUMENT_SCHEMA = "cavra.go-backend-rollback-drill-schedule.v1"
 SCHEDULE_REPORT_SCHEMA = "cavra.go-backend-pilot.rollback-drill-schedule.v1"
 
-DUE_SOON = "due_soon"
-ALERT_HEALTHY = "healthy"
-ALERT_WARNING = "warning"
-ALERT_CRITICAL = "critical"
 
 SCHEDULE_OPERATOR_NOTES = (
     "Schedule metadata defines when promoted environments must rehearse rollback back to Python-only mode.",
@@ -248,15 +251,6 @@ def readiness(*, requested: bool, valid: bool, stale: bool, due_soon: bool) -> s
     if valid and not stale:
         return DUE_SOON if due_soon else READY
     return NEEDS_ATTENTION
-
-
-def alert_level(status: str) -> str:
-    """The notification alert level for a schedule readiness state."""
-    if status == NEEDS_ATTENTION:
-        return ALERT_CRITICAL
-    if status == DUE_SOON:
-        return ALERT_WARNING
-    return ALERT_HEALTHY
 
 
 def next_state_change_at(

@@ -1,4 +1,4 @@
-"""Time rules shared by the drill evaluations.
+"""Time rules shared by every service: parsing, rendering and day arithmetic of UTC instants.
 
 Owns how metadata timestamps are parsed and rendered, how a span becomes a day count (rounded to
 four decimals exactly as the original CAVRA did, which decides where boundaries really fall), and

@@ -1,0 +1,45 @@
+"""Which handler failures are weather (retry) and which are bugs or bad data (reject at once).
+
+A failure is transient when waiting can fix it: lost NATS or PostgreSQL connectivity, a server
+shutting down, a lock or statement timeout, a deadlock or serialisation conflict, a peer that
+did not answer in time, or a handler saying "not yet" with :class:`TransientError`. Anything
+else (an ``OverflowError``, a ``KeyError``, a constraint violation) fails the same way on every
+retry, so the dispatcher rejects the message after one short retry instead of holding its
+consumer for minutes.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+_TRANSIENT: list[type[BaseException]] = [
+    ConnectionError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin/crash shutdown, cannot connect now, canceled
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full, out of memory
+    asyncpg.exceptions.LockNotAvailableError,
+    asyncpg.exceptions.TransactionRollbackError,  # deadlock detected, serialisation failure
+]
+
+
+class TransientError(Exception):
+    """Raised by a handler for a condition that a later delivery will find changed ("not yet")."""
+
+
+class PermanentError(Exception):
+    """Raised by a handler for a message that no retry can apply: rejected at once."""
+
+
+def register_transient(*classes: type[BaseException]) -> None:
+    """Add transport errors (the bus registers the NATS client's) to the transient set."""
+    for cls in classes:
+        if cls not in _TRANSIENT:
+            _TRANSIENT.append(cls)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when retrying the message later may succeed."""
+    if isinstance(exc, PermanentError):
+        return False
+    return isinstance(exc, (TransientError, *_TRANSIENT))
