@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -18,19 +18,7 @@ from cavra_contracts.subjects import EVENT_STREAM
 from cavra_gateway.app import create_app
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.service import Runtime
-
-
-class FakeClock:
-    """A clock that only moves when the test says so."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from cavra_runtime.testing import FakeClock as FakeClock  # re-exported: tests import it from here
 
 
 @asynccontextmanager

@@ -23,7 +23,7 @@ from cavra_runtime.db import create_pool, ensure_database
 from cavra_runtime.dispatch import Handler
 from cavra_runtime.logging import configure_logging
 from cavra_runtime.migrate import migrate
-from cavra_runtime.outbox import OutboxRelay, pending_count
+from cavra_runtime.outbox import OutboxRelay, backlog
 from cavra_runtime.settings import RuntimeSettings
 
 log = structlog.get_logger()
@@ -96,15 +96,25 @@ class Runtime:
             await pool.close()
 
     async def health(self, _: Envelope) -> QueryReplyV1:
-        """Answer the health query: database reachable and outbox backlog."""
+        """Answer the health query: ``down`` when NATS or PostgreSQL is unreachable, ``degraded``
+        when the outbox is older than ``outbox_degraded_after_seconds`` or set rows aside today."""
         checks = {"nats": "ok" if self.bus.connected else "disconnected"}
+        late = False
         try:
             async with self.pool.acquire() as conn:
                 checks["database"] = "ok"
-                checks["outbox_pending"] = str(await pending_count(conn))
+                found = await asyncio.wait_for(backlog(conn), timeout=2.0)
         except Exception as exc:
             checks["database"] = f"error: {type(exc).__name__}"
-        status = "ok" if checks["database"] == "ok" and checks["nats"] == "ok" else "degraded"
+        else:
+            checks["outbox_pending"] = str(found.pending)
+            checks["outbox_oldest_seconds"] = f"{found.oldest_seconds:.1f}"
+            checks["outbox_set_aside"] = str(found.set_aside)
+            late = found.oldest_seconds > self.settings.outbox_degraded_after_seconds or found.set_aside > 0
+        if checks["database"] != "ok" or checks["nats"] != "ok":
+            status = "down"
+        else:
+            status = "degraded" if late else "ok"
         reply = HealthReplyV1(
             service=self.name, instance=self.settings.instance_id, status=status, checks=checks
         )
