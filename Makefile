@@ -33,7 +33,7 @@ test-integration: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy libs/cavra_contracts/src libs/cavra_runtime/src libs/cavra_cli/src services/scheduler/src services/gateway/src services/router/src services/delivery/src
+	$(BIN)/mypy libs/cavra_contracts/src libs/cavra_runtime/src apps/cli/src services/scheduler/src services/gateway/src services/router/src services/delivery/src
 
 contracts: $(STAMP)  ## regenerate JSON Schema snapshots and docs/asyncapi.yaml
 	$(BIN)/cavra contracts
