@@ -14,8 +14,7 @@ from tests.support.harness import (
     FakeClock,
     eventually,
     gateway_client,
-    running_router,
-    running_scheduler,
+    running_service,
     stored_events,
 )
 
@@ -69,8 +68,8 @@ async def test_stale_schedule_is_planned_once_with_window_and_calendar_suppressi
     clock = FakeClock()  # 2026-11-01T12:00Z: inside the freeze and the holiday
     fast = {"query_timeout_seconds": 0.3}
     async with (
-        running_scheduler(nats_url, database_url, clock=clock),
-        running_router(nats_url, database_url, clock=clock, **fast) as router,
+        running_service("scheduler", nats_url, database_url, clock=clock),
+        running_service("router", nats_url, database_url, clock=clock, **fast) as router,
         gateway_client(nats_url, database_url, services=("scheduler", "router")) as api,
     ):
         created = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=stale_schedule())
@@ -162,8 +161,8 @@ async def test_stale_schedule_is_planned_once_with_window_and_calendar_suppressi
 async def test_a_healthy_schedule_is_not_planned(nats_url: str, database_url: str) -> None:
     clock = FakeClock()
     async with (
-        running_scheduler(nats_url, database_url, clock=clock),
-        running_router(nats_url, database_url, clock=clock, query_timeout_seconds=0.3),
+        running_service("scheduler", nats_url, database_url, clock=clock),
+        running_service("router", nats_url, database_url, clock=clock, query_timeout_seconds=0.3),
         gateway_client(nats_url, database_url, services=("scheduler", "router")) as api,
     ):
         healthy = stale_schedule() | {"next_due_at": "2027-01-01T00:00:00Z"}

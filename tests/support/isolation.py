@@ -9,8 +9,8 @@ import asyncpg
 import nats
 from nats.js.errors import NotFoundError
 
-from cavra_cli.topology import SERVICES
 from cavra_contracts.subjects import STREAMS
+from cavra_runtime import services
 from cavra_runtime.db import with_database
 from cavra_runtime.migrate import migrate
 
@@ -28,9 +28,8 @@ async def create_template(server_url: str) -> None:
         await admin.close()
     conn = await asyncpg.connect(with_database(server_url, TEMPLATE))
     try:
-        for service in SERVICES:
-            if service.migrations is not None:
-                await migrate(conn, service.name, service.migrations)
+        for schema, folder in services.owned_schemas().items():
+            await migrate(conn, schema, folder)
     finally:
         await conn.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from cavra_cli.topology import SERVICES
+from cavra_runtime import services
 from cavra_runtime.bus import Bus
 from cavra_runtime.db import ensure_database
 from cavra_runtime.migrate import migrate
@@ -16,9 +16,8 @@ async def prepare(database_url: str, nats_url: str) -> dict[str, list[str]]:
     applied: dict[str, list[str]] = {}
     conn = await asyncpg.connect(database_url)
     try:
-        for service in SERVICES:
-            if service.migrations is not None:
-                applied[service.name] = await migrate(conn, service.name, service.migrations)
+        for schema, folder in services.owned_schemas().items():
+            applied[schema] = await migrate(conn, schema, folder)
     finally:
         await conn.close()
     bus = await Bus.connect(nats_url, name="cavra-prepare")
