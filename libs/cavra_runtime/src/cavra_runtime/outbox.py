@@ -24,7 +24,7 @@ import structlog
 
 from cavra_contracts.envelope import Envelope, make_envelope
 from cavra_contracts.failures import OutboxMessageSetAsideV1
-from cavra_runtime.bus import Bus
+from cavra_runtime.ports import MessageBus
 
 log = structlog.get_logger()
 
@@ -101,7 +101,7 @@ class OutboxRelay:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        bus: Bus,
+        bus: MessageBus,
         *,
         schema: str,
         batch: int = 500,
