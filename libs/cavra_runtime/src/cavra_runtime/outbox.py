@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 
 from cavra_contracts.envelope import Envelope
+from cavra_runtime import inbox
 from cavra_runtime.bus import Bus
 
 log = structlog.get_logger()
@@ -91,10 +92,11 @@ class OutboxRelay:
         return len(rows)
 
     async def prune(self) -> None:
-        """Forget published rows and inbox claims older than the retention (JetStream keeps the log)."""
+        """Forget published rows older than the retention (JetStream keeps the log), and inbox
+        claims once no stream can hold their message any more (``inbox.RETENTION``)."""
         async with self._pool.acquire() as conn:
             await conn.execute(PRUNE_SQL, self._keep)
-            await conn.execute(PRUNE_INBOX_SQL, self._keep)
+            await conn.execute(PRUNE_INBOX_SQL, inbox.RETENTION)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; woken by NOTIFY, polling as a fallback."""
