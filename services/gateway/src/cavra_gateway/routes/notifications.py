@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from cavra_contracts.notifications import (
@@ -22,9 +22,11 @@ from cavra_contracts.notifications import (
     RouteHistoryQueryV1,
     SuppressionTrendQueryV1,
 )
+from cavra_contracts.schedules import Identifier
 from cavra_gateway.deps import GatewayState, State
 from cavra_gateway.errors import problem_response, rejection_response
-from cavra_gateway.messaging import ask, drop, follow, tell
+from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
+from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
 
 router = APIRouter(prefix="/runtime/go-pilot/rollback-drill-notifications", tags=["notifications"])
 
@@ -36,8 +38,9 @@ class DeliverRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schedule_id: str | None = Field(
-        default=None, max_length=128, description="Default: the only/first schedule."
+    schedule_id: Identifier | None = Field(
+        default=None,
+        description="Default: the only/first schedule. 1-128 characters of A-Z a-z 0-9 . _ : @ -",
     )
     provider: str = Field(default="all", pattern=PROVIDER_LIST, description="`all` or a comma list.")
     routing_policy: dict[str, Any] | None = Field(
@@ -87,45 +90,46 @@ def _delivery_view(status: dict[str, Any]) -> dict[str, Any]:
     },
 )
 async def deliver(
-    state: State,
-    body: DeliverRequest,
-    idempotency_key: str | None = Header(
-        default=None, max_length=128, description="Repeat a request safely: the same key plans once."
-    ),
-) -> JSONResponse:
-    connectors = await ask(state, ConnectorsQueryV1())
-    if not connectors.get("configured"):
-        problem = connectors.get("error") or "connector config is not configured"
-        title = (
-            "connector config is not configured"
-            if "not configured" in problem
-            else "connector config is unusable"
-        )
-        return problem_response(400, title, [{"field": "CAVRA_CONNECTOR_CONFIG", "message": problem}])
-    command = PlanNotificationV1(
-        schedule_id=body.schedule_id,
-        provider=body.provider,
-        routing_policy=body.routing_policy,
-        force=body.force,
-        generated_by=body.generated_by,
-        delivery=DeliveryOptions(retries=body.retries, timeout_seconds=body.timeout_seconds),
-    )
-    told = await tell(
-        state,
-        command,
-        outcomes=[NotificationPlannedV1.MESSAGE.subject, PlanRejectedV1.MESSAGE.subject],
-        downstream=[NotificationDeliveredV1.MESSAGE.subject],
+    state: State, request: Request, body: DeliverRequest, key: str | None = IDEMPOTENCY_KEY
+) -> Response:
+    command = Command(
+        PlanNotificationV1(
+            schedule_id=body.schedule_id,
+            provider=body.provider,
+            routing_policy=body.routing_policy,
+            force=body.force,
+            generated_by=body.generated_by,
+            delivery=DeliveryOptions(retries=body.retries, timeout_seconds=body.timeout_seconds),
+        ),
+        outcomes=outcomes_of(NotificationPlannedV1, PlanRejectedV1),
+        downstream=outcomes_of(NotificationDeliveredV1),
         subject=f"schedule/{body.schedule_id or '*'}",
-        message_id=idempotency_key,
     )
-    outcome = told.outcome
+
+    async def answer(told: Told, waits: Waits) -> JSONResponse:
+        return await _answer_deliver(state, told, waits)
+
+    return await run_command(state, request, key, command, answer, precheck=lambda: _no_connectors(state))
+
+
+async def _no_connectors(state: GatewayState) -> JSONResponse | None:
+    connectors = await ask(state, ConnectorsQueryV1())
+    if connectors.get("configured"):
+        return None
+    problem = connectors.get("error") or "connector config is not configured"
+    title = (
+        "connector config is not configured"
+        if "not configured" in problem
+        else "connector config is unusable"
+    )
+    return problem_response(400, title, [{"field": "CAVRA_CONNECTOR_CONFIG", "message": problem}])
+
+
+async def _answer_deliver(state: GatewayState, told: Told, waits: Waits) -> JSONResponse:
+    outcome = await told.outcome(waits.outcome)
     if outcome is None:
-        accepted = "duplicate" if told.duplicate else "accepted"
-        return JSONResponse(
-            status_code=202, content={"status": accepted, "message_id": told.command.message_id}
-        )
+        return accepted(told)
     if outcome.type == PlanRejectedV1.MESSAGE.subject:
-        drop(state, told)
         rejected = PlanRejectedV1.model_validate(outcome.payload)
         return rejection_response(rejected.status_code, rejected.problems)
     planned = NotificationPlannedV1.model_validate(outcome.payload)
@@ -140,9 +144,8 @@ async def deliver(
         "event_id": plan["schedule_id"] or plan["plan_id"],
     }
     if not plan["deliverable_route_count"]:
-        drop(state, told)
         return JSONResponse(status_code=200, content=response)
-    delivered = await follow(state, told, state.settings.delivery_wait_seconds)
+    delivered = await told.downstream(waits.downstream)
     if delivered is None:
         pending = response | {"success": None, "poll": _plan_poll(plan["plan_id"])}
         return JSONResponse(status_code=202, content=pending)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Header, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from cavra_contracts.scheduler import (
@@ -21,27 +21,18 @@ from cavra_contracts.scheduler import (
 from cavra_contracts.schedules import DrillRunV1, RollbackDrillScheduleV1
 from cavra_gateway.deps import State
 from cavra_gateway.errors import problem_response, rejection_response, validation_problems
-from cavra_gateway.messaging import Told, ask, tell
+from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
+from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
 
 router = APIRouter(prefix="/runtime/go-pilot", tags=["rollback drills"])
 
 SCHEDULE_ID = Query(default=None, description="Which schedule; default the only/first one.", max_length=128)
-IDEMPOTENCY_KEY = Header(
-    default=None, description="Repeat a request safely: the same key is applied once.", max_length=128
-)
 ACCEPTED_DOC: dict[int | str, dict[str, Any]] = {
     202: {
-        "description": "Stored and queued: the scheduler did not answer within CAVRA_COMMAND_WAIT_SECONDS, "
-        "or (`status: duplicate`) this Idempotency-Key was already accepted. Poll `poll`."
+        "description": "Stored and queued: the scheduler did not answer within CAVRA_COMMAND_WAIT_SECONDS. "
+        "Poll `poll`, or repeat the request with the same Idempotency-Key."
     }
 }
-
-
-def _accepted(told: Told, poll: str) -> JSONResponse:
-    status = "duplicate" if told.duplicate else "accepted"
-    return JSONResponse(
-        status_code=202, content={"status": status, "message_id": told.command.message_id, "poll": poll}
-    )
 
 
 def _rejected(event: dict[str, Any]) -> JSONResponse:
@@ -84,11 +75,12 @@ async def list_schedules(
 )
 async def put_schedule(
     state: State,
+    request: Request,
     schedule_id: str = Path(max_length=128),
     body: dict[str, Any] = Body(...),
     requested_by: str = Query(default="console", max_length=200),
-    idempotency_key: str | None = IDEMPOTENCY_KEY,
-) -> JSONResponse:
+    key: str | None = IDEMPOTENCY_KEY,
+) -> Response:
     if "schedule_id" in body and body["schedule_id"] != schedule_id:
         return problem_response(
             422,
@@ -99,29 +91,31 @@ async def put_schedule(
         schedule = RollbackDrillScheduleV1.model_validate({**body, "schedule_id": schedule_id})
     except ValidationError as exc:
         return problem_response(422, "invalid schedule", validation_problems(exc))
-    command = UpsertScheduleV1(schedule=schedule, requested_by=requested_by)
-    told = await tell(
-        state,
-        command,
-        outcomes=[ScheduleUpsertedV1.MESSAGE.subject, CommandRejectedV1.MESSAGE.subject],
-        subject=f"schedule/{schedule_id}",
-        message_id=idempotency_key,
+    command = Command(
+        UpsertScheduleV1(schedule=schedule, requested_by=requested_by),
+        outcomes=outcomes_of(ScheduleUpsertedV1, CommandRejectedV1),
+        subject=f"schedule/{schedule.schedule_id}",
     )
-    outcome = told.outcome
-    if outcome is None:
-        return _accepted(told, f"/runtime/go-pilot/rollback-drill-schedule?schedule_id={schedule_id}")
-    if outcome.type == CommandRejectedV1.MESSAGE.subject:
-        return _rejected(outcome.payload)
-    upserted = ScheduleUpsertedV1.model_validate(outcome.payload)
-    return JSONResponse(
-        status_code=201 if upserted.created else 200,
-        content={
-            "schedule": upserted.state.model_dump(mode="json"),
-            "created": upserted.created,
-            "message_id": told.command.message_id,
-            "event_id": outcome.message_id,
-        },
-    )
+    poll = f"/runtime/go-pilot/rollback-drill-schedule?schedule_id={schedule.schedule_id}"
+
+    async def answer(told: Told, waits: Waits) -> JSONResponse:
+        outcome = await told.outcome(waits.outcome)
+        if outcome is None:
+            return accepted(told, poll)
+        if outcome.type == CommandRejectedV1.MESSAGE.subject:
+            return _rejected(outcome.payload)
+        upserted = ScheduleUpsertedV1.model_validate(outcome.payload)
+        return JSONResponse(
+            status_code=201 if upserted.created else 200,
+            content={
+                "schedule": upserted.state.model_dump(mode="json"),
+                "created": upserted.created,
+                "message_id": told.command.message_id,
+                "event_id": outcome.message_id,
+            },
+        )
+
+    return await run_command(state, request, key, command, answer)
 
 
 @router.post(
@@ -136,41 +130,44 @@ async def put_schedule(
 )
 async def record_drill(
     state: State,
+    request: Request,
     body: dict[str, Any] = Body(...),
     requested_by: str = Query(default="console", max_length=200),
-    idempotency_key: str | None = IDEMPOTENCY_KEY,
-) -> JSONResponse:
-    environment = body.pop("environment", "")
+    key: str | None = IDEMPOTENCY_KEY,
+) -> Response:
+    fields = dict(body)
+    environment = fields.pop("environment", "")
     if not isinstance(environment, str):
         return problem_response(
             422, "invalid drill", [{"field": "environment", "message": "must be a string"}]
         )
     try:
-        drill = DrillRunV1.model_validate(body)
+        drill = DrillRunV1.model_validate(fields)
     except ValidationError as exc:
         return problem_response(422, "invalid drill", validation_problems(exc))
-    command = RecordDrillRunV1(drill=drill, environment=environment, requested_by=requested_by)
-    told = await tell(
-        state,
-        command,
-        outcomes=[DrillRunRecordedV1.MESSAGE.subject, CommandRejectedV1.MESSAGE.subject],
+    command = Command(
+        RecordDrillRunV1(drill=drill, environment=environment, requested_by=requested_by),
+        outcomes=outcomes_of(DrillRunRecordedV1, CommandRejectedV1),
         subject=f"drill/{drill.drill_id}",
-        message_id=idempotency_key,
     )
-    outcome = told.outcome
-    if outcome is None:
-        return _accepted(told, "/runtime/go-pilot/rollback-drills")
-    if outcome.type == CommandRejectedV1.MESSAGE.subject:
-        return _rejected(outcome.payload)
-    recorded = DrillRunRecordedV1.model_validate(outcome.payload)
-    return JSONResponse(
-        status_code=201,
-        content={
-            "drill": recorded.drill.as_json_dict(),
-            "created": recorded.created,
-            "advanced_schedule_id": recorded.advanced_schedule_id,
-            "next_due_at": recorded.next_due_at,
-            "message_id": told.command.message_id,
-            "event_id": outcome.message_id,
-        },
-    )
+
+    async def answer(told: Told, waits: Waits) -> JSONResponse:
+        outcome = await told.outcome(waits.outcome)
+        if outcome is None:
+            return accepted(told, "/runtime/go-pilot/rollback-drills")
+        if outcome.type == CommandRejectedV1.MESSAGE.subject:
+            return _rejected(outcome.payload)
+        recorded = DrillRunRecordedV1.model_validate(outcome.payload)
+        return JSONResponse(
+            status_code=201,
+            content={
+                "drill": recorded.drill.as_json_dict(),
+                "created": recorded.created,
+                "advanced_schedule_id": recorded.advanced_schedule_id,
+                "next_due_at": recorded.next_due_at,
+                "message_id": told.command.message_id,
+                "event_id": outcome.message_id,
+            },
+        )
+
+    return await run_command(state, request, key, command, answer)
