@@ -9,7 +9,7 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from cavra_gateway.limits import BodyLimits, nesting_exceeds
+from cavra_gateway.limits import BodyLimits, has_nul, nesting_exceeds
 
 
 def nested(depth: int) -> bytes:
@@ -90,4 +90,27 @@ async def test_json_nested_too_deep_is_422_naming_the_body() -> None:
         response = await api.put("/", content=nested(40))
     assert response.status_code == 422
     assert response.json()["errors"] == [{"field": "body", "message": "JSON nested deeper than 32 levels"}]
+    assert app.bodies == []
+
+
+@pytest.mark.parametrize(
+    ("body", "nul"),
+    [
+        (b'{"owners": ["a\\u0000"]}', True),
+        (b'{"owners": ["a\\\\\\u0000"]}', True),  # an escaped backslash, then the escape
+        (b'{"owners": ["a\\\\u0000"]}', False),  # a backslash and the text u0000
+        (b'{"owners": ["a\x00"]}', True),
+        (b'{"owners": ["a\\u0001"]}', False),
+    ],
+)
+def test_nul_characters_are_found(body: bytes, nul: bool) -> None:
+    assert has_nul(body) is nul
+
+
+async def test_a_body_with_a_nul_character_is_422() -> None:
+    app = Recorder()
+    async with client(app) as api:
+        response = await api.put("/", content=b'{"owners": ["a\\u0000"]}')
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body"
     assert app.bodies == []

@@ -4,7 +4,7 @@
 stream in (a ``Content-Length`` that already says too much is refused without reading), so a
 chunked upload cannot get past the limit either. A body within the limit is handed on to the
 application unchanged; one past it answers 413, and a JSON document nested deeper than the depth
-limit answers 422. Both use the error body of :mod:`cavra_gateway.errors`.
+limit, or holding a NUL character, answers 422. Both use the error body of :mod:`cavra_gateway.errors`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,13 @@ from cavra_gateway.errors import problem_response
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _INNERMOST_PAIR = re.compile(rb"\[\]|\{\}")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def has_nul(body: bytes) -> bool:
+    """Whether ``body`` holds a NUL character (raw, or the JSON escape ``\\u0000``): PostgreSQL
+    cannot store one in text or jsonb, so such a command could never be applied."""
+    return b"\x00" in body or _NUL_ESCAPE.search(body) is not None
 
 
 def nesting_exceeds(body: bytes, limit: int) -> bool:
@@ -74,8 +81,12 @@ class BodyLimits:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        problem = None
         if nesting_exceeds(body, self.max_depth):
             problem = f"JSON nested deeper than {self.max_depth} levels"
+        elif has_nul(body):
+            problem = "NUL characters (\\u0000) are not accepted"
+        if problem is not None:
             response = problem_response(422, "invalid request", [{"field": "body", "message": problem}])
             await response(scope, receive, send)
             return

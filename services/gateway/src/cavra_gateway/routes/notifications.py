@@ -23,12 +23,18 @@ from cavra_contracts.notifications import (
     SuppressionTrendQueryV1,
 )
 from cavra_contracts.schedules import Identifier
+from cavra_gateway.api_models import Accepted, Delivered
 from cavra_gateway.deps import GatewayState, State
-from cavra_gateway.errors import problem_response, rejection_response
+from cavra_gateway.errors import error_responses, problem_response, rejection_response
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
 from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
+from cavra_gateway.params import ID_OR_EMPTY, ID_PATTERN, MAX_OFFSET, TEXT
 
-router = APIRouter(prefix="/runtime/go-pilot/rollback-drill-notifications", tags=["notifications"])
+router = APIRouter(
+    prefix="/runtime/go-pilot/rollback-drill-notifications",
+    tags=["notifications"],
+    responses=error_responses(422, 503),
+)
 
 PROVIDER_LIST = r"^(all|[A-Za-z0-9_-]+(\s*,\s*[A-Za-z0-9_-]+)*)$"
 
@@ -78,15 +84,16 @@ def _delivery_view(status: dict[str, Any]) -> dict[str, Any]:
     "/deliver",
     summary="Plan notifications for a schedule and deliver its deliverable routes",
     responses={
-        200: {"description": "Planned and, when a route was deliverable, delivered (see `delivery`)."},
-        202: {
-            "description": "Planned (or queued) but delivery did not finish within "
-            "CAVRA_DELIVERY_WAIT_SECONDS; poll `poll`."
+        200: {
+            "model": Delivered,
+            "description": "Planned and, when a route was deliverable, delivered (see `delivery`).",
         },
-        400: {"description": "No connector config, or a route names a provider without a connector."},
-        404: {"description": "schedule_id names no schedule."},
-        422: {"description": "Invalid body; `errors` names every offending field."},
-        503: {"description": "A service did not answer."},
+        202: {
+            "model": Delivered | Accepted,
+            "description": "Queued (no plan within CAVRA_COMMAND_WAIT_SECONDS: `status` accepted), "
+            "or planned but not delivered within CAVRA_DELIVERY_WAIT_SECONDS: poll `poll`.",
+        },
+        **error_responses(400, 404, 409, 413, 422, 503),
     },
 )
 async def deliver(
@@ -158,8 +165,12 @@ async def _answer_deliver(state: GatewayState, told: Told, waits: Waits) -> JSON
     return JSONResponse(status_code=200, content=response)
 
 
-@router.get("/plans/{plan_id}", summary="One stored plan with its delivery evidence so far")
-async def plan(state: State, plan_id: str = Path(max_length=64)) -> dict[str, Any]:
+@router.get(
+    "/plans/{plan_id}",
+    summary="One stored plan with its delivery evidence so far",
+    responses=error_responses(404),
+)
+async def plan(state: State, plan_id: str = Path(max_length=64, pattern=ID_PATTERN)) -> dict[str, Any]:
     stored = await ask(state, PlanQueryV1(plan_id=plan_id))
     view: dict[str, Any] = {
         "plan": stored["plan"],
@@ -194,15 +205,18 @@ Category = Literal["", "maintenance_window", "owner_calendar", "healthy_schedule
 @router.get("/routes", summary="Route history (cavra.go-backend-pilot.rollback-drill-routing-history.v1)")
 async def routes(
     state: State,
-    schedule_id: str = Query(default="", max_length=128),
-    provider: str = Query(default="", max_length=64),
+    schedule_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
+    provider: str = Query(default="", max_length=64, pattern=TEXT),
     owner: str = Query(
-        default="", max_length=200, description="Case-insensitive substring of owner or escalation owner."
+        default="",
+        max_length=200,
+        pattern=TEXT,
+        description="Case-insensitive substring of owner or escalation owner.",
     ),
     action: Literal["", "deliver", "suppress"] = Query(default=""),
     category: Category = Query(default=""),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     query = RouteHistoryQueryV1(
         schedule_id=schedule_id,
@@ -225,10 +239,10 @@ async def routes(
 )
 async def suppression_trends(
     state: State,
-    schedule_id: str = Query(default="", max_length=128),
-    provider: str = Query(default="", max_length=64),
-    owner: str = Query(default="", max_length=200),
-    generated_by: str = Query(default="console", max_length=200),
+    schedule_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
+    provider: str = Query(default="", max_length=64, pattern=TEXT),
+    owner: str = Query(default="", max_length=200, pattern=TEXT),
+    generated_by: str = Query(default="console", max_length=200, pattern=TEXT),
 ) -> dict[str, Any]:
     query = SuppressionTrendQueryV1(
         schedule_id=schedule_id, provider=provider, owner=owner, generated_by=generated_by

@@ -14,23 +14,39 @@ from cavra_contracts.scheduler import (
     HistoryReportQueryV1,
     ListSchedulesQueryV1,
     RecordDrillRunV1,
+    ScheduleListV1,
     ScheduleReportQueryV1,
     ScheduleUpsertedV1,
     UpsertScheduleV1,
 )
-from cavra_contracts.schedules import DrillRunV1, RollbackDrillScheduleV1
+from cavra_contracts.schedules import (
+    DrillRunV1,
+    RollbackDrillHistoryReportV1,
+    RollbackDrillScheduleReportV1,
+    RollbackDrillScheduleV1,
+)
+from cavra_gateway.api_models import Accepted, DrillRecorded, ScheduleWritten, body_schema
 from cavra_gateway.deps import State
-from cavra_gateway.errors import problem_response, rejection_response, validation_problems
+from cavra_gateway.errors import error_responses, problem_response, rejection_response, validation_problems
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
 from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
+from cavra_gateway.params import ID_PATTERN, MAX_OFFSET, TEXT
 
-router = APIRouter(prefix="/runtime/go-pilot", tags=["rollback drills"])
+router = APIRouter(prefix="/runtime/go-pilot", tags=["rollback drills"], responses=error_responses(422, 503))
+COMMAND_ERRORS = error_responses(409, 413, 422, 503)
 
-SCHEDULE_ID = Query(default=None, description="Which schedule; default the only/first one.", max_length=128)
+SCHEDULE_ID = Query(
+    default=None,
+    description="Which schedule; default the only/first one.",
+    max_length=128,
+    pattern=ID_PATTERN,
+)
+REQUESTED_BY = Query(default="console", max_length=200, pattern=TEXT, description="Recorded in the events.")
 ACCEPTED_DOC: dict[int | str, dict[str, Any]] = {
     202: {
+        "model": Accepted,
         "description": "Stored and queued: the scheduler did not answer within CAVRA_COMMAND_WAIT_SECONDS. "
-        "Poll `poll`, or repeat the request with the same Idempotency-Key."
+        "Poll `poll`, or repeat the request with the same Idempotency-Key.",
     }
 }
 
@@ -41,24 +57,32 @@ def _rejected(event: dict[str, Any]) -> JSONResponse:
 
 
 @router.get(
-    "/rollback-drill-schedule", summary="Schedule report (cavra.go-backend-pilot.rollback-drill-schedule.v1)"
+    "/rollback-drill-schedule",
+    summary="Schedule report (cavra.go-backend-pilot.rollback-drill-schedule.v1)",
+    responses={200: {"model": RollbackDrillScheduleReportV1}, **error_responses(404)},
 )
 async def schedule_report(state: State, schedule_id: str | None = SCHEDULE_ID) -> dict[str, Any]:
     return await ask(state, ScheduleReportQueryV1(schedule_id=schedule_id))
 
 
 @router.get(
-    "/rollback-drills", summary="Drill history report (cavra.go-backend-pilot.rollback-drill-history.v1)"
+    "/rollback-drills",
+    summary="Drill history report (cavra.go-backend-pilot.rollback-drill-history.v1)",
+    responses={200: {"model": RollbackDrillHistoryReportV1}, **error_responses(404)},
 )
 async def history_report(state: State, schedule_id: str | None = SCHEDULE_ID) -> dict[str, Any]:
     return await ask(state, HistoryReportQueryV1(schedule_id=schedule_id))
 
 
-@router.get("/rollback-drill-schedules", summary="Every schedule with its current readiness")
+@router.get(
+    "/rollback-drill-schedules",
+    summary="Every schedule with its current readiness",
+    responses={200: {"model": ScheduleListV1}},
+)
 async def list_schedules(
     state: State,
     limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     return await ask(state, ListSchedulesQueryV1(limit=limit, offset=offset))
 
@@ -66,11 +90,12 @@ async def list_schedules(
 @router.put(
     "/rollback-drill-schedules/{schedule_id}",
     summary="Create or replace a schedule (cavra.go-backend-rollback-drill-schedule.v1)",
+    openapi_extra=body_schema(RollbackDrillScheduleV1, optional=("schedule_id",)),
     responses={
-        200: {"description": "Replaced"},
-        201: {"description": "Created"},
+        200: {"model": ScheduleWritten, "description": "Replaced"},
+        201: {"model": ScheduleWritten, "description": "Created"},
         **ACCEPTED_DOC,
-        422: {"description": "Invalid schedule; `errors` names every offending field"},
+        **COMMAND_ERRORS,
     },
 )
 async def put_schedule(
@@ -78,7 +103,7 @@ async def put_schedule(
     request: Request,
     schedule_id: str = Path(max_length=128),
     body: dict[str, Any] = Body(...),
-    requested_by: str = Query(default="console", max_length=200),
+    requested_by: str = REQUESTED_BY,
     key: str | None = IDEMPOTENCY_KEY,
 ) -> Response:
     if "schedule_id" in body and body["schedule_id"] != schedule_id:
@@ -121,18 +146,19 @@ async def put_schedule(
 @router.post(
     "/rollback-drills",
     summary="Record an executed rollback drill; a passing drill moves its schedule forward",
+    openapi_extra=body_schema(DrillRunV1),
     responses={
-        201: {"description": "Recorded"},
+        201: {"model": DrillRecorded, "description": "Recorded"},
         **ACCEPTED_DOC,
-        404: {"description": "schedule_id names no schedule"},
-        422: {"description": "Invalid drill; `errors` names every offending field"},
+        **error_responses(404),
+        **COMMAND_ERRORS,
     },
 )
 async def record_drill(
     state: State,
     request: Request,
     body: dict[str, Any] = Body(...),
-    requested_by: str = Query(default="console", max_length=200),
+    requested_by: str = REQUESTED_BY,
     key: str | None = IDEMPOTENCY_KEY,
 ) -> Response:
     fields = dict(body)
