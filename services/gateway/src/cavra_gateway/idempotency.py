@@ -253,7 +253,8 @@ async def _run_claimed(
             except CommandTooLarge as exc:
                 early = exc.response
         if told is None:
-            await store.release(claim)
+            with contextlib.suppress(Exception):  # else it expires; a repeat after the lease takes it
+                await store.release(claim)
             assert early is not None
             return early
         response = await answer(told, request_waits(state))
