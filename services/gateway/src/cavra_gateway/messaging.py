@@ -52,7 +52,6 @@ class Told:
 
     command: Envelope
     state: GatewayState
-    duplicate: bool = False
     _outcome: asyncio.Future[Envelope] | None = None
     _downstream: asyncio.Future[Envelope] | None = None
     _closed: bool = field(default=False, repr=False)
@@ -141,11 +140,10 @@ async def send(state: GatewayState, command: Command, *, message_id: str | None 
         ),
     )
     try:
-        published = await state.bus.publish(envelope)
+        await state.bus.publish(envelope)  # a duplicate (a retried record) is waited for all the same
     except Exception as exc:
         told.close()
         raise HTTPException(503, f"message bus unavailable: {type(exc).__name__}") from exc
-    told.duplicate = published.duplicate
     return told
 
 
