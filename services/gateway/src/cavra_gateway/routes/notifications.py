@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from cavra_contracts.limits import MAX_OFFSET, MAX_PROVIDER_SELECTION_LENGTH
 from cavra_contracts.notifications import (
     DELIVERY_SCHEMA,
     ConnectorsQueryV1,
@@ -22,6 +23,7 @@ from cavra_contracts.notifications import (
     RouteHistoryQueryV1,
     SuppressionTrendQueryV1,
 )
+from cavra_contracts.schedules import Identifier, RoutingPolicy
 from cavra_gateway.deps import GatewayState, State
 from cavra_gateway.errors import problem_response, rejection_response
 from cavra_gateway.messaging import ask, drop, follow, tell
@@ -36,13 +38,14 @@ class DeliverRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schedule_id: str | None = Field(
-        default=None, max_length=128, description="Default: the only/first schedule."
+    schedule_id: Identifier | None = Field(default=None, description="Default: the only/first schedule.")
+    provider: str = Field(
+        default="all",
+        pattern=PROVIDER_LIST,
+        max_length=MAX_PROVIDER_SELECTION_LENGTH,
+        description="`all` or a comma list.",
     )
-    provider: str = Field(default="all", pattern=PROVIDER_LIST, description="`all` or a comma list.")
-    routing_policy: dict[str, Any] | None = Field(
-        default=None, description="owner_routes / maintenance_windows / owner_calendars; wins per key."
-    )
+    routing_policy: RoutingPolicy | None = None
     retries: int | None = Field(
         default=None, ge=0, le=10, description="Default: the connector's own `retries`, else 2."
     )
@@ -199,7 +202,7 @@ async def routes(
     action: Literal["", "deliver", "suppress"] = Query(default=""),
     category: Category = Query(default=""),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     query = RouteHistoryQueryV1(
         schedule_id=schedule_id,

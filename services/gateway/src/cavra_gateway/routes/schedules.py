@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from cavra_contracts.limits import MAX_OFFSET, MAX_TEXT_LENGTH
 from cavra_contracts.scheduler import (
     CommandRejectedV1,
     DrillRunRecordedV1,
@@ -67,7 +68,7 @@ async def history_report(state: State, schedule_id: str | None = SCHEDULE_ID) ->
 async def list_schedules(
     state: State,
     limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     return await ask(state, ListSchedulesQueryV1(limit=limit, offset=offset))
 
@@ -141,10 +142,9 @@ async def record_drill(
     idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> JSONResponse:
     environment = body.pop("environment", "")
-    if not isinstance(environment, str):
-        return problem_response(
-            422, "invalid drill", [{"field": "environment", "message": "must be a string"}]
-        )
+    if not isinstance(environment, str) or len(environment) > MAX_TEXT_LENGTH:
+        message = f"must be a string of at most {MAX_TEXT_LENGTH} characters"
+        return problem_response(422, "invalid drill", [{"field": "environment", "message": message}])
     try:
         drill = DrillRunV1.model_validate(body)
     except ValidationError as exc:
