@@ -15,11 +15,12 @@ these models in tests.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
     AliasChoices,
+    BeforeValidator,
     Field,
     StrictBool,
     StringConstraints,
@@ -83,6 +84,9 @@ AcknowledgementMinutes = Annotated[int, Field(ge=1, le=MAX_ACKNOWLEDGEMENT_MINUT
 """An acknowledgement SLO in whole minutes (the router stores it in an ``integer`` column)."""
 ProviderNames = Annotated[list[ProviderName], Field(max_length=MAX_PROVIDERS)]
 OwnerNames = Annotated[list[OwnerName], Field(max_length=MAX_OWNERS)]
+ListT = TypeVar("ListT", bound=list[Any])
+OneOrMore = Annotated[ListT, BeforeValidator(lambda value: [value] if isinstance(value, str) else value)]
+"""A list setting where the router also takes one string as a one-item list."""
 
 
 class MaintenanceWindow(Document):
@@ -128,9 +132,9 @@ class OwnerRoute(Document):
     router reads aliases and absent keys the way the original CAVRA did.
     """
 
-    owners: OwnerName | OwnerNames | None = None
-    providers: ProviderName | ProviderNames | None = None
-    notification_providers: ProviderName | ProviderNames | None = None
+    owners: OneOrMore[OwnerNames] | None = None
+    providers: OneOrMore[ProviderNames] | None = None
+    notification_providers: OneOrMore[ProviderNames] | None = None
     acknowledgement_minutes: AcknowledgementMinutes | None = None
     ack_minutes: AcknowledgementMinutes | None = None
     escalation_owner: OwnerName | None = None
@@ -204,9 +208,13 @@ def _normalized_provider(name: str) -> str:
     return name.strip().lower().replace("-", "_")
 
 
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _names(value: object) -> list[str]:
     """Distinct normalised provider names of a setting (one string counts as a one-item list)."""
-    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    items = [value] if isinstance(value, str) else _list(value)
     found: list[str] = []
     for item in items:
         if isinstance(item, str) and (name := _normalized_provider(item)) and name not in found:
@@ -223,7 +231,7 @@ def _rule_for(owner_routes: object, owner: str) -> Mapping[str, Any]:
         if not isinstance(entry, Mapping):
             continue
         matcher = entry.get("owners", [])
-        owners = {str(item) for item in ([matcher] if isinstance(matcher, str) else matcher or [])}
+        owners = {str(item) for item in ([matcher] if isinstance(matcher, str) else _list(matcher))}
         if not owners or owner in owners:
             merged.update(entry)
     return merged
