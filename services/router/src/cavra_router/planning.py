@@ -1,19 +1,34 @@
-"""Build a plan, store it with its route decisions, and emit NotificationPlannedV1 (one transaction)."""
+"""Build a plan, store it with its route decisions, and emit NotificationPlannedV1 (one transaction).
+
+A plan over a size limit (``MAX_ROUTES_PER_PLAN`` routes, ``MAX_PLAN_ROUTE_BYTES`` of route
+decisions) is never built in full nor stored: ``build`` returns a *rejected* plan naming the
+field to shrink, and ``store`` turns it into PlanRejectedV1 instead, so every caller (the
+deliver command and automatic plans alike) rejects it the same way.
+"""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import structlog
 
 from cavra_contracts.envelope import Envelope, make_envelope
-from cavra_contracts.notifications import DeliveryOptions, NotificationPlannedV1
+from cavra_contracts.limits import MAX_PLAN_ROUTE_BYTES, MAX_ROUTES_PER_PLAN
+from cavra_contracts.notifications import DeliveryOptions, NotificationPlannedV1, PlanRejectedV1
+from cavra_contracts.scheduler import FieldProblem
 from cavra_router import SERVICE, domain
 from cavra_router import repository as repo
 from cavra_runtime.outbox import enqueue
+
+log = structlog.get_logger()
+
+REJECTION = "rejection"
+"""Key of a rejected plan's problem: ``{status_code, field, message}``."""
 
 
 def new_plan_id() -> str:
@@ -32,20 +47,49 @@ def build(
     configured: Sequence[str] | None,
     now: datetime,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The plan and its notification event (pure)."""
-    plan = domain.build_notification_plan(
-        report,
-        plan_id=plan_id,
-        requested_provider=requested_provider,
-        available_providers=configured,
-        configured_providers=configured,
-        generated_by=generated_by,
-        force=force,
-        routing_policy=routing_policy,
-        now=now,
-    )
+    """The plan and its notification event (pure), or a rejected plan (see ``rejected_plan``)."""
+    try:
+        plan = domain.build_notification_plan(
+            report,
+            plan_id=plan_id,
+            requested_provider=requested_provider,
+            available_providers=configured,
+            configured_providers=configured,
+            generated_by=generated_by,
+            force=force,
+            routing_policy=routing_policy,
+            max_routes=MAX_ROUTES_PER_PLAN,
+            now=now,
+        )
+    except domain.PlanTooLarge as exc:
+        return rejected_plan(plan_id, report, field=exc.field, message=str(exc)), {}
+    size = route_bytes(plan)
+    if size > MAX_PLAN_ROUTE_BYTES:
+        message = f"route decisions take {size} bytes; a plan holds at most {MAX_PLAN_ROUTE_BYTES}"
+        return rejected_plan(plan_id, report, field="owners", message=message), {}
     event = domain.build_notification_event(report, plan=plan, generated_by=generated_by, now=now)
     return plan, event
+
+
+def route_bytes(plan: dict[str, Any]) -> int:
+    """Size of a plan's route decisions as JSON on the wire (UTF-8, compact)."""
+    text = json.dumps(plan["route_decisions"], ensure_ascii=False, separators=(",", ":"), default=str)
+    return len(text.encode())
+
+
+def rejected_plan(plan_id: str, report: dict[str, Any], *, field: str, message: str) -> dict[str, Any]:
+    """A plan that must not be stored: no routes, and the problem under ``REJECTION``."""
+    schedule = report.get("schedule")
+    schedule_id = str(schedule.get("schedule_id") or "") if isinstance(schedule, dict) else ""
+    return {
+        "plan_id": plan_id,
+        "schedule_id": schedule_id,
+        "route_decisions": [],
+        "unconfigured_providers": [],
+        "deliverable_route_count": 0,
+        "suppressed_route_count": 0,
+        REJECTION: {"status_code": 422, "field": field, "message": message},
+    }
 
 
 async def store(
@@ -59,7 +103,13 @@ async def store(
     cause: Envelope,
     now: datetime,
 ) -> Envelope:
-    """Store the plan and its decisions and enqueue NotificationPlannedV1 in the caller's transaction."""
+    """Store the plan and its decisions and enqueue NotificationPlannedV1 in the caller's transaction.
+
+    A rejected plan stores nothing and enqueues PlanRejectedV1 (caused by ``cause``) instead.
+    """
+    rejection = plan.get(REJECTION)
+    if rejection is not None:
+        return await _reject(conn, plan, rejection, cause=cause)
     rows = [
         domain.route_history_row(plan, decision, created_at=plan["generated_at"])
         | {"route_key": decision["route_key"]}
@@ -76,4 +126,25 @@ async def store(
         cause=cause,
     )
     await enqueue(conn, envelope, schema=SERVICE)
+    return envelope
+
+
+async def _reject(
+    conn: asyncpg.Connection, plan: dict[str, Any], rejection: dict[str, Any], *, cause: Envelope
+) -> Envelope:
+    rejected = PlanRejectedV1(
+        status_code=rejection["status_code"],
+        problems=[FieldProblem(field=rejection["field"], message=rejection["message"])],
+    )
+    envelope = make_envelope(
+        rejected, producer=SERVICE, subject=f"schedule/{plan['schedule_id']}", cause=cause
+    )
+    await enqueue(conn, envelope, schema=SERVICE)
+    log.warning(
+        "plan.rejected",
+        plan_id=plan["plan_id"],
+        schedule_id=plan["schedule_id"],
+        field=rejection["field"],
+        problem=rejection["message"],
+    )
     return envelope

@@ -19,6 +19,8 @@ from .plan import (
     EVENT_SCHEMA,
     EVENT_TYPE,
     PLAN_SCHEMA,
+    PlanTooLarge,
+    RouteTarget,
     alert_level,
     build_notification_event,
     build_notification_plan,
@@ -26,6 +28,7 @@ from .plan import (
     decide_route,
     requested_provider_list,
     route_key,
+    route_targets,
 )
 from .policy import (
     acknowledgement_minutes,
@@ -42,7 +45,9 @@ __all__ = [
     "EVENT_SCHEMA",
     "EVENT_TYPE",
     "PLAN_SCHEMA",
+    "PlanTooLarge",
     "ROUTE_CATEGORIES",
+    "RouteTarget",
     "SUPPRESSION_CATEGORIES",
     "TREND_SCHEMA",
     "acknowledgement_minutes",
@@ -63,5 +68,6 @@ __all__ = [
     "route_category",
     "route_history_row",
     "route_key",
+    "route_targets",
     "rule_providers",
 ]
