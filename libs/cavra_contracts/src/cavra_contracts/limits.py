@@ -30,8 +30,8 @@ NATS_MAX_PAYLOAD: Final = 1024 * 1024
 MAX_ROUTES_PER_PLAN: Final = 500
 """Routes (owner x provider) in one notification plan.
 
-A route decision is ~400 bytes of JSON with typical names and ~1.6 KB with every string at
-its limit, so 500 routes stay below ~820 KB even in the worst case and ~200 KB typically.
+A route decision is ~400 bytes of JSON with typical names and ~1.5 KB with every string at
+its limit, so 500 routes stay below ~750 KB even in the worst case and ~200 KB typically.
 """
 MAX_PLAN_ROUTE_BYTES: Final = 800 * 1024
 """Serialised route decisions of one plan; only names far beyond ASCII reach it before

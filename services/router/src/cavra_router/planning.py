@@ -136,9 +136,7 @@ async def _reject(
         status_code=rejection["status_code"],
         problems=[FieldProblem(field=rejection["field"], message=rejection["message"])],
     )
-    envelope = make_envelope(
-        rejected, producer=SERVICE, subject=f"schedule/{plan['schedule_id']}", cause=cause
-    )
+    envelope = make_envelope(rejected, producer=SERVICE, cause=cause)
     await enqueue(conn, envelope, schema=SERVICE)
     log.warning(
         "plan.rejected",
