@@ -94,6 +94,8 @@ async def test_poisoned_requests_are_refused_naming_the_field_and_the_next_comma
         "legacy-huge",
         schedule(owners=owners(3000), notification_providers=["slack", "teams", "webhook"]),
     )
+    long_names = [f"{n:03d}" + "o" * 3000 for n in range(300)]  # 300 routes, but megabytes of names
+    await insert_stored_schedule(database_url, "legacy-long", schedule(owners=long_names))
     async with (
         running_scheduler(nats_url, database_url, clock=clock),
         running_router(nats_url, database_url, clock=clock),
@@ -168,12 +170,15 @@ async def test_poisoned_requests_are_refused_naming_the_field_and_the_next_comma
         legacy = await api.post(DELIVER, json={"schedule_id": "legacy-huge", "force": True})
         assert legacy.status_code == 422, legacy.text
         assert fields(legacy) == {"owners"}
+        heavy = await api.post(DELIVER, json={"schedule_id": "legacy-long", "force": True})
+        assert heavy.status_code == 422, heavy.text
+        assert fields(heavy) == {"owners"} and "an event holds at most 921600" in heavy.json()["detail"]
 
         within = await api.post(DELIVER, json={"schedule_id": "monthly"})
         assert within.status_code == 200, within.text
         assert len(within.json()["plan"]["route_decisions"]) == 200
 
-    assert len(await stored_events(nats_url, PlanRejectedV1.MESSAGE.subject)) == 2
+    assert len(await stored_events(nats_url, PlanRejectedV1.MESSAGE.subject)) == 3
     planned = await stored_events(nats_url, NotificationPlannedV1.MESSAGE.subject)
     assert [(e.payload["trigger"], e.payload["plan"]["schedule_id"]) for e in planned] == [("api", "monthly")]
     assert await plan_count(database_url) == 1, "a rejected plan is never stored"

@@ -1,13 +1,14 @@
 """The router never builds, stores or publishes a plan larger than the documented limits.
 
 A plan over ``MAX_ROUTES_PER_PLAN`` routes is refused before a single route is built (the count
-is cheap); one whose route decisions would be over ``MAX_PLAN_ROUTE_BYTES`` is refused after.
-Either way ``planning.build`` returns a rejected plan naming the field to shrink, which
-``planning.store`` turns into PlanRejectedV1.
+is cheap): ``planning.build`` returns a rejected plan naming the field to shrink. One whose event
+would be over ``MAX_EVENT_BYTES`` is refused by ``planning.store`` before anything is written.
+Either way only a PlanRejectedV1 is enqueued.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 
 from cavra_contracts import limits
+from cavra_contracts.envelope import Envelope, make_envelope
+from cavra_contracts.notifications import DeliveryOptions, PlanNotificationV1
 from cavra_contracts.schedules import RollbackDrillScheduleV1
 from cavra_router import domain, planning
 from cavra_router.repository import like_literal
@@ -76,7 +79,7 @@ def test_a_deliver_policy_that_adds_providers_past_the_limit_names_the_policy() 
     assert planning.REJECTION not in build(schedule, routing_policy=policy, requested_provider="slack,teams")
 
 
-def test_the_largest_accepted_ascii_plan_is_built_and_fits_the_byte_limit() -> None:
+def test_the_largest_accepted_ascii_plan_is_built_and_its_route_decisions_fit_one_event() -> None:
     long_owner = limits.MAX_OWNER_LENGTH
     text = "r" * limits.MAX_TEXT_LENGTH
     names = owners(limits.MAX_ROUTES_PER_PLAN, long_owner)
@@ -102,18 +105,78 @@ def test_the_largest_accepted_ascii_plan_is_built_and_fits_the_byte_limit() -> N
     plan = build(report(**accepted))
     assert planning.REJECTION not in plan
     assert len(plan["route_decisions"]) == limits.MAX_ROUTES_PER_PLAN
-    size = planning.route_bytes(plan)
-    assert size <= limits.MAX_PLAN_ROUTE_BYTES < limits.NATS_MAX_PAYLOAD
-    print(f"worst-case ASCII plan: {size} bytes of route decisions, {size // len(names)} per route")
+    # The budget of an event that carries the route decisions: ~734 KB here, ~1.5 KB a route.
+    size = len(json.dumps(plan["route_decisions"], separators=(",", ":")).encode())
+    assert size <= 0.85 * limits.MAX_EVENT_BYTES < limits.MAX_EVENT_BYTES < limits.NATS_MAX_PAYLOAD
 
 
-def test_a_plan_whose_decisions_pass_the_byte_limit_is_rejected() -> None:
-    wide = "\U0001f680" * limits.MAX_OWNER_LENGTH  # 4 bytes per character
-    names = [f"{n:03d}{wide[3:]}" for n in range(limits.MAX_ROUTES_PER_PLAN)]
-    calendars = {name: {"available": False, "reason": wide * 2} for name in names}
-    plan = build(report(owners=names, owner_routes=[{"escalation_owner": wide}], owner_calendars=calendars))
-    assert plan[planning.REJECTION]["field"] == "owners"
-    assert "bytes" in plan[planning.REJECTION]["message"]
+class RecordingConnection:
+    """Just enough of asyncpg.Connection for planning.store: records every statement."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        self.statements.append((sql, args))
+        return "OK"
+
+    async def executemany(self, sql: str, rows: list[Any]) -> None:
+        self.statements.append((sql, tuple(rows)))
+
+
+async def store(plan: dict[str, Any], event: dict[str, Any], schedule_report: dict[str, Any]) -> Any:
+    conn = RecordingConnection()
+    cause = make_envelope(PlanNotificationV1(), producer="test")
+    published: Envelope = await planning.store(
+        conn,  # type: ignore[arg-type]
+        plan,
+        event,
+        schedule_report,
+        trigger="api",
+        delivery=DeliveryOptions(),
+        cause=cause,
+        now=NOW,
+    )
+    return published, [sql.split()[2] for sql, _ in conn.statements if sql.lstrip().startswith("INSERT")]
+
+
+async def test_a_plan_whose_event_would_pass_the_byte_limit_is_rejected_and_nothing_is_stored() -> None:
+    # Names this long were accepted before the string limits (an older release stored them).
+    names = [f"{n:03d}" + "o" * 3000 for n in range(300)]
+    legacy = report(owners=names)
+    plan, event = planning.build(
+        legacy,
+        plan_id="gordn-0000000000000001",
+        requested_provider="all",
+        routing_policy=None,
+        force=True,
+        generated_by="test",
+        configured=None,
+        now=NOW,
+    )
+    assert planning.REJECTION not in plan, "300 routes are within the route limit"
+    published, inserted = await store(plan, event, legacy)
+    assert published.type == "cavra.evt.router.plan_rejected.v1"
+    problem = published.payload["problems"][0]
+    assert problem["field"] == "owners" and f"at most {limits.MAX_EVENT_BYTES}" in problem["message"]
+    assert inserted == ["outbox"], "no plan and no route decision is written"
+
+
+async def test_a_plan_within_the_limits_is_stored_and_published() -> None:
+    small = report(owners=owners(3))
+    plan, event = planning.build(
+        small,
+        plan_id="gordn-0000000000000002",
+        requested_provider="all",
+        routing_policy=None,
+        force=True,
+        generated_by="test",
+        configured=None,
+        now=NOW,
+    )
+    published, inserted = await store(plan, event, small)
+    assert published.type == "cavra.evt.router.notification_planned.v1"
+    assert inserted == ["plans", "route_decisions", "outbox"]
 
 
 def test_the_domain_raises_plan_too_large_only_when_asked_to_count() -> None:

@@ -33,9 +33,10 @@ MAX_ROUTES_PER_PLAN: Final = 500
 A route decision is ~400 bytes of JSON with typical names and ~1.5 KB with every string at
 its limit, so 500 routes stay below ~750 KB even in the worst case and ~200 KB typically.
 """
-MAX_PLAN_ROUTE_BYTES: Final = 800 * 1024
-"""Serialised route decisions of one plan; only names far beyond ASCII reach it before
-``MAX_ROUTES_PER_PLAN`` does. The router rejects a plan past it instead of building it."""
+MAX_EVENT_BYTES: Final = 900 * 1024
+"""Serialised size of one plan's NotificationPlannedV1 envelope: the router rejects a plan whose
+event would be larger instead of storing it, so no event can be past ``NATS_MAX_PAYLOAD`` (the
+rest is room for headers)."""
 MAX_OWNERS: Final = MAX_ROUTES_PER_PLAN
 """Owners of one schedule (each owner has at least one route)."""
 MAX_PROVIDERS: Final = 16
@@ -125,7 +126,9 @@ LIMITS: tuple[Limit, ...] = (
     Limit(
         "MAX_ROUTES_PER_PLAN", MAX_ROUTES_PER_PLAN, "routes", "owners x providers of one plan (PUT, deliver)"
     ),
-    Limit("MAX_PLAN_ROUTE_BYTES", MAX_PLAN_ROUTE_BYTES, "bytes", "route decisions of one plan (router)"),
+    Limit(
+        "MAX_EVENT_BYTES", MAX_EVENT_BYTES, "bytes", "the NotificationPlannedV1 envelope of one plan (router)"
+    ),
     Limit("MAX_OWNERS", MAX_OWNERS, "items", "`owners`"),
     Limit(
         "MAX_PROVIDERS", MAX_PROVIDERS, "items", "`notification_providers`, a rule's or window's `providers`"

@@ -1,14 +1,14 @@
 """Build a plan, store it with its route decisions, and emit NotificationPlannedV1 (one transaction).
 
-A plan over a size limit (``MAX_ROUTES_PER_PLAN`` routes, ``MAX_PLAN_ROUTE_BYTES`` of route
-decisions) is never built in full nor stored: ``build`` returns a *rejected* plan naming the
-field to shrink, and ``store`` turns it into PlanRejectedV1 instead, so every caller (the
-deliver command and automatic plans alike) rejects it the same way.
+A plan over a size limit is never stored nor published; PlanRejectedV1 (422, naming the field
+to shrink) is enqueued instead, so every caller (the deliver command and automatic plans alike)
+rejects it the same way: ``build`` counts the routes first and returns a *rejected* plan past
+``MAX_ROUTES_PER_PLAN`` without building a route; ``store`` measures the event and rejects one
+past ``MAX_EVENT_BYTES`` (only reachable with long names far beyond ASCII).
 """
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -18,7 +18,7 @@ import asyncpg
 import structlog
 
 from cavra_contracts.envelope import Envelope, make_envelope
-from cavra_contracts.limits import MAX_PLAN_ROUTE_BYTES, MAX_ROUTES_PER_PLAN
+from cavra_contracts.limits import MAX_EVENT_BYTES, MAX_ROUTES_PER_PLAN
 from cavra_contracts.notifications import DeliveryOptions, NotificationPlannedV1, PlanRejectedV1
 from cavra_contracts.scheduler import FieldProblem
 from cavra_router import SERVICE, domain
@@ -63,18 +63,8 @@ def build(
         )
     except domain.PlanTooLarge as exc:
         return rejected_plan(plan_id, report, field=exc.field, message=str(exc)), {}
-    size = route_bytes(plan)
-    if size > MAX_PLAN_ROUTE_BYTES:
-        message = f"route decisions take {size} bytes; a plan holds at most {MAX_PLAN_ROUTE_BYTES}"
-        return rejected_plan(plan_id, report, field="owners", message=message), {}
     event = domain.build_notification_event(report, plan=plan, generated_by=generated_by, now=now)
     return plan, event
-
-
-def route_bytes(plan: dict[str, Any]) -> int:
-    """Size of a plan's route decisions as JSON on the wire (UTF-8, compact)."""
-    text = json.dumps(plan["route_decisions"], ensure_ascii=False, separators=(",", ":"), default=str)
-    return len(text.encode())
 
 
 def rejected_plan(plan_id: str, report: dict[str, Any], *, field: str, message: str) -> dict[str, Any]:
@@ -88,8 +78,12 @@ def rejected_plan(plan_id: str, report: dict[str, Any], *, field: str, message: 
         "unconfigured_providers": [],
         "deliverable_route_count": 0,
         "suppressed_route_count": 0,
-        REJECTION: {"status_code": 422, "field": field, "message": message},
+        REJECTION: _problem(field, message),
     }
+
+
+def _problem(field: str, message: str) -> dict[str, Any]:
+    return {"status_code": 422, "field": field, "message": message}
 
 
 async def store(
@@ -105,17 +99,12 @@ async def store(
 ) -> Envelope:
     """Store the plan and its decisions and enqueue NotificationPlannedV1 in the caller's transaction.
 
-    A rejected plan stores nothing and enqueues PlanRejectedV1 (caused by ``cause``) instead.
+    A rejected plan, or one whose event would be past ``MAX_EVENT_BYTES``, stores nothing and
+    enqueues PlanRejectedV1 (caused by ``cause``) instead.
     """
     rejection = plan.get(REJECTION)
     if rejection is not None:
         return await _reject(conn, plan, rejection, cause=cause)
-    rows = [
-        domain.route_history_row(plan, decision, created_at=plan["generated_at"])
-        | {"route_key": decision["route_key"]}
-        for decision in plan["route_decisions"]
-    ]
-    await repo.insert_plan(conn, plan, event, trigger=trigger, generated_at=now, rows=rows)
     planned = NotificationPlannedV1.model_validate(
         {"plan": plan, "event": event, "schedule": report, "trigger": trigger, "delivery": delivery}
     )
@@ -125,6 +114,16 @@ async def store(
         subject=f"plan/{plan['plan_id']}",
         cause=cause,
     )
+    size = len(envelope.to_json())
+    if size > MAX_EVENT_BYTES:
+        message = f"the plan's event would take {size} bytes; an event holds at most {MAX_EVENT_BYTES}"
+        return await _reject(conn, plan, _problem("owners", message), cause=cause)
+    rows = [
+        domain.route_history_row(plan, decision, created_at=plan["generated_at"])
+        | {"route_key": decision["route_key"]}
+        for decision in plan["route_decisions"]
+    ]
+    await repo.insert_plan(conn, plan, event, trigger=trigger, generated_at=now, rows=rows)
     await enqueue(conn, envelope, schema=SERVICE)
     return envelope
 
