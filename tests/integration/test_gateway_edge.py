@@ -3,11 +3,17 @@ nesting limit, commands the bus could not carry, and ids that would become a hea
 
 from __future__ import annotations
 
-import json
-
 import nats
+import pytest
 
+from cavra_contracts.scheduler import UpsertScheduleV1
+from cavra_contracts.schedules import RollbackDrillScheduleV1
 from cavra_contracts.subjects import COMMAND_STREAM
+from cavra_gateway.deps import GatewayState
+from cavra_gateway.messaging import ENVELOPE_HEADROOM, Command, CommandTooLarge, send
+from cavra_gateway.outcomes import OutcomeWaiter
+from cavra_gateway.settings import GatewaySettings
+from cavra_runtime.testing import InMemoryBus
 from tests.integration.test_scheduler_api import BASE, schedule
 from tests.support.harness import gateway_client
 
@@ -41,25 +47,19 @@ async def test_a_12_mb_body_is_413_naming_the_limit_and_nothing_is_published(
     assert await stored_commands(nats_url) == 0
 
 
-async def test_a_command_past_the_servers_max_payload_is_413_not_503(
-    nats_url: str, database_url: str
-) -> None:
-    owners = [f"owner-{i:07d}" for i in range((8 * MIB - 1000) // 16)]
-    body = json.dumps(schedule(owners=owners), separators=(",", ":")).encode()
-    assert 8 * MIB - 2000 < len(body) <= 8 * MIB  # within the body limit; the envelope is past 8 MB
-    async with gateway_client(nats_url, database_url, max_body_bytes=8 * MIB) as api:
-        response = await api.put(
-            f"{BASE}/rollback-drill-schedules/big", content=body, headers={"content-type": "application/json"}
-        )
-        assert response.status_code == 413, response.text[:300]
-        assert "the message bus takes" in response.json()["detail"]
-        keyed = await api.put(
-            f"{BASE}/rollback-drill-schedules/big",
-            content=body,
-            headers={"content-type": "application/json", "Idempotency-Key": "big-1"},
-        )
-        assert keyed.status_code == 413
-    assert await stored_commands(nats_url) == 0
+async def test_a_command_past_the_buss_max_payload_is_413_and_not_published() -> None:
+    # A valid command fits a stock 1 MiB server (the body and route limits see to it); a bus with a
+    # smaller max_payload shows the last guard: refused before publishing, never a 503.
+    bus = InMemoryBus("gateway", max_payload=ENVELOPE_HEADROOM + 4096)
+    state = GatewayState(GatewaySettings(), bus, OutcomeWaiter(), idempotency=None)  # type: ignore[arg-type]
+    owners = [f"owner-{i:04d}-{'x' * 40}" for i in range(250)]
+    big = RollbackDrillScheduleV1.model_validate(schedule(schedule_id="big", owners=owners))
+    command = Command(UpsertScheduleV1(schedule=big), outcomes=(), subject="schedule/big")
+    with pytest.raises(CommandTooLarge) as refused:
+        await send(state, command)
+    assert refused.value.response.status_code == 413
+    assert b"the message bus takes 4096" in bytes(refused.value.response.body)
+    assert bus.messages(COMMAND_STREAM) == []
 
 
 async def test_ids_and_keys_that_would_become_headers_are_validated(nats_url: str, database_url: str) -> None:

@@ -463,8 +463,3 @@ async def ensure_bucket(bus: Bus, spec: BucketSpec) -> Bucket:
         await bus.js.update_stream(stream)
         kv = await bus.js.key_value(spec.name)
     return Bucket(kv)
-
-
-def max_payload(bus: Bus) -> int:
-    """The largest message the connected server accepts (its ``max_payload``), in bytes."""
-    return bus.max_payload

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 
 from cavra_gateway.outcomes import OutcomeWaiter
 from cavra_gateway.settings import GatewaySettings
-from cavra_runtime.bus import Bus
+from cavra_runtime.ports import MessageBus
 
 if TYPE_CHECKING:
     from cavra_gateway.idempotency import IdempotencyStore
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @dataclass
 class GatewayState:
     settings: GatewaySettings
-    bus: Bus
+    bus: MessageBus
     outcomes: OutcomeWaiter
     idempotency: IdempotencyStore
 

@@ -16,7 +16,6 @@ from cavra_contracts.failures import MessageRejectedV1, rejection_subject
 from cavra_gateway import SERVICE
 from cavra_gateway.deps import GatewayState
 from cavra_gateway.errors import problem_response
-from cavra_runtime.bus import max_payload
 
 ENVELOPE_HEADROOM = 4096
 """Bytes kept free under max_payload for the NATS headers of a command."""
@@ -162,7 +161,7 @@ async def send(state: GatewayState, command: Command, *, message_id: str | None 
     envelope = make_envelope(
         command.contract, producer=SERVICE, subject=command.subject, message_id=message_id
     )
-    limit = max_payload(state.bus) - ENVELOPE_HEADROOM
+    limit = state.bus.max_payload - ENVELOPE_HEADROOM
     size = len(envelope.to_json())
     if size > limit:
         raise CommandTooLarge(size, limit)

@@ -12,4 +12,3 @@ ID_PATTERN: str = next(m.pattern for m in get_args(Identifier)[1:] if getattr(m,
 ID_OR_EMPTY = f"^(?:{ID_PATTERN.removeprefix('^').removesuffix('$')})?$"
 TEXT = r"^[^\x00-\x1f\x7f]*$"
 """Free text (owner, provider, requested_by): any printable character."""
-MAX_OFFSET = 2_147_483_647

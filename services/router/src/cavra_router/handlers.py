@@ -155,6 +155,8 @@ async def on_plan_command(message: Message[PlanNotificationV1], deps: Deps) -> N
 
 
 def _log_created(plan: dict[str, Any], *, trigger: str) -> None:
+    if planning.REJECTION in plan:
+        return  # planning.store enqueued PlanRejectedV1 and logged plan.rejected
     log.info(
         "plan.created",
         plan_id=plan["plan_id"],

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from cavra_contracts.limits import MAX_OFFSET, MAX_PROVIDER_SELECTION_LENGTH
 from cavra_contracts.notifications import (
     DELIVERY_SCHEMA,
     ConnectorsQueryV1,
@@ -23,13 +24,13 @@ from cavra_contracts.notifications import (
     SuppressionTrendQueryV1,
 )
 from cavra_contracts.scheduler import ScheduleReportQueryV1
-from cavra_contracts.schedules import Identifier
+from cavra_contracts.schedules import Identifier, RoutingPolicy
 from cavra_gateway.api_models import Accepted, Delivered
 from cavra_gateway.deps import GatewayState, State
 from cavra_gateway.errors import error_responses, problem_response, rejection_response
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
 from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
-from cavra_gateway.params import ID_OR_EMPTY, ID_PATTERN, MAX_OFFSET, TEXT
+from cavra_gateway.params import ID_OR_EMPTY, ID_PATTERN, TEXT
 
 router = APIRouter(
     prefix="/runtime/go-pilot/rollback-drill-notifications",
@@ -49,10 +50,13 @@ class DeliverRequest(BaseModel):
         default=None,
         description="Default: the only/first schedule. 1-128 characters of A-Z a-z 0-9 . _ : @ -",
     )
-    provider: str = Field(default="all", pattern=PROVIDER_LIST, description="`all` or a comma list.")
-    routing_policy: dict[str, Any] | None = Field(
-        default=None, description="owner_routes / maintenance_windows / owner_calendars; wins per key."
+    provider: str = Field(
+        default="all",
+        pattern=PROVIDER_LIST,
+        max_length=MAX_PROVIDER_SELECTION_LENGTH,
+        description="`all` or a comma list.",
     )
+    routing_policy: RoutingPolicy | None = None
     retries: int | None = Field(
         default=None, ge=0, le=10, description="Default: the connector's own `retries`, else 2."
     )

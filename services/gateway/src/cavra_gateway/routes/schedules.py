@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
+from cavra_contracts.limits import MAX_OFFSET, MAX_TEXT_LENGTH
 from cavra_contracts.scheduler import (
     CommandRejectedV1,
     DrillRunRecordedV1,
@@ -30,7 +31,7 @@ from cavra_gateway.deps import State
 from cavra_gateway.errors import error_responses, problem_response, rejection_response, validation_problems
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
 from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
-from cavra_gateway.params import ID_PATTERN, MAX_OFFSET, TEXT
+from cavra_gateway.params import ID_PATTERN, TEXT
 
 router = APIRouter(prefix="/runtime/go-pilot", tags=["rollback drills"], responses=error_responses(422, 503))
 COMMAND_ERRORS = error_responses(409, 413, 422, 503)
@@ -163,10 +164,9 @@ async def record_drill(
 ) -> Response:
     fields = dict(body)
     environment = fields.pop("environment", "")
-    if not isinstance(environment, str):
-        return problem_response(
-            422, "invalid drill", [{"field": "environment", "message": "must be a string"}]
-        )
+    if not isinstance(environment, str) or len(environment) > MAX_TEXT_LENGTH:
+        message = f"must be a string of at most {MAX_TEXT_LENGTH} characters"
+        return problem_response(422, "invalid drill", [{"field": "environment", "message": message}])
     try:
         drill = DrillRunV1.model_validate(fields)
     except ValidationError as exc:
