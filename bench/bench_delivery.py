@@ -111,6 +111,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (every core, every tenant) since boot."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """This bench process (load generator + sink)."""
+    return cpu_seconds(os.getpid())
+
+
 def cpu_by_name(pids: dict[int, str]) -> dict[str, float]:
     totals: dict[str, float] = {}
     for pid, name in pids.items():
@@ -386,10 +398,19 @@ async def main() -> None:
                     await reset_statements(database_url)
                     profilers = start_profilers(pids, PROFILE_DIR)
                 before = cpu_by_name(pids)
+                before_machine, before_own, started = (
+                    machine_busy_seconds(),
+                    own_cpu_seconds(),
+                    time.monotonic(),
+                )
                 after: dict[str, float] = {}
+                noise: dict[str, float] = {}
 
                 async def arrived() -> None:
                     after.update(cpu_by_name(processes(up.pid, home) | pids))
+                    noise["machine"] = machine_busy_seconds() - before_machine
+                    noise["own"] = own_cpu_seconds() - before_own
+                    noise["wall"] = time.monotonic() - started
                     if PROFILE_DIR:
                         stop_profilers(profilers)
                         await report_statements(database_url, SCHEDULES * DELIVERABLE, PROFILE_DIR / "pg.txt")
@@ -411,6 +432,12 @@ async def main() -> None:
                         if v > 0.05
                     )
                     + f"; total {sum(used.values()) * 1e6 / routes:.0f}"
+                )
+                others = noise["machine"] - sum(used.values()) - noise["own"]
+                print(
+                    f"  machine busy {noise['machine'] / noise['wall']:.2f} of {os.cpu_count()} cores over "
+                    f"{noise['wall']:.1f}s; bench + sink {noise['own']:.1f}s CPU; "
+                    f"other tenants {others:.1f}s CPU"
                 )
             for pid, name in sorted(processes(up.pid, home).items(), key=lambda item: item[1]):
                 if not name.startswith("postgres: "):
