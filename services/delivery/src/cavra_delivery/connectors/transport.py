@@ -165,8 +165,8 @@ class HttpTransport:
         method = method.upper()
         if method == "HEAD":
             raise InvalidRequest("HEAD is not supported")
-        data = _request_bytes(method, target, headers or {}, body)
-        replayable = method in _IDEMPOTENT_METHODS or _has_idempotency_key(headers)
+        data, keyed = _request_bytes(method, target, headers or {}, body)
+        replayable = keyed or method in _IDEMPOTENT_METHODS
         if timeout is None:
             return await self._send(target.origin, data, replayable)
         async with asyncio.timeout(timeout):
@@ -383,10 +383,6 @@ class _Connection(asyncio.Protocol):
         self.close()
 
 
-def _has_idempotency_key(headers: Mapping[str, str] | None) -> bool:
-    return headers is not None and any(name.lower() == "idempotency-key" for name in headers)
-
-
 @functools.lru_cache(maxsize=1024)
 def _target(url: str) -> _Target:
     """Origin, request target and Host header of an absolute http(s) URL (cached: URLs repeat)."""
@@ -412,9 +408,12 @@ def _target(url: str) -> _Target:
     return _Target((scheme, host, port or _DEFAULT_PORTS[scheme]), request_target, host_header, authorization)
 
 
-def _request_bytes(method: str, target: _Target, headers: Mapping[str, str], body: bytes | None) -> bytes:
+def _request_bytes(
+    method: str, target: _Target, headers: Mapping[str, str], body: bytes | None
+) -> tuple[bytes, bool]:
+    """The request's bytes, and whether it carries an ``Idempotency-Key``."""
     lines = [f"{method} {target.request_target} HTTP/1.1\r\nHost: {target.host_header}\r\n"]
-    has_authorization = False
+    has_authorization = keyed = False
     for name, value in headers.items():
         lowered = name.lower()
         if lowered in _COMPUTED_HEADERS:
@@ -422,6 +421,7 @@ def _request_bytes(method: str, target: _Target, headers: Mapping[str, str], bod
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
             raise InvalidRequest("a header name or value holds CR, LF or a colon")
         has_authorization = has_authorization or lowered == "authorization"
+        keyed = keyed or lowered == "idempotency-key"
         lines.append(f"{name}: {value}\r\n")
     if target.authorization and not has_authorization:
         lines.append(f"Authorization: {target.authorization}\r\n")
@@ -432,7 +432,7 @@ def _request_bytes(method: str, target: _Target, headers: Mapping[str, str], bod
         head = "".join(lines).encode("latin-1")
     except UnicodeEncodeError as exc:
         raise InvalidRequest("a header value is not Latin-1") from exc
-    return head + body if body else head
+    return (head + body if body else head), keyed
 
 
 @functools.cache
