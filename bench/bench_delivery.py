@@ -281,22 +281,24 @@ async def report_statements(database_url: str, routes: int, out: Path) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         rows = await conn.fetch(
-            "SELECT calls, total_exec_time, rows, query FROM pg_stat_statements "
+            "SELECT calls, total_exec_time, rows, wal_bytes, query FROM pg_stat_statements "
             "WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC"
         )
     finally:
         await conn.close()
-    lines = [f"{'calls/route':>11} {'exec us/route':>13} {'rows/call':>9}  query"]
+    lines = [f"{'calls/route':>11} {'exec us/route':>13} {'WAL B/route':>11} {'rows/call':>9}  query"]
     for row in rows:
         query = " ".join(row["query"].split())[:150]
         lines.append(
             f"{row['calls'] / routes:11.3f} {row['total_exec_time'] * 1000 / routes:13.1f} "
-            f"{row['rows'] / max(1, row['calls']):9.1f}  {query}"
+            f"{int(row['wal_bytes']) / routes:11.0f} {row['rows'] / max(1, row['calls']):9.1f}  {query}"
         )
     total_calls = sum(r["calls"] for r in rows)
     total_ms = sum(r["total_exec_time"] for r in rows)
+    total_wal = sum(int(r["wal_bytes"]) for r in rows)
     lines.append(
-        f"total: {total_calls / routes:.2f} statements/route, {total_ms * 1000 / routes:.0f} us exec/route"
+        f"total: {total_calls / routes:.2f} statements/route, {total_ms * 1000 / routes:.0f} us exec/route "
+        f"(lock waits included), {total_wal / routes:.0f} WAL bytes/route"
     )
     out.write_text("\n".join(lines) + "\n")
     print("  PostgreSQL statements during the burst (top 12 by calls):")
