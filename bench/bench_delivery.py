@@ -382,13 +382,16 @@ async def main() -> None:
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
                 deadline = time.monotonic() + 120
-                while time.monotonic() < deadline:
+                while time.monotonic() < deadline and up.poll() is None:
                     try:
                         if (await api.get("/readyz")).status_code == 200:
                             break
                     except httpx.HTTPError:
                         pass
                     await asyncio.sleep(0.2)
+                else:
+                    log = (home / "up.log").read_text(errors="replace").splitlines()[-20:]
+                    raise SystemExit("cavra up never became ready; the end of its log:\n" + "\n".join(log))
                 created = await create_schedules(api)
                 print(f"{REPLICAS} delivery replica(s); {SCHEDULES} schedules created in {created:.1f}s")
                 await fixed_rate(api, sink)
