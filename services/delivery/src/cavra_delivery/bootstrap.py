@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-import aiohttp
-
 from cavra_contracts.envelope import utc_now
 from cavra_delivery import handlers, subscriptions
 from cavra_delivery.connectors.quarantine import QuarantinePolicy
+from cavra_delivery.connectors.transport import HttpTransport
 from cavra_delivery.handlers import Deps
 from cavra_delivery.pipeline import Pipeline
 from cavra_delivery.registry import ConnectorRegistry
@@ -26,14 +25,12 @@ async def bootstrap(
 ) -> AsyncIterator[Wiring]:
     registry = ConnectorRegistry(settings.connector_config)
     registry.current()
-    connector = aiohttp.TCPConnector(
-        limit=settings.delivery_concurrency, limit_per_host=settings.delivery_concurrency
-    )
-    async with aiohttp.ClientSession(connector=connector) as client:
+    async with HttpTransport(max_connections_per_origin=settings.delivery_concurrency) as client:
         pipeline = Pipeline(
             pool=runtime.pool,
             registry=registry,
-            client=client,
+            # Pipeline.client is still annotated aiohttp.ClientSession; deliver() takes either.
+            client=client,  # type: ignore[arg-type]
             clock=clock,
             default_retries=settings.delivery_retries,
             default_timeout_seconds=settings.delivery_timeout_seconds,
