@@ -1,0 +1,548 @@
+"""Chaos proof: kill every process of ``cavra up`` once under load and count what was lost or doubled.
+
+Starts ``cavra up`` (embedded NATS + PostgreSQL, every service its own process, 2 delivery
+replicas) in a temporary $CAVRA_HOME on free loopback ports, with three webhook connectors pointing
+at a recording HTTP sink in this process. CHAOS_SCHEDULES (200) schedules of 20 owners x 3
+connectors, 2 owners silenced, make 54 deliverable routes per plan: 10,800 routes. One forced plan
+command per schedule goes through the gateway (``POST .../deliver`` with an ``Idempotency-Key``,
+retried under the same key while the gateway or the bus is down), paced over CHAOS_LOAD_SECONDS
+(60). Meanwhile the scheduler, the router, each delivery replica and the gateway are killed with
+SIGKILL once each, and nats-server and the postmaster too (``cavra up`` starts them again), one at a
+time: each next kill waits until the supervisor has the last one back and ``/readyz`` is 200.
+
+Then it waits (at most CHAOS_DRAIN_SECONDS, 180, after the last kill) until every route arrived,
+no evidence row is pending and no JetStream consumer has work left, and prints the table (see
+``chaos_summary`` for the definitions) with one line per kill. Exit status 1 when a goal is missed:
+0 missing, 0 duplicate evidence rows, 0 routes under different keys, re-sends only of routes in
+flight at a kill. Only public surfaces are read: the HTTP API, JetStream, the sink, and the
+``deliveries`` / ``delivery_records`` tables' basic columns.
+
+Loopback only; every wait is bounded; every process it started is stopped by PID at the end (also
+on Ctrl-C or an error). Run: ``make chaos`` or ``.venv/bin/python bench/chaos.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import nats
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.chaos_summary import Arrival, EvidenceRow, Kill, render, summarize  # noqa: E402
+from cavra_runtime.embedded import free_port  # noqa: E402
+
+SCHEDULES = int(os.environ.get("CHAOS_SCHEDULES", "200"))
+LOAD_SECONDS = float(os.environ.get("CHAOS_LOAD_SECONDS", "60"))
+REPLICAS = int(os.environ.get("CHAOS_DELIVERY_REPLICAS", "2"))
+FIRST_KILL = float(os.environ.get("CHAOS_FIRST_KILL_SECONDS", "5"))
+KILL_GAP = float(os.environ.get("CHAOS_KILL_GAP_SECONDS", "3"))
+DRAIN_SECONDS = float(os.environ.get("CHAOS_DRAIN_SECONDS", "180"))
+WINDOW = float(os.environ.get("CHAOS_INFLIGHT_WINDOW_SECONDS", "2"))
+# A killed replica's plans come back after the delivery consumer's ack wait (300 s by default).
+ACK_WAIT = os.environ.get("CHAOS_DELIVERY_ACK_WAIT_SECONDS", "30")
+KILLS = os.environ.get(
+    "CHAOS_KILLS", "scheduler,router,delivery-1,gateway,postgres,delivery-2,nats-server"
+).split(",")
+RECOVERY_TIMEOUT = 90.0
+COMMAND_DEADLINE = 150.0
+OWNERS = 20
+SILENCED = 2
+CONNECTORS = ("hook_a", "hook_b", "hook_c")
+DELIVER = "/runtime/go-pilot/rollback-drill-notifications/deliver"
+PLANS = "/runtime/go-pilot/rollback-drill-notifications/plans"
+
+
+def schedule_body(next_due: str) -> dict[str, Any]:
+    owners = [f"team-{n:02d}" for n in range(OWNERS)]
+    return {
+        "schema_version": "cavra.go-backend-rollback-drill-schedule.v1",
+        "interval_days": 30,
+        "next_due_at": next_due,
+        "owners": owners,
+        "notification_providers": list(CONNECTORS),
+        "maintenance_windows": [
+            {
+                "window_id": "freeze",
+                "start_at": "2020-01-01T00:00:00Z",
+                "end_at": "2100-01-01T00:00:00Z",
+                "owners": owners[:SILENCED],
+            }
+        ],
+        "runbook_ref": "docs/runbook.md",
+    }
+
+
+def expected_routes() -> set[tuple[str, str, str]]:
+    return {
+        (f"chaos-{s:04d}", f"team-{o:02d}", connector)
+        for s in range(SCHEDULES)
+        for o in range(SILENCED, OWNERS)
+        for connector in CONNECTORS
+    }
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+
+def identity(pid: int) -> tuple[int, int] | None:
+    """(pid, start time): names one process even after its PID is reused; None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else (pid, int(fields[19]))
+
+
+def children(parent: int) -> dict[str, int]:
+    """``cavra up``'s live children by name: the stem of the log their stdout goes to
+    (scheduler, delivery-2, nats-server, ...; the postmaster writes ``server.log``)."""
+    found: dict[str, int] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != parent or fields[0] in ("Z", "X"):
+                continue
+            stem = Path(os.readlink(proc / "fd" / "1")).stem
+        except (OSError, ValueError, IndexError):
+            continue
+        found["postgres" if stem == "server" else stem] = int(proc.name)
+    return found
+
+
+def socket_owner(local_port: int, remote_port: int, pids: list[int]) -> int | None:
+    """Which of ``pids`` holds the loopback TCP socket ``local_port -> remote_port``."""
+    inode = None
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                parts = line.split()
+                if (
+                    int(parts[1].rsplit(":", 1)[1], 16) == local_port
+                    and int(parts[2].rsplit(":", 1)[1], 16) == remote_port
+                ):
+                    inode = parts[9]
+                    break
+        if inode:
+            break
+    if not inode:
+        return None
+    target = f"socket:[{inode}]"
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                        return pid
+    return None
+
+
+# --- the sink ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RecordingSink:
+    """Answers 200 to everything and records each request as an :class:`Arrival`."""
+
+    senders: Any  # () -> list[int]: the PIDs that may be sending (delivery replicas)
+    arrivals: list[Arrival] = field(default_factory=list)
+    port: int = 0
+    _server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> RecordingSink:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer_port = writer.get_extra_info("peername")[1]
+        sender = socket_owner(peer_port, self.port, self.senders())
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                self.arrivals.append(arrival(lines[0], headers, body, sender))
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+
+def arrival(request_line: str, headers: dict[str, str], body: bytes, sender: int | None) -> Arrival:
+    path = request_line.split(" ")[1] if " " in request_line else ""
+    try:
+        event = json.loads(body)
+        data = event.get("data") or {}
+        route = data.get("route") or {}
+    except (ValueError, AttributeError):
+        event, data, route = {}, {}, {}
+    return Arrival(
+        at=time.monotonic(),
+        key=headers.get("webhook-id") or headers.get("idempotency-key") or str(event.get("id", "")),
+        schedule_id=str(data.get("schedule_id", "?")),
+        owner=str(route.get("owner", "?")),
+        connector=path.strip("/").split("/")[0],
+        plan_id=str(data.get("plan_id", "")),
+        route_key=str(route.get("route_key") or data.get("route_id") or ""),
+        sender=sender,
+    )
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    home: Path
+    up: subprocess.Popen[bytes]
+    api: httpx.AsyncClient
+    nats_url: str
+    database_url: str
+    started: float = field(default_factory=time.monotonic)
+    seen: set[tuple[int, int]] = field(default_factory=set)
+    """Every process ever seen under ``cavra up`` (pid, start time): what the cleanup may stop."""
+    kills: list[Kill] = field(default_factory=list)
+    answers: dict[str, str] = field(default_factory=dict)
+    load_ended: float = 0.0
+
+    def processes(self) -> dict[str, int]:
+        found = children(self.up.pid)
+        self.seen.update(i for i in map(identity, found.values()) if i is not None)
+        return found
+
+    def delivery_pids(self) -> list[int]:
+        return [pid for name, pid in self.processes().items() if name.startswith("delivery")]
+
+    async def ready(self) -> bool:
+        try:
+            return (await self.api.get("/readyz", timeout=5)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    async def wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if await self.ready():
+                return True
+            await asyncio.sleep(0.2)
+        return False
+
+    async def create_schedules(self) -> None:
+        due = (datetime.now(UTC) + timedelta(days=60)).isoformat()
+        gate = asyncio.Semaphore(8)
+
+        async def put(index: int) -> None:
+            async with gate:
+                url = f"/runtime/go-pilot/rollback-drill-schedules/chaos-{index:04d}"
+                response = await self.api.put(url, json=schedule_body(due))
+                assert response.status_code in (200, 201, 202), response.text
+
+        await asyncio.gather(*(put(i) for i in range(SCHEDULES)))
+
+    async def load(self) -> None:
+        """One forced plan command per schedule, paced over LOAD_SECONDS."""
+        run_id = uuid.uuid4().hex[:8]
+        interval = LOAD_SECONDS / SCHEDULES
+        tasks = []
+        for index in range(SCHEDULES):
+            await asyncio.sleep(max(0.0, self.started + index * interval - time.monotonic()))
+            tasks.append(asyncio.create_task(self.command(index, f"chaos-{run_id}-{index:04d}")))
+        await asyncio.gather(*tasks)
+        self.load_ended = time.monotonic()
+
+    async def command(self, index: int, key: str) -> None:
+        """POST until the gateway took it (2xx) or refused it (4xx but 409), under one key."""
+        body = {"schedule_id": f"chaos-{index:04d}", "force": True, "generated_by": "chaos"}
+        deadline = time.monotonic() + COMMAND_DEADLINE
+        answer = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                response = await self.api.post(DELIVER, json=body, headers={"Idempotency-Key": key})
+            except httpx.HTTPError as exc:
+                answer = type(exc).__name__
+            else:
+                code = response.status_code
+                answer = str(code)
+                if code < 300 or (400 <= code < 500 and code != 409):  # 409: the first is still running
+                    break
+            await asyncio.sleep(0.5)
+        self.answers[key] = answer
+
+    async def chaos(self) -> None:
+        """Kill each target once, one at a time, each after the last one is back."""
+        await asyncio.sleep(max(0.0, self.started + FIRST_KILL - time.monotonic()))
+        for target in KILLS:
+            pid = self.processes().get(target)
+            if pid is None:
+                print(f"  no process {target!r} to kill (have: {', '.join(sorted(self.processes()))})")
+                continue
+            log = self.log_of(target)
+            offset = log.stat().st_size if log.exists() else 0
+            os.kill(pid, signal.SIGKILL)
+            kill = Kill(target, pid, time.monotonic())
+            self.kills.append(kill)
+            await self.recovered(kill, log, offset)
+            await asyncio.sleep(KILL_GAP)
+
+    def log_of(self, target: str) -> Path:
+        return self.home / ("postgres/server.log" if target == "postgres" else f"logs/{target}.log")
+
+    async def recovered(self, kill: Kill, log: Path, offset: int) -> None:
+        """Back: a new process under the same name, started up (a service logs ``service.started``),
+        and ``/readyz`` 200 (NATS, PostgreSQL and every service answer the gateway)."""
+        deadline = kill.at + RECOVERY_TIMEOUT
+        while time.monotonic() < deadline:
+            pid = self.processes().get(kill.target)
+            if pid is not None and pid != kill.pid and self.started_up(kill.target, log, offset):
+                if await self.ready():
+                    kill.recovered_at, kill.new_pid = time.monotonic(), pid
+                    return
+            await asyncio.sleep(0.1)
+
+    @staticmethod
+    def started_up(target: str, log: Path, offset: int) -> bool:
+        if target in ("gateway", "postgres", "nats-server"):
+            return True  # readyz speaks for them
+        with contextlib.suppress(OSError), log.open("rb") as handle:
+            handle.seek(offset)
+            return b"service.started" in handle.read()
+        return False
+
+    async def drain(self, expected: set[tuple[str, str, str]], sink: RecordingSink) -> float:
+        """Until every route arrived, nothing is pending and the bus is idle (bounded); how long."""
+        last_kill = max((k.recovered_at or k.at for k in self.kills), default=time.monotonic())
+        deadline = max(last_kill, self.load_ended) + DRAIN_SECONDS
+        began = time.monotonic()
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            arrived = {a.route for a in sink.arrivals}
+            if expected <= arrived and await self.settled():
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= 3.0:  # late re-sends still count
+                    break
+            else:
+                quiet_since = None
+            await asyncio.sleep(0.5)
+        return time.monotonic() - began
+
+    async def settled(self) -> bool:
+        try:
+            conn = await asyncpg.connect(self.database_url, timeout=5)
+            try:
+                pending = await conn.fetchval(
+                    "SELECT count(*) FROM delivery.deliveries WHERE status = 'pending'"
+                )
+            finally:
+                await conn.close()
+            return pending == 0 and await self.bus_idle()
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return False
+
+    async def bus_idle(self) -> bool:
+        nc = await nats.connect(self.nats_url, connect_timeout=3, max_reconnect_attempts=0)
+        try:
+            js = nc.jetstream(timeout=5)
+            for stream in await js.streams_info():
+                for consumer in await js.consumers_info(stream.config.name):
+                    if consumer.num_pending or consumer.num_ack_pending:
+                        return False
+            return True
+        finally:
+            await nc.close()
+
+    async def evidence(self) -> tuple[list[EvidenceRow], list[str]]:
+        conn = await asyncpg.connect(self.database_url, timeout=10)
+        try:
+            rows = await conn.fetch("SELECT plan_id, route_key, delivery_id, status FROM delivery.deliveries")
+            records = await conn.fetch("SELECT plan_id FROM delivery.delivery_records")
+        finally:
+            await conn.close()
+        return [EvidenceRow(**dict(row)) for row in rows], [row["plan_id"] for row in records]
+
+    async def plan_schedules(self, plan_ids: set[str]) -> dict[str, str]:
+        found = {}
+        for plan_id in sorted(plan_ids)[:500]:
+            with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+                response = await self.api.get(f"{PLANS}/{plan_id}")
+                found[plan_id] = response.json()["plan"]["schedule_id"]
+        return found
+
+    async def dead_letters(self) -> int:
+        nc = await nats.connect(self.nats_url, connect_timeout=3, max_reconnect_attempts=0)
+        try:
+            return sum(
+                s.state.messages for s in await nc.jetstream().streams_info() if "DLQ" in s.config.name
+            )
+        finally:
+            await nc.close()
+
+    def log_findings(self) -> list[str]:
+        """Per log: lines that say something went wrong (counts by event), for the report."""
+        findings = []
+        for log in sorted((self.home / "logs").glob("*.log")):
+            counts: dict[str, int] = {}
+            for line in log.read_text(errors="replace").splitlines():
+                with contextlib.suppress(ValueError, AttributeError):
+                    entry = json.loads(line)
+                    if entry.get("level") in ("warning", "error", "critical"):
+                        name = f"{entry.get('event')}" + (
+                            f"[{entry['error_class']}]" if entry.get("error_class") else ""
+                        )
+                        counts[name] = counts.get(name, 0) + 1
+            if counts:
+                top = sorted(counts.items(), key=lambda item: -item[1])[:6]
+                findings.append(f"  {log.stem}: " + ", ".join(f"{n} x{c}" for n, c in top))
+        return findings
+
+
+def environment(home: Path, config: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
+    return env | {
+        "CAVRA_HOME": str(home),
+        "CAVRA_API_PORT": str(port),
+        "CAVRA_LOG_LEVEL": "info",
+        "CAVRA_EMBEDDED_NATS_PORT": str(free_port()),
+        "CAVRA_EMBEDDED_NATS_MONITOR_PORT": str(free_port()),
+        "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
+        "CAVRA_CONNECTOR_CONFIG": str(config),
+        "CAVRA_DELIVERY_WAIT_SECONDS": "0",  # answer once planned: the load measures the pipeline
+        "CAVRA_DELIVERY_REPLICAS": str(REPLICAS),
+        "CAVRA_DELIVERY_ACK_WAIT_SECONDS": ACK_WAIT,
+    }
+
+
+def stop_everything(up: subprocess.Popen[bytes], seen: set[tuple[int, int]]) -> list[int]:
+    """SIGTERM ``cavra up`` (it stops its children and servers in order), then SIGKILL by PID
+    whatever of what we saw is still alive (the same process: PID and start time); returns those."""
+    if up.poll() is None:
+        up.send_signal(signal.SIGTERM)
+        try:
+            up.wait(60)
+        except subprocess.TimeoutExpired:
+            up.kill()
+            up.wait(10)
+    left = [pid for pid, started in sorted(seen) if identity(pid) == (pid, started)]
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return left
+
+
+async def main() -> int:
+    home = Path(tempfile.mkdtemp(prefix="cavra-chaos-"))
+    holder: dict[str, Run] = {}
+    config = home / "connectors.json"
+    async with RecordingSink(lambda: holder["run"].delivery_pids() if "run" in holder else []) as sink:
+        urls = {name: {"type": "webhook", "url": f"{sink.url}/{name}"} for name in CONNECTORS}
+        config.write_text(json.dumps({"connectors": urls}))
+        port = free_port()
+        env = environment(home, config, port)
+        up = subprocess.Popen(
+            [str(Path(sys.executable).parent / "cavra"), "up"],
+            env=env,
+            stdout=(home / "up.log").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        seen: set[tuple[int, int]] = set()
+        failed = True
+        try:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", timeout=30, limits=httpx.Limits(max_connections=64)
+            ) as api:
+                run = Run(
+                    home,
+                    up,
+                    api,
+                    nats_url=f"nats://127.0.0.1:{env['CAVRA_EMBEDDED_NATS_PORT']}",
+                    database_url=f"postgresql://postgres@127.0.0.1:{env['CAVRA_EMBEDDED_PG_PORT']}/cavra",
+                    seen=seen,
+                )
+                holder["run"] = run
+                if not await run.wait_ready(120):
+                    print(f"cavra up not ready after 120s; see {home}/up.log")
+                    return 2
+                await run.create_schedules()
+                expected = expected_routes()
+                names = ", ".join(f"{n} {p}" for n, p in sorted(run.processes().items()))
+                print(f"{SCHEDULES} schedules, {len(expected)} routes expected; processes: {names}")
+                run.started = time.monotonic()
+                await asyncio.gather(run.load(), run.chaos())
+                refused = {k: a for k, a in run.answers.items() if not a.startswith("2")}
+                print(
+                    f"load: {SCHEDULES} plan commands over {run.load_ended - run.started:.1f}s, "
+                    f"not taken by the gateway: {len(refused)} {sorted(set(refused.values()))}"
+                )
+                drained = await run.drain(expected, sink)
+                rows, records = await run.evidence()
+                known = {a.plan_id for a in sink.arrivals}
+                schedules = await run.plan_schedules({r.plan_id for r in rows} - known)
+                summary = summarize(
+                    expected, sink.arrivals, rows, records, run.kills, plan_schedules=schedules, window=WINDOW
+                )
+                last = max(a.at for a in sink.arrivals) if sink.arrivals else run.started
+                print(
+                    f"drained in {drained:.1f}s; last arrival at +{last - run.started:.1f}s; "
+                    f"{len(sink.arrivals)} requests at the sink; dead letters {await run.dead_letters()}"
+                )
+                print(render(summary, run.kills, started=run.started, window=WINDOW))
+                print("warnings and errors in the service logs:")
+                print("\n".join(run.log_findings()) or "  none")
+                misses = summary.failed_goals() + [
+                    f"{k.target} not back" for k in run.kills if k.recovered_at is None
+                ]
+                misses += [f"{t} not killed" for t in KILLS if t not in {k.target for k in run.kills}]
+                failed = bool(misses)
+                print("GOALS MISSED: " + "; ".join(misses) if misses else "all goals met")
+                return 1 if failed else 0
+        finally:
+            left = stop_everything(up, seen)
+            if left:
+                print(f"killed leftover processes {left}")
+            if failed:
+                kept = Path(tempfile.mkdtemp(prefix="cavra-chaos-logs-"))
+                shutil.copytree(home / "logs", kept / "logs", dirs_exist_ok=True)
+                with contextlib.suppress(OSError):
+                    shutil.copy(home / "postgres" / "server.log", kept / "logs" / "postgres.log")
+                    shutil.copy(home / "up.log", kept / "up.log")
+                print(f"logs kept in {kept}")
+            shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
