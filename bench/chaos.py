@@ -55,8 +55,9 @@ FIRST_KILL = float(os.environ.get("CHAOS_FIRST_KILL_SECONDS", "5"))
 KILL_GAP = float(os.environ.get("CHAOS_KILL_GAP_SECONDS", "3"))
 DRAIN_SECONDS = float(os.environ.get("CHAOS_DRAIN_SECONDS", "180"))
 WINDOW = float(os.environ.get("CHAOS_INFLIGHT_WINDOW_SECONDS", "2"))
-# A killed replica's plans come back after the delivery consumer's ack wait (300 s by default).
-ACK_WAIT = os.environ.get("CHAOS_DELIVERY_ACK_WAIT_SECONDS", "30")
+# A killed replica's plans come back after its consumer's ack wait (delivery: 300 s by default);
+# set this to run with another (CAVRA_ACK_WAIT_SECONDS for every service).
+ACK_WAIT = os.environ.get("CHAOS_ACK_WAIT_SECONDS", "")
 KILLS = os.environ.get(
     "CHAOS_KILLS", "scheduler,router,delivery-1,gateway,postgres,delivery-2,nats-server"
 ).split(",")
@@ -304,8 +305,9 @@ class Run:
             await asyncio.sleep(0.5)
         self.answers[key] = answer
 
-    async def chaos(self) -> None:
-        """Kill each target once, one at a time, each after the last one is back."""
+    async def chaos(self, sink: RecordingSink) -> None:
+        """Kill each target once, one at a time, each after the last one is back, and each while
+        routes are being sent (by that replica, for a delivery replica) when that happens soon."""
         await asyncio.sleep(max(0.0, self.started + FIRST_KILL - time.monotonic()))
         for target in KILLS:
             pid = self.processes().get(target)
@@ -314,11 +316,26 @@ class Run:
                 continue
             log = self.log_of(target)
             offset = log.stat().st_size if log.exists() else 0
+            busy = await self.sending(sink, pid if target.startswith("delivery") else None)
             os.kill(pid, signal.SIGKILL)
-            kill = Kill(target, pid, time.monotonic())
+            kill = Kill(target, pid, time.monotonic(), mid_send=busy)
             self.kills.append(kill)
             await self.recovered(kill, log, offset)
             await asyncio.sleep(KILL_GAP)
+
+    @staticmethod
+    async def sending(sink: RecordingSink, sender: int | None, timeout: float = 5.0) -> bool:
+        """Wait (bounded) until the sink got a route in the last 20 ms (from ``sender`` if given)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            for item in reversed(sink.arrivals[-50:]):
+                if now - item.at > 0.02:
+                    break
+                if sender is None or item.sender == sender:
+                    return True
+            await asyncio.sleep(0.002)
+        return False
 
     def log_of(self, target: str) -> Path:
         return self.home / ("postgres/server.log" if target == "postgres" else f"logs/{target}.log")
@@ -375,14 +392,22 @@ class Run:
             return False
 
     async def bus_idle(self) -> bool:
+        return not await self.bus_backlog()
+
+    async def bus_backlog(self) -> dict[str, str]:
+        """Consumers with work left: durable name -> what is left (and what was redelivered)."""
         nc = await nats.connect(self.nats_url, connect_timeout=3, max_reconnect_attempts=0)
+        left = {}
         try:
             js = nc.jetstream(timeout=5)
             for stream in await js.streams_info():
                 for consumer in await js.consumers_info(stream.config.name):
                     if consumer.num_pending or consumer.num_ack_pending:
-                        return False
-            return True
+                        left[consumer.name] = (
+                            f"{consumer.num_ack_pending} delivered, not acked; {consumer.num_pending} "
+                            f"not delivered yet; ack wait {consumer.config.ack_wait:.0f}s"
+                        )
+            return left
         finally:
             await nc.close()
 
@@ -443,8 +468,7 @@ def environment(home: Path, config: Path, port: int) -> dict[str, str]:
         "CAVRA_CONNECTOR_CONFIG": str(config),
         "CAVRA_DELIVERY_WAIT_SECONDS": "0",  # answer once planned: the load measures the pipeline
         "CAVRA_DELIVERY_REPLICAS": str(REPLICAS),
-        "CAVRA_DELIVERY_ACK_WAIT_SECONDS": ACK_WAIT,
-    }
+    } | ({"CAVRA_ACK_WAIT_SECONDS": ACK_WAIT} if ACK_WAIT else {})
 
 
 def stop_everything(up: subprocess.Popen[bytes], seen: set[tuple[int, int]]) -> list[int]:
@@ -500,9 +524,14 @@ async def main() -> int:
                 await run.create_schedules()
                 expected = expected_routes()
                 names = ", ".join(f"{n} {p}" for n, p in sorted(run.processes().items()))
-                print(f"{SCHEDULES} schedules, {len(expected)} routes expected; processes: {names}")
+                print(
+                    f"{SCHEDULES} schedules, {len(expected)} routes expected, over {LOAD_SECONDS:.0f}s; "
+                    f"{REPLICAS} delivery replicas; ack wait {ACK_WAIT or 'default'}; in-flight window "
+                    f"{WINDOW:.1f}s; drain <= {DRAIN_SECONDS:.0f}s; {os.cpu_count()} CPUs\n"
+                    f"kills, in order: {', '.join(KILLS)}; processes: {names}"
+                )
                 run.started = time.monotonic()
-                await asyncio.gather(run.load(), run.chaos())
+                await asyncio.gather(run.load(), run.chaos(sink))
                 refused = {k: a for k, a in run.answers.items() if not a.startswith("2")}
                 print(
                     f"load: {SCHEDULES} plan commands over {run.load_ended - run.started:.1f}s, "
@@ -521,6 +550,9 @@ async def main() -> int:
                     f"{len(sink.arrivals)} requests at the sink; dead letters {await run.dead_letters()}"
                 )
                 print(render(summary, run.kills, started=run.started, window=WINDOW))
+                with contextlib.suppress(Exception):
+                    for name, left in (await run.bus_backlog()).items():
+                        print(f"bus at the end: {name}: {left}")
                 print("warnings and errors in the service logs:")
                 print("\n".join(run.log_findings()) or "  none")
                 misses = summary.failed_goals() + [

@@ -55,6 +55,8 @@ class Kill:
     at: float
     recovered_at: float | None = None
     new_pid: int | None = None
+    mid_send: bool = False
+    """Killed while routes were arriving at the sink (from this replica, for a delivery replica)."""
 
     @property
     def is_server(self) -> bool:
@@ -246,7 +248,8 @@ def render(summary: Summary, kills: list[Kill], *, started: float, window: float
         )
         resent = summary.per_kill.get(index, (0, 0))
         lines.append(
-            f"  +{kill.at - started:6.1f}s  kill -9 {kill.target:<12} pid {kill.pid:<7} {back}; "
+            f"  +{kill.at - started:6.1f}s  kill -9 {kill.target:<12} pid {kill.pid:<7} "
+            f"{'mid-send' if kill.mid_send else 'idle    '} {back}; "
             f"re-sends it explains: {resent[0]} in flight, {resent[1]} earlier in the plan"
         )
     if summary.missing_sample:
