@@ -226,8 +226,8 @@ async def test_stale_schedule_is_delivered_with_suppression_and_redacted_evidenc
                 json={"schedule_id": "payments", "provider": "webhook", "force": True},
                 headers={"Idempotency-Key": "deliver-payments-1"},
             )
-            assert again.status_code == 200 and repeated.status_code == 202
-            assert repeated.json()["status"] == "duplicate"
+            assert again.status_code == 200 and repeated.status_code == 200
+            assert repeated.json() == again.json() and repeated.headers["idempotent-replayed"] == "true"
 
             quiet = await api.post(
                 f"{BASE}/rollback-drill-notifications/deliver",

@@ -236,7 +236,7 @@ async def test_idempotency_key_applies_a_repeated_request_once(nats_url: str, da
         first = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule(), headers=headers)
         again = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule(), headers=headers)
         assert first.status_code == 201
-        assert again.status_code == 202, "the repeat is recognised; it is not applied a second time"
-        assert again.json()["status"] == "duplicate"
+        assert again.status_code == 201, "the repeat gets the first answer; it is not applied a second time"
+        assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
         listing = (await api.get(f"{BASE}/rollback-drill-schedules")).json()
         assert listing["items"][0]["version"] == 1

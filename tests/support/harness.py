@@ -18,18 +18,24 @@ from cavra_contracts.subjects import EVENT_STREAM
 from cavra_gateway.app import create_app
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime import services
+from cavra_runtime.ports import MessageBus
 from cavra_runtime.service import Runtime
 from cavra_runtime.testing import FakeClock as FakeClock  # re-exported: tests import it from here
 
 
 @asynccontextmanager
 async def running(
-    name: str, settings: Any, migrations: Any, bootstrap: Any, clock: Callable[[], datetime]
+    name: str,
+    settings: Any,
+    migrations: Any,
+    bootstrap: Any,
+    clock: Callable[[], datetime],
+    bus: MessageBus | None = None,
 ) -> AsyncIterator[Runtime]:
     """A service running in this event loop (its real bootstrap) until the block exits."""
     stop = asyncio.Event()
     async with (
-        Runtime.open(name, settings, migrations) as runtime,
+        Runtime.open(name, settings, migrations, bus=bus) as runtime,
         bootstrap(runtime, settings, clock) as wiring,
     ):
         task = asyncio.create_task(runtime.run(wiring, stop))
@@ -56,13 +62,15 @@ def running_service(
     database_url: str,
     *,
     clock: Callable[[], datetime] | None = None,
+    bus: MessageBus | None = None,
     **overrides: Any,
 ) -> AbstractAsyncContextManager[Runtime]:
-    """Any message-driven service of the registry, run in-process with its real bootstrap."""
+    """Any message-driven service of the registry, run in-process with its real bootstrap; on the
+    test's NATS server, or on ``bus`` (e.g. an ``InMemoryBus``) when given."""
     service = services.get(name)
     bootstrap = service.bootstrap()
     settings = service_settings(name, nats_url, database_url, **overrides)
-    return running(name, settings, service.migrations(), bootstrap, clock or utc_now)
+    return running(name, settings, service.migrations(), bootstrap, clock or utc_now, bus)
 
 
 @asynccontextmanager

@@ -55,13 +55,16 @@ async def drop_database(server_url: str, dsn: str) -> None:
 
 
 async def reset_streams(nats_url: str) -> None:
-    """Delete the system's streams (and their consumers) so each test starts empty."""
+    """Delete the system's streams (and their consumers) and key/value buckets so each test starts empty."""
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        for spec in STREAMS:
+        buckets = [
+            info.config.name for info in await js.streams_info() if info.config.name.startswith("KV_CAVRA_")
+        ]
+        for name in [spec.name for spec in STREAMS] + buckets:
             try:
-                await js.delete_stream(spec.name)
+                await js.delete_stream(name)
             except NotFoundError:
                 pass
     finally:

@@ -24,7 +24,8 @@ import structlog
 
 from cavra_contracts.envelope import Envelope, make_envelope
 from cavra_contracts.failures import OutboxMessageSetAsideV1
-from cavra_runtime.bus import Bus
+from cavra_runtime import inbox
+from cavra_runtime.ports import MessageBus
 
 log = structlog.get_logger()
 
@@ -101,7 +102,7 @@ class OutboxRelay:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        bus: Bus,
+        bus: MessageBus,
         *,
         schema: str,
         batch: int = 500,
@@ -173,10 +174,11 @@ class OutboxRelay:
             log.warning("outbox.set_aside_event_failed", error_class=type(exc).__name__)
 
     async def prune(self) -> None:
-        """Forget published rows and inbox claims older than the retention (JetStream keeps the log)."""
+        """Forget published rows older than the retention (JetStream keeps the log), and inbox
+        claims once no stream can hold their message any more (``inbox.RETENTION``)."""
         async with self._pool.acquire() as conn:
             await conn.execute(PRUNE_SQL, self._keep)
-            await conn.execute(PRUNE_INBOX_SQL, self._keep)
+            await conn.execute(PRUNE_INBOX_SQL, inbox.RETENTION)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; woken by NOTIFY, polling as a fallback."""

@@ -24,6 +24,7 @@ from cavra_runtime.dispatch import Handler
 from cavra_runtime.logging import configure_logging
 from cavra_runtime.migrate import migrate
 from cavra_runtime.outbox import OutboxRelay, backlog
+from cavra_runtime.ports import Infrastructure, MessageBus
 from cavra_runtime.settings import RuntimeSettings
 
 log = structlog.get_logger()
@@ -69,13 +70,16 @@ class Runtime:
 
     name: str
     settings: RuntimeSettings
-    bus: Bus
+    bus: MessageBus
     pool: asyncpg.Pool
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, name: str, settings: RuntimeSettings, migrations: Path) -> AsyncIterator[Runtime]:
-        """Connect to NATS and PostgreSQL, apply this service's migrations, provision streams."""
+    async def open(
+        cls, name: str, settings: RuntimeSettings, migrations: Path, *, bus: MessageBus | None = None
+    ) -> AsyncIterator[Runtime]:
+        """Connect to PostgreSQL and apply this service's migrations; connect to NATS and provision
+        the streams, or use ``bus`` as given (e.g. the in-memory bus of ``cavra_runtime.testing``)."""
         await ensure_database(settings.database_url)
         conn = await asyncpg.connect(settings.database_url)
         try:
@@ -87,12 +91,16 @@ class Runtime:
         pool = await create_pool(
             settings.database_url, schema=name, application=f"cavra-{name}", max_size=settings.db_pool_max
         )
-        bus = await Bus.connect(settings.nats_url, name=f"cavra-{name}-{settings.instance_id}", service=name)
         try:
+            if bus is None:
+                bus = await Bus.connect(
+                    settings.nats_url, name=f"cavra-{name}-{settings.instance_id}", service=name
+                )
             await bus.ensure_streams()
             yield cls(name=name, settings=settings, bus=bus, pool=pool)
         finally:
-            await bus.close()
+            if bus is not None:
+                await bus.close()
             await pool.close()
 
     async def health(self, _: Envelope) -> QueryReplyV1:
@@ -153,7 +161,7 @@ class Runtime:
         log.info("service.stopped")
 
 
-Bootstrap = Callable[[Runtime, Any], AbstractAsyncContextManager[Wiring]]
+Bootstrap = Callable[[Infrastructure, Any], AbstractAsyncContextManager[Wiring]]
 
 
 def serve_forever(name: str, settings: RuntimeSettings, migrations: Path, bootstrap: Bootstrap) -> None:

@@ -100,13 +100,21 @@ class InMemoryBus:
         delay_scale: float = 0.01,
     ) -> None:
         self.service = service
-        self.max_payload = max_payload
+        self._max_payload = max_payload
         self.delay_scale = delay_scale
         self._streams = {spec.name: _Stream(spec) for spec in streams}
         self._durables: dict[str, _Durable] = {}
         self._servers: dict[str, QueryHandler] = {}
         self._listeners: list[tuple[str, Callable[[Envelope], Awaitable[None]]]] = []
-        self.connected = True
+        self._connected = True
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    @property
+    def max_payload(self) -> int:
+        return self._max_payload
 
     # --- inspection (tests) ----------------------------------------------------------------
 
@@ -121,7 +129,7 @@ class InMemoryBus:
             self._streams.setdefault(spec.name, _Stream(spec))
 
     async def close(self) -> None:
-        self.connected = False
+        self._connected = False
 
     async def publish(self, envelope: Envelope) -> Published:
         [result] = await self._store([(envelope.type, envelope.to_json(), envelope.nats_headers())])
@@ -141,7 +149,7 @@ class InMemoryBus:
         for subject, data, headers in items:
             size = len(data) + sum(len(k) + len(v) for k, v in headers.items())
             stream = self._stream_for(subject)
-            if size > self.max_payload:
+            if size > self._max_payload:
                 results.append(PayloadTooLarge(f"maximum payload exceeded: {size} > {self.max_payload}"))
                 continue
             if stream is None:

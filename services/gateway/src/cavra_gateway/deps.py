@@ -1,9 +1,10 @@
-"""FastAPI dependencies: the live bus, settings and outcome waiter, held by the app's lifespan."""
+"""FastAPI dependencies: the live bus, settings, outcome waiter and idempotency records, held by
+the app's lifespan."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -11,12 +12,16 @@ from cavra_gateway.outcomes import OutcomeWaiter
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus
 
+if TYPE_CHECKING:
+    from cavra_gateway.idempotency import IdempotencyStore
+
 
 @dataclass
 class GatewayState:
     settings: GatewaySettings
     bus: Bus
     outcomes: OutcomeWaiter
+    idempotency: IdempotencyStore
 
 
 def gateway_state(request: Request) -> GatewayState:

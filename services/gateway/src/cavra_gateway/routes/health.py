@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from cavra_contracts.envelope import make_envelope
 from cavra_contracts.queries import HealthQueryV1, health_subject
 from cavra_gateway import SERVICE
+from cavra_gateway.api_models import Readiness
 from cavra_gateway.deps import GatewayState, State
 
 router = APIRouter(tags=["health"])
@@ -48,6 +49,7 @@ async def _service(state: GatewayState, service: str) -> dict[str, Any]:
 @router.get(
     "/readyz",
     summary="NATS, PostgreSQL and every service answer (200 ready or degraded, 503 not_ready)",
+    responses={200: {"model": Readiness}, 503: {"model": Readiness, "description": "Not ready"}},
 )
 async def readyz(state: State) -> JSONResponse:
     services = await asyncio.gather(*(_service(state, name) for name in state.settings.services))
