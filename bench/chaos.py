@@ -68,6 +68,8 @@ SILENCED = 2
 CONNECTORS = ("hook_a", "hook_b", "hook_c")
 DELIVER = "/runtime/go-pilot/rollback-drill-notifications/deliver"
 PLANS = "/runtime/go-pilot/rollback-drill-notifications/plans"
+NOT_WEATHER = ("message.failed_once", "message.rejected", "message.exhausted", "service.task_crashed")
+KEEP_LOGS = os.environ.get("CHAOS_KEEP_LOGS", "") not in ("", "0")
 
 
 def schedule_body(next_due: str) -> dict[str, Any]:
@@ -438,10 +440,12 @@ class Run:
             await nc.close()
 
     def log_findings(self) -> list[str]:
-        """Per log: lines that say something went wrong (counts by event), for the report."""
+        """Per log: lines that say something went wrong (counts by event), for the report; with the
+        error text of a failure the dispatcher did not take for weather (it rejects on the next)."""
         findings = []
         for log in sorted((self.home / "logs").glob("*.log")):
             counts: dict[str, int] = {}
+            notable: list[str] = []
             for line in log.read_text(errors="replace").splitlines():
                 with contextlib.suppress(ValueError, AttributeError):
                     entry = json.loads(line)
@@ -450,9 +454,12 @@ class Run:
                             f"[{entry['error_class']}]" if entry.get("error_class") else ""
                         )
                         counts[name] = counts.get(name, 0) + 1
+                        if entry.get("event") in NOT_WEATHER and len(notable) < 3:
+                            notable.append(f"{entry['event']} {entry.get('about', '')}: {entry.get('error')}")
             if counts:
                 top = sorted(counts.items(), key=lambda item: -item[1])[:6]
                 findings.append(f"  {log.stem}: " + ", ".join(f"{n} x{c}" for n, c in top))
+                findings += [f"    {text}" for text in notable]
         return findings
 
 
@@ -566,7 +573,7 @@ async def main() -> int:
             left = stop_everything(up, seen)
             if left:
                 print(f"killed leftover processes {left}")
-            if failed:
+            if failed or KEEP_LOGS:
                 kept = Path(tempfile.mkdtemp(prefix="cavra-chaos-logs-"))
                 shutil.copytree(home / "logs", kept / "logs", dirs_exist_ok=True)
                 with contextlib.suppress(OSError):
