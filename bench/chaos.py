@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -242,6 +243,8 @@ class Run:
     """Every process ever seen under ``cavra up`` (pid, start time): what the cleanup may stop."""
     kills: list[Kill] = field(default_factory=list)
     answers: dict[str, str] = field(default_factory=dict)
+    retried: Counter[str] = field(default_factory=Counter)
+    """Answers that made the load send a command again under its key (ConnectError, 503, 409, ...)."""
     load_ended: float = 0.0
 
     def processes(self) -> dict[str, int]:
@@ -301,9 +304,10 @@ class Run:
                 answer = type(exc).__name__
             else:
                 code = response.status_code
-                answer = str(code)
+                answer = str(code) + (" replayed" if response.headers.get("idempotent-replayed") else "")
                 if code < 300 or (400 <= code < 500 and code != 409):  # 409: the first is still running
                     break
+            self.retried[answer] += 1
             await asyncio.sleep(0.5)
         self.answers[key] = answer
 
@@ -540,9 +544,11 @@ async def main() -> int:
                 run.started = time.monotonic()
                 await asyncio.gather(run.load(), run.chaos(sink))
                 refused = {k: a for k, a in run.answers.items() if not a.startswith("2")}
+                took = run.load_ended - run.started
                 print(
-                    f"load: {SCHEDULES} plan commands over {run.load_ended - run.started:.1f}s, "
-                    f"not taken by the gateway: {len(refused)} {sorted(set(refused.values()))}"
+                    f"load: {SCHEDULES} plan commands over {took:.1f}s; final answers "
+                    f"{dict(Counter(run.answers.values()))}; sent again after "
+                    f"{dict(run.retried) or 'nothing'}; not taken by the gateway: {len(refused)}"
                 )
                 drained = await run.drain(expected, sink)
                 rows, records = await run.evidence()
