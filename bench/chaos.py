@@ -577,16 +577,23 @@ async def main() -> int:
                 return 1 if failed else 0
         finally:
             left = stop_everything(up, seen)
-            if left:
-                print(f"killed leftover processes {left}")
-            if failed or KEEP_LOGS:
-                kept = Path(tempfile.mkdtemp(prefix="cavra-chaos-logs-"))
-                shutil.copytree(home / "logs", kept / "logs", dirs_exist_ok=True)
-                with contextlib.suppress(OSError):
-                    shutil.copy(home / "postgres" / "server.log", kept / "logs" / "postgres.log")
-                    shutil.copy(home / "up.log", kept / "up.log")
-                print(f"logs kept in {kept}")
+            kept = keep_logs(home) if failed or KEEP_LOGS else None
             shutil.rmtree(home, ignore_errors=True)
+            with contextlib.suppress(OSError):  # stdout may be a pipe that is gone by now
+                if left:
+                    print(f"killed leftover processes {left}")
+                if kept:
+                    print(f"logs kept in {kept}")
+
+
+def keep_logs(home: Path) -> Path | None:
+    """Copy the run's logs out of the temporary home (which is deleted) for a look afterwards."""
+    kept = Path(tempfile.mkdtemp(prefix="cavra-chaos-logs-"))
+    with contextlib.suppress(OSError):
+        shutil.copytree(home / "logs", kept / "logs", dirs_exist_ok=True)
+        shutil.copy(home / "postgres" / "server.log", kept / "logs" / "postgres.log")
+        shutil.copy(home / "up.log", kept / "up.log")
+    return kept
 
 
 if __name__ == "__main__":
