@@ -15,7 +15,8 @@ no evidence row is pending and no JetStream consumer has work left, and prints t
 ``chaos_summary`` for the definitions) with one line per kill. Exit status 1 when a goal is missed:
 0 missing, 0 duplicate evidence rows, 0 routes under different keys, re-sends only of routes in
 flight at a kill. Only public surfaces are read: the HTTP API, JetStream, the sink, and the
-``deliveries`` / ``delivery_records`` tables' basic columns.
+``deliveries`` / ``delivery_records`` tables' basic columns. ``chaos_sink`` holds the sink and the
+/proc readers, ``chaos_summary`` the table.
 
 Loopback only; every wait is bounded; every process it started is stopped by PID at the end (also
 on Ctrl-C or an error). Run: ``make chaos`` or ``.venv/bin/python bench/chaos.py``.
@@ -35,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,8 @@ import nats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.chaos_summary import Arrival, EvidenceRow, Kill, render, summarize  # noqa: E402
+from bench.chaos_sink import RecordingSink, children, identity  # noqa: E402
+from bench.chaos_summary import EvidenceRow, Kill, render, summarize  # noqa: E402
 from cavra_runtime.embedded import free_port  # noqa: E402
 
 SCHEDULES = int(os.environ.get("CHAOS_SCHEDULES", "200"))
@@ -100,135 +102,6 @@ def expected_routes() -> set[tuple[str, str, str]]:
         for o in range(SILENCED, OWNERS)
         for connector in CONNECTORS
     }
-
-
-# --- processes -----------------------------------------------------------------------------------
-
-
-def identity(pid: int) -> tuple[int, int] | None:
-    """(pid, start time): names one process even after its PID is reused; None once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] in ("Z", "X") else (pid, int(fields[19]))
-
-
-def children(parent: int) -> dict[str, int]:
-    """``cavra up``'s live children by name: the stem of the log their stdout goes to
-    (scheduler, delivery-2, nats-server, ...; the postmaster writes ``server.log``)."""
-    found: dict[str, int] = {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) != parent or fields[0] in ("Z", "X"):
-                continue
-            stem = Path(os.readlink(proc / "fd" / "1")).stem
-        except (OSError, ValueError, IndexError):
-            continue
-        found["postgres" if stem == "server" else stem] = int(proc.name)
-    return found
-
-
-def socket_owner(local_port: int, remote_port: int, pids: list[int]) -> int | None:
-    """Which of ``pids`` holds the loopback TCP socket ``local_port -> remote_port``."""
-    inode = None
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                parts = line.split()
-                if (
-                    int(parts[1].rsplit(":", 1)[1], 16) == local_port
-                    and int(parts[2].rsplit(":", 1)[1], 16) == remote_port
-                ):
-                    inode = parts[9]
-                    break
-        if inode:
-            break
-    if not inode:
-        return None
-    target = f"socket:[{inode}]"
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                with contextlib.suppress(OSError):
-                    if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
-                        return pid
-    return None
-
-
-# --- the sink ------------------------------------------------------------------------------------
-
-
-@dataclass
-class RecordingSink:
-    """Answers 200 to everything and records each request as an :class:`Arrival`."""
-
-    senders: Any  # () -> list[int]: the PIDs that may be sending (delivery replicas)
-    arrivals: list[Arrival] = field(default_factory=list)
-    port: int = 0
-    _server: asyncio.Server | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> RecordingSink:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 2)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer_port = writer.get_extra_info("peername")[1]
-        sender = socket_owner(peer_port, self.port, self.senders())
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                headers = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        name, value = line.split(":", 1)
-                        headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.arrivals.append(arrival(lines[0], headers, body, sender))
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
-
-
-def arrival(request_line: str, headers: dict[str, str], body: bytes, sender: int | None) -> Arrival:
-    path = request_line.split(" ")[1] if " " in request_line else ""
-    try:
-        event = json.loads(body)
-        data = event.get("data") or {}
-        route = data.get("route") or {}
-    except (ValueError, AttributeError):
-        event, data, route = {}, {}, {}
-    return Arrival(
-        at=time.monotonic(),
-        key=headers.get("webhook-id") or headers.get("idempotency-key") or str(event.get("id", "")),
-        schedule_id=str(data.get("schedule_id", "?")),
-        owner=str(route.get("owner", "?")),
-        connector=path.strip("/").split("/")[0],
-        plan_id=str(data.get("plan_id", "")),
-        route_key=str(route.get("route_key") or data.get("route_id") or ""),
-        sender=sender,
-    )
-
-
-# --- the run -------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -577,7 +450,7 @@ async def main() -> int:
                 return 1 if failed else 0
         finally:
             left = stop_everything(up, seen)
-            kept = keep_logs(home) if failed or KEEP_LOGS else None
+            kept = keep_logs(home, sink, holder.get("run")) if failed or KEEP_LOGS else None
             shutil.rmtree(home, ignore_errors=True)
             with contextlib.suppress(OSError):  # stdout may be a pipe that is gone by now
                 if left:
@@ -586,9 +459,18 @@ async def main() -> int:
                     print(f"logs kept in {kept}")
 
 
-def keep_logs(home: Path) -> Path | None:
-    """Copy the run's logs out of the temporary home (which is deleted) for a look afterwards."""
+def keep_logs(home: Path, sink: RecordingSink, run: Run | None) -> Path | None:
+    """Copy the run's logs out of the temporary home (which is deleted) for a look afterwards, with
+    every arrival and kill (seconds since the load started) in ``arrivals.jsonl`` / ``kills.jsonl``."""
     kept = Path(tempfile.mkdtemp(prefix="cavra-chaos-logs-"))
+    zero = run.started if run else 0.0
+    with (kept / "arrivals.jsonl").open("w") as out:
+        for item in sink.arrivals:
+            out.write(json.dumps(asdict(item) | {"at": round(item.at - zero, 4)}) + "\n")
+    with (kept / "kills.jsonl").open("w") as out:
+        for kill in run.kills if run else []:
+            moments = {"at": kill.at - zero, "recovered_at": (kill.recovered_at or zero) - zero}
+            out.write(json.dumps(asdict(kill) | moments) + "\n")
     with contextlib.suppress(OSError):
         shutil.copytree(home / "logs", kept / "logs", dirs_exist_ok=True)
         shutil.copy(home / "postgres" / "server.log", kept / "logs" / "postgres.log")

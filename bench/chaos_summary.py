@@ -5,12 +5,12 @@ Pure: no I/O, so ``tests/unit/test_chaos_summary.py`` holds the table to its def
 * A *route* is one owner x connector of one load schedule: the run sends one plan command per
   schedule, so ``(schedule_id, owner, connector)`` names a route however many plans or keys it got.
 * A *re-send* is an arrival under an idempotency key that had already arrived. It is *in flight at
-  a kill* when the previous arrival under that key lies in the kill's window: ``[killed_at - window,
-  killed_at]`` for a service process (and, for a delivery replica, only if that replica sent it), or
-  ``[killed_at - window, recovered_at]`` for a restart of nats-server or PostgreSQL, which every
-  replica depends on. A re-send after a kill of its sender whose previous arrival is older than the
-  window is *earlier in a plan in flight* (the whole plan was sent again); any other re-send is
-  *unexplained*.
+  a kill* when the previous arrival under that key lies in the kill's window: from ``window`` seconds
+  before the kill of the delivery replica that sent it until the sink has read what that replica
+  wrote before it died, or from ``window`` seconds before a restart of nats-server or PostgreSQL
+  (which every replica depends on) until it was back (see :meth:`Kill.window`). A re-send after a
+  kill of its sender whose previous arrival is older than the window is *earlier in a plan in
+  flight* (the whole plan was sent again); any other re-send is *unexplained*.
 * *Delivered under different keys*: a route that arrived under two or more idempotency keys (e.g.
   one plan command planned twice).
 * *Evidence rows duplicated*: ``deliveries`` rows beyond the first for one ``(schedule, route_key)``
@@ -19,11 +19,14 @@ Pure: no I/O, so ``tests/unit/test_chaos_summary.py`` holds the table to its def
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 SERVERS = ("nats-server", "postgres")
+SINK_LAG = 0.5
+"""Requests a process wrote just before it was killed can be read by the sink a little after."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,15 @@ class Kill:
     def is_server(self) -> bool:
         return self.target in SERVERS
 
-    def window(self, seconds: float) -> tuple[float, float]:
-        """When a route must have been sent to count as in flight at this kill."""
-        end = (self.recovered_at or self.at) if self.is_server else self.at
+    def window(self, seconds: float, *, sent_by_it: bool = False) -> tuple[float, float]:
+        """When a route must have reached the sink to count as in flight at this kill: from
+        ``seconds`` before it until the server was back (nats-server, PostgreSQL), or until the sink
+        has read what the process sent just before it died: ``SINK_LAG`` after the kill, or any time
+        when the route is known to come from the killed process (which sent nothing after it)."""
+        if self.is_server:
+            end = self.recovered_at or self.at
+        else:
+            end = math.inf if sent_by_it else self.at + SINK_LAG
         return (self.at - seconds, end)
 
 
@@ -194,14 +203,17 @@ def _explain(previous: Arrival, again: Arrival, kills: list[Kill], window: float
     """Which kill explains sending ``previous`` again, and whether it was in flight at that kill."""
     fallback: int | None = None
     for index, kill in enumerate(kills):
-        if not (previous.at <= (kill.recovered_at or kill.at) and kill.at <= again.at):
-            continue  # the kill did not happen between the two sends
+        if kill.at > again.at:
+            continue  # the kill came after the second send
         if not kill.is_server and not kill.target.startswith("delivery"):
             continue  # only a delivery replica or a server it needs can make delivery send again
-        if not kill.is_server and previous.sender is not None and previous.sender != kill.pid:
+        sent_by_it = previous.sender == kill.pid
+        if not kill.is_server and previous.sender is not None and not sent_by_it:
             continue  # another replica sent it: this kill cannot have interrupted that send
-        start, end = kill.window(window)
-        if start <= previous.at <= end:
+        start, end = kill.window(window, sent_by_it=sent_by_it)
+        if previous.at > end:
+            continue  # sent after this kill was over
+        if previous.at >= start:
             return (index, True)
         fallback = index if fallback is None else fallback
     return None if fallback is None else (fallback, False)

@@ -60,6 +60,13 @@ def test_a_route_sent_again_after_its_replica_died_while_sending_it_was_in_fligh
     assert summary.failed_goals() == []
 
 
+def test_a_route_the_sink_read_just_after_its_sender_died_was_in_flight() -> None:
+    kill = Kill("delivery-1", REPLICA_1, at=11.0, recovered_at=13.0)
+    late_read = [sent(route, at=11.2) for route in ROUTES]  # written before the kill, read after it
+    summary = table([*late_read, sent(ROUTES[0], at=45.0, sender=REPLICA_2)], [kill])
+    assert (summary.resends_in_flight, summary.resends_earlier_in_plan) == (1, 0)
+
+
 def test_a_route_sent_long_before_the_kill_and_sent_again_was_not_in_flight() -> None:
     first = [sent(route, at=1.0) for route in ROUTES]
     kill = Kill("delivery-1", REPLICA_1, at=11.0, recovered_at=13.0)
