@@ -47,7 +47,7 @@ from cavra_contracts.failures import rejection_subject
 from cavra_contracts.queries import QueryReplyV1
 from cavra_contracts.subjects import STREAMS, StreamSpec, dead_letter_subject
 from cavra_runtime.dispatch import Ack, Dispatcher, Handler, Inbound, Nak, Reject, RetryPolicy
-from cavra_runtime.failures import register_transient
+from cavra_runtime.failures import is_transient, register_transient
 
 log = structlog.get_logger()
 
@@ -240,6 +240,11 @@ class Bus:
             try:
                 return await handler(envelope)
             except Exception as exc:  # a failing query must still answer, never hang the caller
+                if is_transient(exc):  # lost PostgreSQL or NATS: the caller may retry (503), not a bug
+                    log.warning("query.unavailable", error_class=type(exc).__name__)
+                    return QueryReplyV1(
+                        ok=False, status_code=503, error=f"temporarily unavailable: {type(exc).__name__}"
+                    )
                 log.exception("query.failed", error_class=type(exc).__name__)
                 return QueryReplyV1(ok=False, status_code=500, error=type(exc).__name__)
 

@@ -1,11 +1,12 @@
 """Which handler failures are weather (retry) and which are bugs or bad data (reject at once).
 
-A failure is transient when waiting can fix it: lost NATS or PostgreSQL connectivity, a server
-shutting down, a lock or statement timeout, a deadlock or serialisation conflict, a peer that
-did not answer in time, or a handler saying "not yet" with :class:`TransientError`. Anything
-else (an ``OverflowError``, a ``KeyError``, a constraint violation) fails the same way on every
-retry, so the dispatcher rejects the message after one short retry instead of holding its
-consumer for minutes.
+A failure is transient when waiting can fix it (it, or an exception in its cause chain): lost
+NATS or PostgreSQL connectivity (including asyncpg's client-side errors for a connection that
+died under an operation), a server shutting down, a lock or statement timeout, a deadlock or
+serialisation conflict, a peer that did not answer in time, or a handler saying "not yet" with
+:class:`TransientError`. Anything else (an ``OverflowError``, a ``KeyError``, a constraint
+violation) fails the same way on every retry, so the dispatcher rejects the message after one
+short retry instead of holding its consumer for minutes.
 """
 
 from __future__ import annotations
@@ -38,8 +39,25 @@ def register_transient(*classes: type[BaseException]) -> None:
             _TRANSIENT.append(cls)
 
 
+def _lost_connection(exc: BaseException) -> bool:
+    # asyncpg reports a connection that died under a running operation as a client-side error,
+    # e.g. "cannot call Transaction.__aexit__(): the underlying connection is closed" or
+    # "cannot switch to state 15; another operation (2) is in progress" (seen when PostgreSQL
+    # restarts mid-transaction). The latter can also be a bug; max_deliver still bounds it.
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        return True
+    return isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc)
+
+
 def is_transient(exc: BaseException) -> bool:
-    """True when retrying the message later may succeed."""
-    if isinstance(exc, PermanentError):
-        return False
-    return isinstance(exc, (TransientError, *_TRANSIENT))
+    """True when retrying the message later may succeed: the error, or what caused it, is weather."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, PermanentError):
+            return False
+        if isinstance(current, (TransientError, *_TRANSIENT)) or _lost_connection(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
