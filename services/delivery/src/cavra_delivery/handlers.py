@@ -33,7 +33,7 @@ class Deps:
 
 
 async def on_notification_planned(message: Message[NotificationPlannedV1], deps: Deps) -> None:
-    await deps.pipeline.deliver_plan(message.contract, message.envelope)
+    await deps.pipeline.deliver_plan(message.contract, message.envelope, message.heartbeat)
 
 
 PLANNED_NOTIFICATIONS: HandlerTable[Deps] = {NotificationPlannedV1: on_notification_planned}
@@ -62,6 +62,7 @@ async def connectors(_: ConnectorsQueryV1, deps: Deps) -> QueryReplyV1:
     now = deps.clock()
     async with deps.pool.acquire() as conn:
         health = await repo.all_health(conn)
+        alarms = await repo.redaction_alarms(conn)
     listed = []
     for name in current.names():
         connector = current.connectors[name]
@@ -84,6 +85,7 @@ async def connectors(_: ConnectorsQueryV1, deps: Deps) -> QueryReplyV1:
             "routable_providers": routable_providers(current),
             "connectors": listed,
             "problems": dict(current.problems),
+            "redaction_alarms": alarms,
         },
     )
 

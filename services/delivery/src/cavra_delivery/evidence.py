@@ -1,0 +1,167 @@
+"""What delivery keeps as evidence: one :class:`RouteOutcome` per route x connector, and the
+plan's record, both built from allow-listed fields only and scrubbed in place.
+
+Evidence never holds a URL path or query, a header, a body or exception text (the connector
+layer reports hosts, status codes, latencies and error classes). The strings a user or an
+operator chose (owners, schedule ids, connector names, provider references) can still contain
+a secret or a connector's URL path by accident, e.g. owner ``ops/hook/jira`` while the Jira
+connector's base URL path is ``/hook/jira``: :func:`scrub_outcome` and :func:`scrub_record`
+replace the secret inside the string with ``[REDACTED]`` and report where, so the evidence is
+kept and an alarm is raised; nothing is ever thrown away.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from cavra_delivery.connectors.http import DeliveryOutcome
+from cavra_delivery.connectors.redaction import REDACTED, scrub
+
+SENT_OUTCOMES = frozenset({"delivered", "failed", "permanent_failure"})
+"""Outcomes of a route that reached the connector: these count in connector health."""
+
+_CHOSEN_FIELDS = (
+    "owner",
+    "schedule_id",
+    "provider",
+    "connector",
+    "route_key",
+    "route_id",
+    "external_ref",
+    "target_host",
+)
+"""The strings of an outcome that come from users, operators or providers rather than from us."""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteOutcome:
+    """How one route's delivery through one connector ended; one ``deliveries`` row, written once."""
+
+    delivery_id: str
+    """``<plan_id>:<route_key>:<connector>``: the row's key and the idempotency key providers see."""
+    plan_id: str
+    route_id: str
+    route_key: str
+    schedule_id: str
+    provider: str
+    owner: str
+    connector: str | None
+    connector_type: str | None
+    target_host: str | None
+    status: str
+    completed_at: datetime | None
+    """When the outcome became final (``None`` only on a row an older release left pending)."""
+    attempts: tuple[Mapping[str, Any], ...] = ()
+    status_code: int | None = None
+    external_ref: str | None = None
+    deduplicated: bool = False
+
+    @property
+    def sent(self) -> bool:
+        """True when the route reached its connector (so the outcome counts in its health)."""
+        return self.connector is not None and self.status in SENT_OUTCOMES
+
+    def with_result(self, result: DeliveryOutcome) -> RouteOutcome:
+        """This route ended as the connector layer reported (its redacted evidence only)."""
+        evidence = result.as_evidence()
+        return replace(
+            self,
+            status=result.outcome,
+            attempts=tuple(evidence["attempts"]),
+            status_code=result.status_code,
+            external_ref=result.external_ref,
+            deduplicated=result.deduplicated,
+        )
+
+    def as_delivery(self) -> dict[str, Any]:
+        """The outcome as ``RouteDeliveryV1`` (JSON-ready): the allow-list of what evidence says."""
+        return {
+            "delivery_id": self.delivery_id,
+            "route_id": self.route_id,
+            "route_key": self.route_key,
+            "plan_id": self.plan_id,
+            "provider": self.provider,
+            "owner": self.owner,
+            "connector": self.connector,
+            "connector_type": self.connector_type,
+            "target_host": self.target_host,
+            "outcome": self.status,
+            "idempotency_key": self.delivery_id,
+            "attempt_count": len(self.attempts),
+            "status_code": self.status_code,
+            "external_ref": self.external_ref,
+            "deduplicated": self.deduplicated,
+            "attempts": [dict(attempt) for attempt in self.attempts],
+            "completed_at": self.completed_at.isoformat() if self.completed_at else None,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> RouteOutcome:
+        """An outcome read back from the ``deliveries`` table."""
+        return cls(
+            delivery_id=row["delivery_id"],
+            plan_id=row["plan_id"],
+            route_id=row["route_id"],
+            route_key=row["route_key"],
+            schedule_id=row["schedule_id"],
+            provider=row["provider"],
+            owner=row["owner"],
+            connector=row["connector"],
+            connector_type=row["connector_type"],
+            target_host=row["target_host"],
+            status=row["status"],
+            completed_at=row["completed_at"],
+            attempts=tuple(row["attempts"]),
+            status_code=row["status_code"],
+            external_ref=row["external_ref"],
+            deduplicated=row["deduplicated"],
+        )
+
+
+def scrub_outcome(outcome: RouteOutcome, pattern: re.Pattern[str] | None) -> tuple[RouteOutcome, list[str]]:
+    """``outcome`` with any secret inside its user-chosen strings redacted, and the fields that were.
+
+    The delivery id stays as it is: it is the row's key and is built from our own ids and the
+    connector's name (connector names are config keys, not secrets).
+    """
+    if pattern is None:
+        return outcome, []
+    changed: dict[str, Any] = {}
+    for name in _CHOSEN_FIELDS:
+        value = getattr(outcome, name)
+        if value and pattern.search(value):
+            changed[name] = pattern.sub(REDACTED, value)
+    return (replace(outcome, **changed), sorted(changed)) if changed else (outcome, [])
+
+
+def scrub_record(
+    record: dict[str, Any], pattern: re.Pattern[str] | None
+) -> tuple[dict[str, Any], str, list[str]]:
+    """The record scrubbed in place, its JSON text, and every place that holds a redaction.
+
+    One scan of the record's JSON text in the common case; the record is walked only when the
+    text holds a secret or an earlier redaction (a route scrubbed when it was written, maybe by
+    an earlier pass of the plan), so the alarm names every redacted place.
+    """
+    text = json.dumps(record)
+    if pattern is not None and pattern.search(text):
+        record, _ = scrub(record, pattern)
+        text = json.dumps(record)
+    if REDACTED not in text:
+        return record, text, []
+    return record, text, _redacted_places(record, "$")
+
+
+def _redacted_places(obj: Any, where: str) -> list[str]:
+    if isinstance(obj, str):
+        return [where] if REDACTED in obj else []
+    if isinstance(obj, Mapping):
+        return [place for key, value in obj.items() for place in _redacted_places(value, f"{where}.{key}")]
+    if isinstance(obj, list | tuple):
+        return [place for i, item in enumerate(obj) for place in _redacted_places(item, f"{where}[{i}]")]
+    return []
