@@ -424,6 +424,8 @@ async def test_an_owner_holding_a_connector_url_path_is_redacted_and_the_plan_st
         "team-[REDACTED]",
     ]
     assert detail["metadata"]["plan_id"] == plan_id, "the record is written"
+    stored = detail["metadata"]["delivery"]["deliveries"]
+    assert stored == detail["delivery"]["deliveries"], "the record's deliveries are its rows"
     alarms = listed["redaction_alarms"]
     assert (alarms["count"], alarms["last_plan_id"]) == (1, plan_id)
     logs = "".join(capfd.readouterr())

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -66,13 +66,23 @@ class RouteOutcome:
         """True when the route reached its connector (so the outcome counts in its health)."""
         return self.connector is not None and self.status in SENT_OUTCOMES
 
-    def with_result(self, result: DeliveryOutcome) -> RouteOutcome:
-        """This route ended as the connector layer reported (its redacted evidence only)."""
-        evidence = result.as_evidence()
+    def ended(self, result: DeliveryOutcome, completed_at: datetime) -> RouteOutcome:
+        """This route as the connector layer says it ended (its redacted evidence only)."""
         return replace(
             self,
             status=result.outcome,
-            attempts=tuple(evidence["attempts"]),
+            completed_at=completed_at,
+            attempts=tuple(
+                {
+                    "attempt": a.attempt,
+                    "status_code": a.status_code,
+                    "latency_ms": a.latency_ms,
+                    "outcome": a.outcome,
+                    "error_class": a.error_class,
+                    "retry_after_seconds": a.retry_after_seconds,
+                }
+                for a in result.attempts
+            ),
             status_code=result.status_code,
             external_ref=result.external_ref,
             deduplicated=result.deduplicated,
@@ -131,12 +141,25 @@ def scrub_outcome(outcome: RouteOutcome, pattern: re.Pattern[str] | None) -> tup
     """
     if pattern is None:
         return outcome, []
-    changed: dict[str, Any] = {}
-    for name in _CHOSEN_FIELDS:
-        value = getattr(outcome, name)
-        if value and pattern.search(value):
-            changed[name] = pattern.sub(REDACTED, value)
+    values = [getattr(outcome, name) or "" for name in _CHOSEN_FIELDS]
+    if not pattern.search("\0".join(values)):  # one scan for the usual clean route
+        return outcome, []
+    changed: dict[str, Any] = {
+        name: pattern.sub(REDACTED, value)
+        for name, value in zip(_CHOSEN_FIELDS, values, strict=True)
+        if value and pattern.search(value)
+    }
     return (replace(outcome, **changed), sorted(changed)) if changed else (outcome, [])
+
+
+def redacted_places(outcomes: Sequence[RouteOutcome]) -> list[str]:
+    """Where the record's deliveries (``outcomes`` in record order) hold a redaction."""
+    return [
+        f"$.delivery.deliveries[{index}].{name}"
+        for index, outcome in enumerate(outcomes)
+        for name in _CHOSEN_FIELDS
+        if REDACTED in (getattr(outcome, name) or "")
+    ]
 
 
 def scrub_record(

@@ -14,6 +14,7 @@ from cavra_contracts.notifications import (
     NotificationPlannedV1,
 )
 from cavra_contracts.queries import QueryReplyV1
+from cavra_delivery import records
 from cavra_delivery import repository as repo
 from cavra_delivery.connectors import quarantine
 from cavra_delivery.pipeline import Pipeline, route_delivery
@@ -45,6 +46,8 @@ async def delivery_status(query: DeliveryStatusQueryV1, deps: Deps) -> QueryRepl
         rows = await repo.for_plan(conn, query.plan_id)
         record = await repo.record_for_plan(conn, query.plan_id)
     deliveries = [route_delivery(row) for row in rows]
+    if record is not None:
+        record = records.with_deliveries(record, deliveries)
     return QueryReplyV1(
         ok=True,
         result={

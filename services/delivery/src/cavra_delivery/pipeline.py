@@ -35,7 +35,6 @@ from cavra_contracts.envelope import Envelope, make_envelope
 from cavra_contracts.notifications import (
     NOTIFICATION_SOURCE,
     DeliveryOptions,
-    NotificationContentV1,
     NotificationDeliveredV1,
     NotificationPlannedV1,
     NotificationPlanV1,
@@ -47,7 +46,7 @@ from cavra_delivery.connectors import quarantine
 from cavra_delivery.connectors.config import ConnectorConfig, ConnectorSet, secret_values
 from cavra_delivery.connectors.http import RetryPolicy, deliver
 from cavra_delivery.connectors.redaction import secret_pattern
-from cavra_delivery.evidence import RouteOutcome, scrub_outcome, scrub_record
+from cavra_delivery.evidence import RouteOutcome, redacted_places, scrub_outcome, scrub_record
 from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.registry import ConnectorRegistry, connectors_for
 from cavra_runtime.dispatch import Heartbeat, no_heartbeat
@@ -78,6 +77,8 @@ class Pipeline:
     quarantine_policy: quarantine.QuarantinePolicy
     concurrency: int
     heartbeat_seconds: float = 60.0
+    database_timeout_seconds: float = 30.0
+    """The longest a plan waits for its own reads and its final transaction (then it is retried)."""
     _limiter: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -94,43 +95,46 @@ class Pipeline:
         pattern = secret_pattern(secret_values(connectors))
         routes = self._routes(plan, decisions, connectors)
         async with _keep_alive(heartbeat, self.heartbeat_seconds):
-            async with self.pool.acquire() as conn:
+            async with asyncio.timeout(self.database_timeout_seconds), self.pool.acquire() as conn:
                 done = {
-                    row["delivery_id"]: RouteOutcome.from_row(row)
+                    row["delivery_id"]: scrub_outcome(RouteOutcome.from_row(row), pattern)[0]
                     for row in await repo.final_outcomes(conn, plan.plan_id)
                 }
                 todo = [route for route in routes if route.outcome.delivery_id not in done]
                 names = {route.connector.name for route in todo if route.connector is not None}
                 admissions = await self._admissions(conn, names) if names else {}
-            ended = await self._deliver_routes(plan, planned, todo, admissions, pattern)
-            await self._finish(plan, [*done.values(), *ended], cause, pattern)
+            message = compose.PlanMessage.of(plan, planned.content)
+            ended = await self._deliver_routes(message, planned.delivery, todo, admissions, pattern)
+            async with asyncio.timeout(self.database_timeout_seconds):
+                await self._finish(plan, [*done.values(), *ended], cause, pattern)
 
     def _routes(
         self, plan: NotificationPlanV1, decisions: Sequence[RouteDecisionV1], connectors: ConnectorSet
     ) -> list[PlannedRoute]:
         """One route per decision x connector serving its provider; no connector: ``unconfigured``."""
         now = self.clock()
-        targets_of: dict[str, list[ConnectorConfig]] = {}
+        targets_of: dict[str, list[ConnectorConfig | None]] = {}
+        hosts = {name: connector.host for name, connector in connectors.connectors.items()}
         routes: list[PlannedRoute] = []
         for decision in decisions:
             targets = targets_of.get(decision.provider)
             if targets is None:
-                targets = targets_of[decision.provider] = connectors_for(connectors, decision.provider)
-            choices: list[ConnectorConfig | None] = [*targets] or [None]
-            for connector in choices:
+                targets = targets_of[decision.provider] = [
+                    *connectors_for(connectors, decision.provider)
+                ] or [None]
+            for connector in targets:
+                name = connector.name if connector else None
                 outcome = RouteOutcome(
-                    delivery_id=compose.delivery_id(
-                        plan.plan_id, decision.route_key, connector.name if connector else None
-                    ),
+                    delivery_id=compose.delivery_id(plan.plan_id, decision.route_key, name),
                     plan_id=plan.plan_id,
                     route_id=decision.route_id,
                     route_key=decision.route_key,
                     schedule_id=plan.schedule_id,
                     provider=decision.provider,
                     owner=decision.owner,
-                    connector=connector.name if connector else None,
+                    connector=name,
                     connector_type=connector.type if connector else None,
-                    target_host=connector.host if connector else None,
+                    target_host=hosts[name] if name else None,
                     status="unconfigured",  # reported as its own outcome, never silently dropped
                     completed_at=now,
                 )
@@ -160,18 +164,18 @@ class Pipeline:
 
     async def _deliver_routes(
         self,
-        plan: NotificationPlanV1,
-        planned: NotificationPlannedV1,
+        message: compose.PlanMessage,
+        options: DeliveryOptions,
         routes: Sequence[PlannedRoute],
         admissions: Mapping[str, str],
         pattern: re.Pattern[str] | None,
     ) -> list[RouteOutcome]:
         """Every route as one task group: the first route task that fails cancels the others."""
-        policies = self._policies(routes, admissions, planned.delivery)
+        policies = self._policies(routes, admissions, options)
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [
-                    group.create_task(self._route(plan, planned.content, route, policy, pattern))
+                    group.create_task(self._route(message, route, policy, pattern))
                     for route, policy in zip(routes, policies, strict=True)
                 ]
         except BaseExceptionGroup as failed:
@@ -207,8 +211,7 @@ class Pipeline:
 
     async def _route(
         self,
-        plan: NotificationPlanV1,
-        content: NotificationContentV1,
+        message: compose.PlanMessage,
         route: PlannedRoute,
         policy: RetryPolicy | None,
         pattern: re.Pattern[str] | None,
@@ -217,24 +220,24 @@ class Pipeline:
         if route.connector is not None and policy is None:
             log.warning(
                 "delivery.quarantined",
-                plan_id=plan.plan_id,
+                plan_id=outcome.plan_id,
                 route_id=outcome.route_id,
                 connector=outcome.connector,
             )
             outcome = replace(outcome, status="quarantined")
         elif route.connector is not None and policy is not None:
-            message = compose.notification(
-                plan, content, route.decision, delivery=outcome.delivery_id, now=self.clock()
+            notification = compose.notification(
+                message, route.decision, delivery=outcome.delivery_id, now=self.clock()
             )
             result = await deliver(
                 route.connector,
-                message,
+                notification,
                 client=self.client,
                 policy=policy,
                 idempotency_key=outcome.delivery_id,
                 limiter=self._limiter,
             )
-            outcome = replace(outcome.with_result(result), completed_at=self.clock())
+            outcome = outcome.ended(result, self.clock())
         outcome, _ = scrub_outcome(outcome, pattern)
         return await self.writer.write(outcome)
 
@@ -245,16 +248,21 @@ class Pipeline:
         cause: Envelope,
         pattern: re.Pattern[str] | None,
     ) -> None:
-        """Write the plan's record and its event once, from the final outcomes (scrubbed in place)."""
+        """Write the plan's record and its event once, from the final outcomes (scrubbed in place).
+
+        The stored record leaves out its ``deliveries``: the rows are that evidence, and the
+        delivery status query puts them back in."""
         now = self.clock()
-        deliveries = [outcome.as_delivery() for outcome in sorted(ended, key=lambda o: o.delivery_id)]
-        draft = records.delivery_record(
+        outcomes = sorted(ended, key=lambda o: o.delivery_id)
+        deliveries = [outcome.as_delivery() for outcome in outcomes]
+        full = records.delivery_record(
             {"plan_id": plan.plan_id, "schedule_id": plan.schedule_id},
             deliveries,
             source=NOTIFICATION_SOURCE,
             generated_at=now.isoformat(),
         )
-        record, text, redacted = scrub_record(draft, pattern)
+        record, text, redacted = scrub_record(records.without_deliveries(full), pattern)
+        redacted += redacted_places(outcomes)
         delivered = NotificationDeliveredV1.model_validate(
             {
                 "plan_id": plan.plan_id,
@@ -262,7 +270,7 @@ class Pipeline:
                 "alert_level": plan.alert_level,
                 "success": record["delivery_success"],
                 "record_id": record["record_id"],
-                "deliveries": record["delivery"]["deliveries"],
+                "deliveries": deliveries,
             }
         )
         envelope = make_envelope(delivered, producer=SERVICE, subject=f"plan/{plan.plan_id}", cause=cause)

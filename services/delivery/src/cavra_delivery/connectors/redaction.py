@@ -23,8 +23,11 @@ class SecretLeakError(AssertionError):
     """A secret was found where only redacted evidence may be; the message names the place, not the secret."""
 
 
+@functools.lru_cache(maxsize=256)
 def target_host(url: str) -> str:
-    """The host of ``url`` (lower-case, port kept when explicit); never userinfo, path, query or fragment."""
+    """The host of ``url`` (lower-case, port kept when explicit); never userinfo, path, query or fragment.
+
+    Cached: every route's evidence asks for its connector's host, and connectors are few."""
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname
