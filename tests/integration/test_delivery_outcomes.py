@@ -136,3 +136,22 @@ async def test_a_failed_batch_raises_to_its_routes_and_the_writer_recovers(pool:
         )
         assert all(isinstance(r, asyncpg.CheckViolationError) for r in results), "the whole batch failed"
         assert await outcomes.write(outcome(1, 2)) == outcome(1, 2)
+
+
+async def test_a_batch_that_cannot_commit_in_time_fails_transiently_and_the_writer_starts_over(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    blocker = await asyncpg.connect(database_url)
+    try:
+        async with OutcomeWriter(
+            pool, QuarantinePolicy(3, 60), lambda: NOW, max_delay=0.0, timeout=0.5
+        ) as outcomes:
+            transaction = blocker.transaction()
+            await transaction.start()
+            await blocker.execute("LOCK TABLE delivery.deliveries IN ACCESS EXCLUSIVE MODE")
+            with pytest.raises(TimeoutError):
+                await outcomes.write(outcome(1, 1))
+            await transaction.rollback()
+            assert await outcomes.write(outcome(1, 1)) == outcome(1, 1)
+    finally:
+        await blocker.close()

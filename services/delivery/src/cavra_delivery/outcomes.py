@@ -16,22 +16,23 @@ outcome is counted twice.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import asyncpg
-import structlog
 
 from cavra_delivery import repository as repo
 from cavra_delivery.batching import Batcher
 from cavra_delivery.connectors import quarantine
 from cavra_delivery.evidence import RouteOutcome
 
-log = structlog.get_logger()
-
 DEFAULT_MAX_ROWS = 256
 DEFAULT_MAX_DELAY_SECONDS = 0.005
+DEFAULT_TIMEOUT_SECONDS = 30.0
+"""The longest one batch's transaction may take; then its routes fail (transient) and the plans
+are retried, and the writer starts over on a new connection."""
 
 
 class OutcomeWriter:
@@ -45,8 +46,10 @@ class OutcomeWriter:
         *,
         max_rows: int = DEFAULT_MAX_ROWS,
         max_delay: float = DEFAULT_MAX_DELAY_SECONDS,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self._pool = pool
+        self._timeout = timeout
         self._policy = policy
         self._clock = clock
         self._conn: asyncpg.pool.PoolConnectionProxy | None = None
@@ -78,7 +81,7 @@ class OutcomeWriter:
             unique.setdefault(outcome.delivery_id, outcome)
         conn = await self._connection()
         try:
-            async with conn.transaction():
+            async with asyncio.timeout(self._timeout), conn.transaction():
                 written = await repo.write_outcomes(conn, list(unique.values()))
                 stored = {key: unique[key] for key in written}
                 earlier = [key for key in unique if key not in written]
@@ -86,9 +89,10 @@ class OutcomeWriter:
                     for row in await repo.outcomes_by_id(conn, earlier):
                         stored[row["delivery_id"]] = RouteOutcome.from_row(row)
                 await self._fold_health(conn, [outcome for key, outcome in unique.items() if key in written])
-        except BaseException:
-            if conn.is_closed():
-                await self._release()
+        except BaseException as exc:
+            # After a timeout or a cancel a statement may still run: never reuse that session.
+            if isinstance(exc, TimeoutError | asyncio.CancelledError) or conn.is_closed():
+                await self._release(terminate=True)
             raise
         return [stored[outcome.delivery_id] for outcome in outcomes]
 
@@ -122,8 +126,11 @@ class OutcomeWriter:
             self._conn = conn
         return self._conn
 
-    async def _release(self) -> None:
+    async def _release(self, *, terminate: bool = False) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            if terminate:
+                with contextlib.suppress(Exception):
+                    conn.terminate()
             with contextlib.suppress(Exception):
                 await self._pool.release(conn)
