@@ -238,6 +238,16 @@ class Pipeline:
                 limiter=self._limiter,
             )
             outcome = outcome.ended(result, self.clock())
+            log.debug(
+                "delivery.ended",
+                plan_id=outcome.plan_id,
+                route_id=outcome.route_id,
+                connector=outcome.connector,
+                outcome=outcome.status,
+                attempts=len(outcome.attempts),
+                status_code=outcome.status_code,
+                target_host=outcome.target_host,
+            )
         outcome, _ = scrub_outcome(outcome, pattern)
         return await self.writer.write(outcome)
 
