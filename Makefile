@@ -11,7 +11,9 @@ run: export CAVRA_GO_ROLLBACK_DRILL_HISTORY ?= $(CURDIR)/examples/go-backend-rol
 
 .PHONY: install run test test-unit test-integration lint contracts bench clean
 
-$(STAMP): pyproject.toml
+# Reinstall when the packaging changes or a package folder appears or goes (the editable install
+# maps each top-level package to its folder when it is made).
+$(STAMP): pyproject.toml setup.py $(wildcard libs/*/src apps/*/src services/*/src)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -33,7 +35,8 @@ test-integration: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy libs/cavra_contracts/src libs/cavra_runtime/src libs/cavra_cli/src services/scheduler/src services/gateway/src services/router/src services/delivery/src
+	services="$$($(BIN)/python -m cavra_runtime.services --src-dirs)" \
+	  && $(BIN)/mypy libs/cavra_contracts/src libs/cavra_runtime/src apps/cli/src $$services
 
 contracts: $(STAMP)  ## regenerate JSON Schema snapshots and docs/asyncapi.yaml
 	$(BIN)/cavra contracts

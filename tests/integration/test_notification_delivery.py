@@ -24,9 +24,7 @@ from tests.support.harness import (
     FakeClock,
     eventually,
     gateway_client,
-    running_delivery,
-    running_router,
-    running_scheduler,
+    running_service,
     stored_events,
 )
 
@@ -152,10 +150,10 @@ async def test_stale_schedule_is_delivered_with_suppression_and_redacted_evidenc
     async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
         config = connector_config(fake, tmp_path / "connectors.json")
         async with (
-            running_scheduler(nats_url, database_url, clock=clock),
-            running_router(nats_url, database_url, clock=clock),
-            running_delivery(
-                nats_url, database_url, connector_config=str(config), delivery_timeout_seconds=2
+            running_service("scheduler", nats_url, database_url, clock=clock),
+            running_service("router", nats_url, database_url, clock=clock),
+            running_service(
+                "delivery", nats_url, database_url, connector_config=str(config), delivery_timeout_seconds=2
             ),
             gateway_client(nats_url, database_url, delivery_wait_seconds=10) as api,
         ):
@@ -228,8 +226,8 @@ async def test_stale_schedule_is_delivered_with_suppression_and_redacted_evidenc
                 json={"schedule_id": "payments", "provider": "webhook", "force": True},
                 headers={"Idempotency-Key": "deliver-payments-1"},
             )
-            assert again.status_code == 200 and repeated.status_code == 202
-            assert repeated.json()["status"] == "duplicate"
+            assert again.status_code == 200 and repeated.status_code == 200
+            assert repeated.json() == again.json() and repeated.headers["idempotent-replayed"] == "true"
 
             quiet = await api.post(
                 f"{BASE}/rollback-drill-notifications/deliver",
@@ -286,9 +284,9 @@ async def test_stale_schedule_is_delivered_with_suppression_and_redacted_evidenc
 
 async def test_deliver_without_connector_config_is_a_clear_400(nats_url: str, database_url: str) -> None:
     async with (
-        running_scheduler(nats_url, database_url, clock=FakeClock()),
-        running_router(nats_url, database_url),
-        running_delivery(nats_url, database_url),
+        running_service("scheduler", nats_url, database_url, clock=FakeClock()),
+        running_service("router", nats_url, database_url),
+        running_service("delivery", nats_url, database_url),
         gateway_client(nats_url, database_url) as api,
     ):
         await api.put(f"{BASE}/rollback-drill-schedules/payments", json=stale_schedule())
@@ -312,9 +310,10 @@ async def test_a_failing_connector_is_quarantined_probed_and_reported(
         json.dumps({"connectors": {"webhook": {"type": "webhook", "url": unused_url("/hook")}}})
     )
     async with (
-        running_scheduler(nats_url, database_url, clock=FakeClock()),
-        running_router(nats_url, database_url),
-        running_delivery(
+        running_service("scheduler", nats_url, database_url, clock=FakeClock()),
+        running_service("router", nats_url, database_url),
+        running_service(
+            "delivery",
             nats_url,
             database_url,
             connector_config=str(config),

@@ -14,8 +14,7 @@ from tests.support.harness import (
     FakeClock,
     eventually,
     gateway_client,
-    running_router,
-    running_scheduler,
+    running_service,
     stored_events,
 )
 
@@ -69,8 +68,8 @@ async def test_stale_schedule_is_planned_once_with_window_and_calendar_suppressi
     clock = FakeClock()  # 2026-11-01T12:00Z: inside the freeze and the holiday
     fast = {"query_timeout_seconds": 0.3}
     async with (
-        running_scheduler(nats_url, database_url, clock=clock),
-        running_router(nats_url, database_url, clock=clock, **fast) as router,
+        running_service("scheduler", nats_url, database_url, clock=clock),
+        running_service("router", nats_url, database_url, clock=clock, **fast) as router,
         gateway_client(nats_url, database_url, services=("scheduler", "router")) as api,
     ):
         created = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=stale_schedule())
@@ -162,8 +161,8 @@ async def test_stale_schedule_is_planned_once_with_window_and_calendar_suppressi
 async def test_a_healthy_schedule_is_not_planned(nats_url: str, database_url: str) -> None:
     clock = FakeClock()
     async with (
-        running_scheduler(nats_url, database_url, clock=clock),
-        running_router(nats_url, database_url, clock=clock, query_timeout_seconds=0.3),
+        running_service("scheduler", nats_url, database_url, clock=clock),
+        running_service("router", nats_url, database_url, clock=clock, query_timeout_seconds=0.3),
         gateway_client(nats_url, database_url, services=("scheduler", "router")) as api,
     ):
         healthy = stale_schedule() | {"next_due_at": "2027-01-01T00:00:00Z"}
@@ -177,3 +176,43 @@ async def test_a_healthy_schedule_is_not_planned(nats_url: str, database_url: st
 
         await eventually(planned, what="a plan once the schedule is due soon")
         assert (await plans(nats_url))[0]["plan"]["status"] == "due_soon"
+
+
+async def test_a_backlogged_evaluation_the_schedule_has_moved_past_is_not_planned(
+    nats_url: str, database_url: str
+) -> None:
+    clock = FakeClock()
+    async with (
+        running_service("scheduler", nats_url, database_url, clock=clock),
+        gateway_client(nats_url, database_url, services=("scheduler",)) as api,
+    ):
+        assert (
+            await api.put(f"{BASE}/rollback-drill-schedules/behind", json=stale_schedule())
+        ).status_code == 201
+        proving = {
+            "drill_id": "d-proof",
+            "schedule_id": "behind",
+            "executed_at": "2026-11-01T11:00:00Z",
+            "status": "pass",
+            "source_mode": "promoted",
+            "target_mode": "disabled",
+            "fallback_verified": True,
+            "runbook_ref": "docs/runbook.md",
+        }
+        assert (await api.post(f"{BASE}/rollback-drills", json=proving)).status_code == 201
+    evaluations = await stored_events(nats_url, ScheduleEvaluatedV1.MESSAGE.subject)
+    assert [e.payload["status"] for e in evaluations] == ["needs_attention", "ready"]
+    async with (
+        running_service("scheduler", nats_url, database_url, clock=clock),
+        running_service("router", nats_url, database_url, clock=clock),
+    ):
+
+        async def both_seen() -> bool:
+            conn = await asyncpg.connect(database_url)
+            try:
+                return await conn.fetchval("SELECT count(*) FROM router.inbox") == 2
+            finally:
+                await conn.close()
+
+        await eventually(both_seen, what="the router to work through its backlog")
+    assert await plans(nats_url) == [], "the stale needs_attention evaluation planned nothing"

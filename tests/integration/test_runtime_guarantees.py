@@ -10,9 +10,12 @@ import asyncpg
 import nats
 import pytest
 
-from cavra_contracts.failures import MessageRejectedV1, rejection_subject
+from cavra_contracts.envelope import make_envelope
+from cavra_contracts.failures import MessageRejectedV1, OutboxMessageSetAsideV1, rejection_subject
+from cavra_contracts.queries import HealthReplyV1
 from cavra_contracts.subjects import DEAD_LETTER_STREAM, dead_letter_subject
 from cavra_runtime.migrate import MigrationError, migrate
+from cavra_runtime.outbox import enqueue
 from cavra_runtime.service import Runtime, Wiring
 from cavra_runtime.settings import RuntimeSettings
 from tests.support import ledger
@@ -137,6 +140,36 @@ async def test_poison_messages_go_to_the_dead_letter_subject_and_the_consumer_ke
     await eventually(still_consuming, what="the consumer to keep going")
 
 
+async def test_an_outbox_row_too_large_for_the_bus_is_set_aside_and_the_relay_moves_on(
+    running_ledger, nats_url
+) -> None:
+    runtime, handler = running_ledger
+    too_large = make_envelope(
+        ledger.EntryAddedV1(value=1), producer=ledger.SCHEMA, subject="x" * (runtime.bus.max_payload + 10)
+    )
+    after = ledger.command(9)
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, too_large, schema=ledger.SCHEMA)
+    await runtime.bus.publish(after)
+
+    async def applied_and_announced() -> bool:
+        entries = await handler.entries()
+        announced = await stored_events(nats_url, OutboxMessageSetAsideV1.MESSAGE.subject)
+        return after.message_id in entries and len(announced) == 1
+
+    await eventually(applied_and_announced, what="the later event relayed and the refused one announced")
+    [announced] = await stored_events(nats_url, OutboxMessageSetAsideV1.MESSAGE.subject)
+    set_aside = OutboxMessageSetAsideV1.model_validate(announced.payload)
+    assert set_aside.message_id == too_large.message_id and "MaxPayload" in set_aside.error_class
+    async with runtime.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT set_aside_at, error FROM outbox WHERE message_id = $1", too_large.message_id
+        )
+    assert row["set_aside_at"] is not None and row["error"], "kept with its error, not lost"
+    health = HealthReplyV1.model_validate((await runtime.health(too_large)).result)
+    assert health.status == "degraded" and health.checks["outbox_set_aside"] == "1"
+
+
 async def test_migrations_are_recorded_and_edited_files_are_refused(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -145,7 +178,11 @@ async def test_migrations_are_recorded_and_edited_files_are_refused(
     (folder / "0001_init.sql").write_text("CREATE TABLE things (id integer PRIMARY KEY);")
     conn = await asyncpg.connect(database_url)
     try:
-        assert await migrate(conn, "things", folder) == ["runtime/0001_outbox_inbox", "service/0001_init"]
+        assert await migrate(conn, "things", folder) == [
+            "runtime/0001_outbox_inbox",
+            "runtime/0002_outbox_set_aside",
+            "service/0001_init",
+        ]
         assert await migrate(conn, "things", folder) == []
         (folder / "0002_more.sql").write_text("ALTER TABLE things ADD COLUMN name text;")
         assert await migrate(conn, "things", folder) == ["service/0002_more"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from cavra_contracts.scheduler import ScheduleEvaluatedV1, ScheduleUpsertedV1
 from cavra_contracts.schedules import RollbackDrillScheduleReportV1
-from tests.support.harness import FakeClock, eventually, gateway_client, running_scheduler, stored_events
+from tests.support.harness import FakeClock, eventually, gateway_client, running_service, stored_events
 
 BASE = "/runtime/go-pilot"
 
@@ -46,7 +46,7 @@ def drill(drill_id: str, executed_at: str, **changes: Any) -> dict[str, Any]:
 async def test_put_get_and_list_schedules(nats_url: str, database_url: str) -> None:
     clock = FakeClock()
     async with (
-        running_scheduler(nats_url, database_url, clock=clock),
+        running_service("scheduler", nats_url, database_url, clock=clock),
         gateway_client(nats_url, database_url) as api,
     ):
         created = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule())
@@ -97,7 +97,7 @@ async def test_malformed_schedule_is_rejected_and_nothing_is_half_replaced(
     nats_url: str, database_url: str
 ) -> None:
     async with (
-        running_scheduler(nats_url, database_url, clock=FakeClock()),
+        running_service("scheduler", nats_url, database_url, clock=FakeClock()),
         gateway_client(nats_url, database_url) as api,
     ):
         assert (await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule())).status_code == 201
@@ -149,7 +149,7 @@ async def test_malformed_schedule_is_rejected_and_nothing_is_half_replaced(
 async def test_recording_a_passing_drill_moves_the_schedule_forward(nats_url: str, database_url: str) -> None:
     clock = FakeClock()
     async with (
-        running_scheduler(nats_url, database_url, clock=clock),
+        running_service("scheduler", nats_url, database_url, clock=clock),
         gateway_client(nats_url, database_url) as api,
     ):
         await api.put(
@@ -214,7 +214,7 @@ async def test_command_is_kept_while_the_scheduler_is_down(nats_url: str, databa
         assert not_ready.status_code == 503
         assert not_ready.json()["services"]["scheduler"]["status"] == "not answering"
 
-        async with running_scheduler(nats_url, database_url, clock=FakeClock()):
+        async with running_service("scheduler", nats_url, database_url, clock=FakeClock()):
 
             async def applied() -> bool:
                 response = await api.get(f"{BASE}/rollback-drill-schedule", params={"schedule_id": "monthly"})
@@ -229,14 +229,14 @@ async def test_command_is_kept_while_the_scheduler_is_down(nats_url: str, databa
 
 async def test_idempotency_key_applies_a_repeated_request_once(nats_url: str, database_url: str) -> None:
     async with (
-        running_scheduler(nats_url, database_url, clock=FakeClock()),
+        running_service("scheduler", nats_url, database_url, clock=FakeClock()),
         gateway_client(nats_url, database_url, command_wait_seconds=2) as api,
     ):
         headers = {"Idempotency-Key": "put-monthly-1"}
         first = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule(), headers=headers)
         again = await api.put(f"{BASE}/rollback-drill-schedules/monthly", json=schedule(), headers=headers)
         assert first.status_code == 201
-        assert again.status_code == 202, "the repeat is recognised; it is not applied a second time"
-        assert again.json()["status"] == "duplicate"
+        assert again.status_code == 201, "the repeat gets the first answer; it is not applied a second time"
+        assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
         listing = (await api.get(f"{BASE}/rollback-drill-schedules")).json()
         assert listing["items"][0]["version"] == 1

@@ -24,7 +24,7 @@ from cavra_contracts.scheduler import (
 )
 from cavra_contracts.schedules import DrillRunV1, RollbackDrillScheduleV1
 from cavra_runtime.bus import Bus
-from tests.support.harness import FakeClock, eventually, running_scheduler, stored_events
+from tests.support.harness import FakeClock, eventually, running_service, stored_events
 
 SCHEDULE = {
     "schema_version": "cavra.go-backend-rollback-drill-schedule.v1",
@@ -125,8 +125,8 @@ async def test_two_replicas_share_the_timer_and_fire_each_change_once(
 ) -> None:
     clock = FakeClock()  # 2026-11-01T12:00Z; schedule due 2026-11-21T12:00Z, due-soon horizon 14 days
     async with (
-        running_scheduler(nats_url, database_url, clock=clock) as first,
-        running_scheduler(nats_url, database_url, clock=clock),
+        running_service("scheduler", nats_url, database_url, clock=clock) as first,
+        running_service("scheduler", nats_url, database_url, clock=clock),
     ):
         schedule = RollbackDrillScheduleV1.model_validate(SCHEDULE)
         await first.bus.publish(make_envelope(UpsertScheduleV1(schedule=schedule), producer="test"))
@@ -195,9 +195,9 @@ async def test_files_are_loaded_once_across_restarts(
     )
     files = {"go_rollback_drill_schedule": str(schedules), "go_rollback_drill_history": str(history)}
     for _ in range(2):
-        async with running_scheduler(nats_url, database_url, clock=FakeClock(), **files):
+        async with running_service("scheduler", nats_url, database_url, clock=FakeClock(), **files):
             pass
-    async with running_scheduler(nats_url, database_url, clock=FakeClock(), **files):
+    async with running_service("scheduler", nats_url, database_url, clock=FakeClock(), **files):
         await asyncio.sleep(0.3)
     upserts = await stored_events(nats_url, ScheduleUpsertedV1.MESSAGE.subject)
     assert sorted(e.payload["schedule_id"] for e in upserts) == ["monthly", "weekly"], "broken one is skipped"

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -17,30 +17,25 @@ from cavra_contracts.envelope import Envelope, utc_now
 from cavra_contracts.subjects import EVENT_STREAM
 from cavra_gateway.app import create_app
 from cavra_gateway.settings import GatewaySettings
+from cavra_runtime import services
+from cavra_runtime.ports import MessageBus
 from cavra_runtime.service import Runtime
-
-
-class FakeClock:
-    """A clock that only moves when the test says so."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from cavra_runtime.testing import FakeClock as FakeClock  # re-exported: tests import it from here
 
 
 @asynccontextmanager
 async def running(
-    name: str, settings: Any, migrations: Any, bootstrap: Any, clock: Callable[[], datetime]
+    name: str,
+    settings: Any,
+    migrations: Any,
+    bootstrap: Any,
+    clock: Callable[[], datetime],
+    bus: MessageBus | None = None,
 ) -> AsyncIterator[Runtime]:
     """A service running in this event loop (its real bootstrap) until the block exits."""
     stop = asyncio.Event()
     async with (
-        Runtime.open(name, settings, migrations) as runtime,
+        Runtime.open(name, settings, migrations, bus=bus) as runtime,
         bootstrap(runtime, settings, clock) as wiring,
     ):
         task = asyncio.create_task(runtime.run(wiring, stop))
@@ -51,38 +46,31 @@ async def running(
             await task
 
 
-def running_scheduler(
-    nats_url: str, database_url: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
+TEST_SETTINGS: dict[str, dict[str, Any]] = {"scheduler": {"scheduler_tick_seconds": 0.05}}
+"""Per-service settings the tests start with unless they pass their own (a fast timer)."""
+
+
+def service_settings(name: str, nats_url: str, database_url: str, **overrides: Any) -> Any:
+    """The settings ``running_service`` gives service ``name``: test defaults, then ``overrides``."""
+    values = {**TEST_SETTINGS.get(name, {}), **overrides}
+    return services.get(name).settings_class()(nats_url=nats_url, database_url=database_url, **values)
+
+
+def running_service(
+    name: str,
+    nats_url: str,
+    database_url: str,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    bus: MessageBus | None = None,
+    **overrides: Any,
 ) -> AbstractAsyncContextManager[Runtime]:
-    from cavra_scheduler import MIGRATIONS as migrations
-    from cavra_scheduler.bootstrap import bootstrap
-    from cavra_scheduler.settings import SchedulerSettings
-
-    overrides.setdefault("scheduler_tick_seconds", 0.05)
-    settings = SchedulerSettings(nats_url=nats_url, database_url=database_url, **overrides)
-    return running("scheduler", settings, migrations, bootstrap, clock or utc_now)
-
-
-def running_router(
-    nats_url: str, database_url: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
-) -> AbstractAsyncContextManager[Runtime]:
-    from cavra_router import MIGRATIONS as migrations
-    from cavra_router.bootstrap import bootstrap
-    from cavra_router.settings import RouterSettings
-
-    settings = RouterSettings(nats_url=nats_url, database_url=database_url, **overrides)
-    return running("router", settings, migrations, bootstrap, clock or utc_now)
-
-
-def running_delivery(
-    nats_url: str, database_url: str, *, clock: Callable[[], datetime] | None = None, **overrides: Any
-) -> AbstractAsyncContextManager[Runtime]:
-    from cavra_delivery import MIGRATIONS as migrations
-    from cavra_delivery.bootstrap import bootstrap
-    from cavra_delivery.settings import DeliverySettings
-
-    settings = DeliverySettings(nats_url=nats_url, database_url=database_url, **overrides)
-    return running("delivery", settings, migrations, bootstrap, clock or utc_now)
+    """Any message-driven service of the registry, run in-process with its real bootstrap; on the
+    test's NATS server, or on ``bus`` (e.g. an ``InMemoryBus``) when given."""
+    service = services.get(name)
+    bootstrap = service.bootstrap()
+    settings = service_settings(name, nats_url, database_url, **overrides)
+    return running(name, settings, service.migrations(), bootstrap, clock or utc_now, bus)
 
 
 @asynccontextmanager

@@ -9,8 +9,8 @@ import asyncpg
 import nats
 from nats.js.errors import NotFoundError
 
-from cavra_cli.topology import SERVICES
 from cavra_contracts.subjects import STREAMS
+from cavra_runtime import services
 from cavra_runtime.db import with_database
 from cavra_runtime.migrate import migrate
 
@@ -28,9 +28,8 @@ async def create_template(server_url: str) -> None:
         await admin.close()
     conn = await asyncpg.connect(with_database(server_url, TEMPLATE))
     try:
-        for service in SERVICES:
-            if service.migrations is not None:
-                await migrate(conn, service.name, service.migrations)
+        for schema, folder in services.owned_schemas().items():
+            await migrate(conn, schema, folder)
     finally:
         await conn.close()
 
@@ -56,13 +55,16 @@ async def drop_database(server_url: str, dsn: str) -> None:
 
 
 async def reset_streams(nats_url: str) -> None:
-    """Delete the system's streams (and their consumers) so each test starts empty."""
+    """Delete the system's streams (and their consumers) and key/value buckets so each test starts empty."""
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        for spec in STREAMS:
+        buckets = [
+            info.config.name for info in await js.streams_info() if info.config.name.startswith("KV_CAVRA_")
+        ]
+        for name in [spec.name for spec in STREAMS] + buckets:
             try:
-                await js.delete_stream(spec.name)
+                await js.delete_stream(name)
             except NotFoundError:
                 pass
     finally:

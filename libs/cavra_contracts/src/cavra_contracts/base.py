@@ -7,17 +7,34 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from cavra_contracts.limits import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP
 from cavra_contracts.subjects import MessageSpec
 
 
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past the end of the calendar in UTC
+        raise ValueError("timestamp is out of range in UTC") from None
+
+
+def _within_limits(value: datetime) -> datetime:
+    moment = _as_utc(value)
+    if not EARLIEST_TIMESTAMP <= moment <= LATEST_TIMESTAMP:
+        raise ValueError(
+            f"timestamp must be between {EARLIEST_TIMESTAMP:%Y-%m-%d} and {LATEST_TIMESTAMP:%Y-%m-%d} (UTC)"
+        )
+    return moment
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 """A timestamp: ISO 8601 in, aware UTC out (a trailing ``Z`` and naive values are accepted as UTC)."""
+
+Timestamp = Annotated[datetime, AfterValidator(_within_limits)]
+"""A timestamp from outside (request or file): a ``UtcDatetime`` between ``limits.EARLIEST_TIMESTAMP``
+and ``limits.LATEST_TIMESTAMP``, so that date arithmetic on it can never leave the calendar."""
 
 
 class Contract(BaseModel):

@@ -1,4 +1,4 @@
-"""The event a service publishes when it gives up on a message: rejected, never silently dropped.
+"""The events a service publishes when it gives up on a message: rejected, never silently dropped.
 
 Every service's dispatcher publishes ``MessageRejectedV1`` on ``cavra.evt.<service>.message_rejected.v1``
 when a message cannot be decoded or its handler fails for a reason no retry can fix, and copies the
@@ -43,3 +43,26 @@ class MessageRejectedV1(Contract):
     error: str = Field(max_length=500, description="What went wrong, without payload content.")
     delivery_attempts: int
     stream_sequence: int
+
+
+class OutboxMessageSetAsideV1(Contract):
+    """An event its service stored but the bus refused (e.g. larger than ``max_payload``).
+
+    The row stays in the service's outbox with its error (``set_aside_at``); the service's health
+    reports it until an operator has looked at it.
+    """
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "evt",
+        "runtime",
+        "outbox_set_aside",
+        "cavra.drillops.outbox-message-set-aside.v1",
+        summary="An outbox row the bus refused was set aside; the relay moved on.",
+    )
+
+    schema_name: str = Field(description="The service (database schema) whose outbox holds the row.")
+    message_id: str
+    message_type: str
+    size_bytes: int
+    error_class: str
+    error: str = Field(max_length=500)

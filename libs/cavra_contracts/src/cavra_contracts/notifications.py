@@ -12,12 +12,24 @@ Public schema_version strings kept from the original CAVRA:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final, Literal
+from typing import ClassVar, Final, Literal
 
 from pydantic import Field
 
 from cavra_contracts.base import Contract, UtcDatetime
+from cavra_contracts.limits import (
+    MAX_ID_LENGTH,
+    MAX_OFFSET,
+    MAX_PLAN_ID_LENGTH,
+    MAX_PROVIDER_LENGTH,
+    MAX_PROVIDER_SELECTION_LENGTH,
+    MAX_RETRIES,
+    MAX_ROUTE_HISTORY_LIMIT,
+    MAX_TEXT_LENGTH,
+    MAX_TIMEOUT_SECONDS,
+)
 from cavra_contracts.scheduler import FieldProblem
+from cavra_contracts.schedules import Identifier, RoutingPolicy
 from cavra_contracts.subjects import MessageSpec
 from cavra_contracts.vocabulary import (
     AlertLevel,
@@ -176,8 +188,8 @@ class DeliveryOptions(Contract):
         "evt", "router", "delivery_options", "cavra.drillops.delivery-options.v1", channel=False
     )
 
-    retries: int | None = Field(default=None, ge=0, le=10)
-    timeout_seconds: float | None = Field(default=None, gt=0, le=120)
+    retries: int | None = Field(default=None, ge=0, le=MAX_RETRIES)
+    timeout_seconds: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_SECONDS)
 
 
 # --- router ---------------------------------------------------------------------------------
@@ -194,11 +206,11 @@ class PlanNotificationV1(Contract):
         summary="Build a notification plan on demand (POST .../rollback-drill-notifications/deliver).",
     )
 
-    schedule_id: str | None = None
-    provider: str = "all"
-    routing_policy: dict[str, Any] | None = None
+    schedule_id: Identifier | None = None
+    provider: str = Field(default="all", max_length=MAX_PROVIDER_SELECTION_LENGTH)
+    routing_policy: RoutingPolicy | None = None
     force: bool = False
-    generated_by: str = "console"
+    generated_by: str = Field(default="console", max_length=MAX_TEXT_LENGTH)
     delivery: DeliveryOptions = Field(default_factory=DeliveryOptions)
 
 
@@ -245,13 +257,13 @@ class RouteHistoryQueryV1(Contract):
         summary=f"Reply: {ROUTING_HISTORY_SCHEMA}.",
     )
 
-    schedule_id: str = ""
-    provider: str = ""
-    owner: str = ""
-    action: str = ""
-    category: str = ""
-    limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    schedule_id: str = Field(default="", max_length=MAX_ID_LENGTH)
+    provider: str = Field(default="", max_length=MAX_PROVIDER_LENGTH)
+    owner: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    action: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    category: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    limit: int = Field(default=50, ge=1, le=MAX_ROUTE_HISTORY_LIMIT)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class SuppressionTrendQueryV1(Contract):
@@ -265,10 +277,10 @@ class SuppressionTrendQueryV1(Contract):
         summary=f"Reply: {{trend: {SUPPRESSION_TREND_SCHEMA}, metadata}}.",
     )
 
-    schedule_id: str = ""
-    provider: str = ""
-    owner: str = ""
-    generated_by: str = "console"
+    schedule_id: str = Field(default="", max_length=MAX_ID_LENGTH)
+    provider: str = Field(default="", max_length=MAX_PROVIDER_LENGTH)
+    owner: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    generated_by: str = Field(default="console", max_length=MAX_TEXT_LENGTH)
 
 
 class PlanQueryV1(Contract):
@@ -278,7 +290,7 @@ class PlanQueryV1(Contract):
         "qry", "router", "plan", "cavra.drillops.router.plan-query.v1", summary="Reply: {plan, metadata}."
     )
 
-    plan_id: str
+    plan_id: str = Field(max_length=MAX_PLAN_ID_LENGTH)
 
 
 # --- delivery -------------------------------------------------------------------------------
@@ -358,7 +370,7 @@ class DeliveryStatusQueryV1(Contract):
         summary="Reply: {plan_id, complete, success, deliveries[], record}.",
     )
 
-    plan_id: str
+    plan_id: str = Field(max_length=MAX_PLAN_ID_LENGTH)
 
 
 class ConnectorsQueryV1(Contract):

@@ -51,6 +51,7 @@ CONTRACTS: tuple[type[Contract], ...] = (
     queries.HealthQueryV1,
     queries.HealthReplyV1,
     failures.MessageRejectedV1,
+    failures.OutboxMessageSetAsideV1,
 )
 """Every message contract (commands, events, queries and replies)."""
 

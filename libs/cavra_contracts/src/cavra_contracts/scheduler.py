@@ -7,8 +7,10 @@ from typing import ClassVar
 from pydantic import Field
 
 from cavra_contracts.base import Contract, UtcDatetime
+from cavra_contracts.limits import MAX_ID_LENGTH, MAX_LIST_LIMIT, MAX_OFFSET
 from cavra_contracts.schedules import (
     DrillRunV1,
+    Label,
     RollbackDrillHistoryReportV1,
     RollbackDrillScheduleReportV1,
     RollbackDrillScheduleV1,
@@ -64,7 +66,7 @@ class UpsertScheduleV1(Contract):
     )
 
     schedule: RollbackDrillScheduleV1
-    requested_by: str = "console"
+    requested_by: Label = "console"
 
 
 class RecordDrillRunV1(Contract):
@@ -79,8 +81,8 @@ class RecordDrillRunV1(Contract):
     )
 
     drill: DrillRunV1
-    environment: str = ""
-    requested_by: str = "console"
+    environment: Label = ""
+    requested_by: Label = "console"
 
 
 # --- events (JetStream, CAVRA_EVENTS) -------------------------------------------------------
@@ -193,7 +195,7 @@ class ScheduleReportQueryV1(Contract):
         summary="Reply: RollbackDrillScheduleReportV1 (cavra.go-backend-pilot.rollback-drill-schedule.v1).",
     )
 
-    schedule_id: str | None = None
+    schedule_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
 
 
 class HistoryReportQueryV1(Contract):
@@ -207,7 +209,7 @@ class HistoryReportQueryV1(Contract):
         summary="Reply: RollbackDrillHistoryReportV1 (cavra.go-backend-pilot.rollback-drill-history.v1).",
     )
 
-    schedule_id: str | None = None
+    schedule_id: str | None = Field(default=None, max_length=MAX_ID_LENGTH)
 
 
 class ListSchedulesQueryV1(Contract):
@@ -221,8 +223,8 @@ class ListSchedulesQueryV1(Contract):
         summary="Reply: ScheduleListV1.",
     )
 
-    limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=100, ge=1, le=MAX_LIST_LIMIT)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class ScheduleListV1(Contract):

@@ -33,11 +33,13 @@ from nats.js.api import (
     ConsumerConfig,
     DeliverPolicy,
     DiscardPolicy,
+    KeyValueConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.kv import KeyValue
 from pydantic import ValidationError
 
 from cavra_contracts.base import Contract
@@ -376,3 +378,90 @@ class Bus:
         )
         await self.js.publish(dead_letter_subject(consumer), msg.data, headers=headers)
         await msg.term()
+
+
+# --- key/value buckets -------------------------------------------------------------------
+# JetStream KV for small records shared by every replica of a process type (the gateway's
+# Idempotency-Key records). ``create`` is the atomic first writer; ``update`` compares and sets.
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """A JetStream key/value bucket the system provisions at start."""
+
+    name: str
+    description: str
+    ttl_seconds: float
+    """A key's value is forgotten this long after its last write."""
+    max_value_bytes: int
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A key's current value and its revision (the stream sequence of that write)."""
+
+    value: bytes
+    revision: int
+
+
+class KeyExistsError(Exception):
+    """``create`` found the key already set, or ``update`` found a newer revision."""
+
+
+class Bucket:
+    """One key/value bucket. Keys are ``[-/_=.a-zA-Z0-9]+``; values at most the bucket's limit."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self._kv = kv
+
+    async def create(self, key: str, value: bytes) -> int:
+        """Set ``key`` only if it holds no value; returns the revision, or raises ``KeyExistsError``."""
+        try:
+            return int(await self._kv.create(key, value))
+        except KeyWrongLastSequenceError as exc:
+            raise KeyExistsError(key) from exc
+
+    async def get(self, key: str) -> Entry | None:
+        """The current value, or None when the key is unset, deleted or expired."""
+        try:
+            entry = await self._kv.get(key)
+        except KeyNotFoundError:
+            return None
+        return Entry(value=bytes(entry.value or b""), revision=int(entry.revision or 0))
+
+    async def update(self, key: str, value: bytes, *, revision: int) -> int:
+        """Set ``key`` if its revision is still ``revision``; else raises ``KeyExistsError``."""
+        try:
+            return int(await self._kv.update(key, value, last=revision))
+        except KeyWrongLastSequenceError as exc:
+            raise KeyExistsError(key) from exc
+
+    async def delete(self, key: str) -> None:
+        """Forget ``key`` (a later ``create`` succeeds)."""
+        await self._kv.delete(key)
+
+
+async def ensure_bucket(bus: Bus, spec: BucketSpec) -> Bucket:
+    """Create the bucket, or update its limits to ``spec`` (idempotent), and open it."""
+    config = KeyValueConfig(
+        bucket=spec.name,
+        description=spec.description,
+        ttl=spec.ttl_seconds,
+        max_value_size=spec.max_value_bytes,
+        max_bytes=spec.max_bytes,
+        storage=StorageType.FILE,
+        history=1,
+    )
+    try:
+        kv = await bus.js.create_key_value(config)
+    except BadRequestError:  # exists with other limits: keep its data, apply ours
+        info = await bus.js.stream_info(f"KV_{spec.name}")
+        stream = info.config
+        stream.max_age = spec.ttl_seconds
+        stream.max_msg_size = spec.max_value_bytes
+        stream.max_bytes = spec.max_bytes
+        stream.description = spec.description
+        await bus.js.update_stream(stream)
+        kv = await bus.js.key_value(spec.name)
+    return Bucket(kv)

@@ -1,13 +1,23 @@
-"""Idempotent consumers: an inbox row per (consumer, message_id), written in the handler's transaction."""
+"""Idempotent consumers: an inbox row per (consumer, message_id), written in the handler's transaction.
+
+A claim is kept for as long as any stream keeps messages (``RETENTION``): consumers start from
+the first stored message, so a consumer that is recreated re-reads everything still stored and
+must still recognise what it already applied.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import asyncpg
 
 from cavra_contracts.envelope import Envelope
+from cavra_contracts.subjects import STREAMS
+
+RETENTION = timedelta(days=max(spec.max_age_days for spec in STREAMS) + 1)
+"""How long an inbox claim is kept: the longest stream ``max_age`` (400 days) and a day."""
 
 CLAIM_SQL = """
 INSERT INTO inbox (consumer, message_id, subject)

@@ -23,7 +23,8 @@ from cavra_runtime.db import create_pool, ensure_database
 from cavra_runtime.dispatch import Handler
 from cavra_runtime.logging import configure_logging
 from cavra_runtime.migrate import migrate
-from cavra_runtime.outbox import OutboxRelay, pending_count
+from cavra_runtime.outbox import OutboxRelay, backlog
+from cavra_runtime.ports import Infrastructure, MessageBus
 from cavra_runtime.settings import RuntimeSettings
 
 log = structlog.get_logger()
@@ -69,13 +70,16 @@ class Runtime:
 
     name: str
     settings: RuntimeSettings
-    bus: Bus
+    bus: MessageBus
     pool: asyncpg.Pool
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, name: str, settings: RuntimeSettings, migrations: Path) -> AsyncIterator[Runtime]:
-        """Connect to NATS and PostgreSQL, apply this service's migrations, provision streams."""
+    async def open(
+        cls, name: str, settings: RuntimeSettings, migrations: Path, *, bus: MessageBus | None = None
+    ) -> AsyncIterator[Runtime]:
+        """Connect to PostgreSQL and apply this service's migrations; connect to NATS and provision
+        the streams, or use ``bus`` as given (e.g. the in-memory bus of ``cavra_runtime.testing``)."""
         await ensure_database(settings.database_url)
         conn = await asyncpg.connect(settings.database_url)
         try:
@@ -87,24 +91,38 @@ class Runtime:
         pool = await create_pool(
             settings.database_url, schema=name, application=f"cavra-{name}", max_size=settings.db_pool_max
         )
-        bus = await Bus.connect(settings.nats_url, name=f"cavra-{name}-{settings.instance_id}", service=name)
         try:
+            if bus is None:
+                bus = await Bus.connect(
+                    settings.nats_url, name=f"cavra-{name}-{settings.instance_id}", service=name
+                )
             await bus.ensure_streams()
             yield cls(name=name, settings=settings, bus=bus, pool=pool)
         finally:
-            await bus.close()
+            if bus is not None:
+                await bus.close()
             await pool.close()
 
     async def health(self, _: Envelope) -> QueryReplyV1:
-        """Answer the health query: database reachable and outbox backlog."""
+        """Answer the health query: ``down`` when NATS or PostgreSQL is unreachable, ``degraded``
+        when the outbox is older than ``outbox_degraded_after_seconds`` or set rows aside today."""
         checks = {"nats": "ok" if self.bus.connected else "disconnected"}
+        late = False
         try:
             async with self.pool.acquire() as conn:
                 checks["database"] = "ok"
-                checks["outbox_pending"] = str(await pending_count(conn))
+                found = await asyncio.wait_for(backlog(conn), timeout=2.0)
         except Exception as exc:
             checks["database"] = f"error: {type(exc).__name__}"
-        status = "ok" if checks["database"] == "ok" and checks["nats"] == "ok" else "degraded"
+        else:
+            checks["outbox_pending"] = str(found.pending)
+            checks["outbox_oldest_seconds"] = f"{found.oldest_seconds:.1f}"
+            checks["outbox_set_aside"] = str(found.set_aside)
+            late = found.oldest_seconds > self.settings.outbox_degraded_after_seconds or found.set_aside > 0
+        if checks["database"] != "ok" or checks["nats"] != "ok":
+            status = "down"
+        else:
+            status = "degraded" if late else "ok"
         reply = HealthReplyV1(
             service=self.name, instance=self.settings.instance_id, status=status, checks=checks
         )
@@ -143,7 +161,7 @@ class Runtime:
         log.info("service.stopped")
 
 
-Bootstrap = Callable[[Runtime, Any], AbstractAsyncContextManager[Wiring]]
+Bootstrap = Callable[[Infrastructure, Any], AbstractAsyncContextManager[Wiring]]
 
 
 def serve_forever(name: str, settings: RuntimeSettings, migrations: Path, bootstrap: Bootstrap) -> None:

@@ -25,6 +25,8 @@ class RuntimeSettings(BaseSettings):
     log_level: str = "info"
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     db_pool_max: int = Field(default=10, ge=1, le=200)
+    outbox_degraded_after_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    """An unpublished outbox row older than this makes the service's health ``degraded``."""
 
     @classmethod
     def from_env(cls) -> Self:

@@ -17,12 +17,13 @@ from cavra_delivery.pipeline import Pipeline
 from cavra_delivery.registry import ConnectorRegistry
 from cavra_delivery.settings import DeliverySettings
 from cavra_runtime.dispatch import bind_table
-from cavra_runtime.service import Runtime, Wiring, bind_queries
+from cavra_runtime.ports import Infrastructure
+from cavra_runtime.service import Wiring, bind_queries
 
 
 @asynccontextmanager
 async def bootstrap(
-    runtime: Runtime, settings: DeliverySettings, clock: Callable[[], datetime] = utc_now
+    runtime: Infrastructure, settings: DeliverySettings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Wiring]:
     registry = ConnectorRegistry(settings.connector_config)
     registry.current()

@@ -85,12 +85,18 @@ async def connectors(_: ConnectorsQueryV1, deps: Deps) -> QueryReplyV1:
         result={
             "configured": deps.registry.configured,
             "error": deps.registry.error,
+            "error_since": _iso(deps.registry.error_since),
+            "loaded_at": _iso(deps.registry.loaded_at),
             "routable_providers": routable_providers(current),
             "connectors": listed,
             "problems": dict(current.problems),
             "redaction_alarms": alarms,
         },
     )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 QUERIES: QueryTable[Deps] = {

@@ -4,4 +4,11 @@ It owns no tables and reads none: queries are NATS request/reply to the owning s
 mutations are commands on JetStream whose outcome event it waits for, a bounded time.
 """
 
+from pathlib import Path
+
+from cavra_gateway.settings import GatewaySettings as Settings
+
 SERVICE = "gateway"
+MIGRATIONS: Path | None = None
+
+__all__ = ["MIGRATIONS", "SERVICE", "Settings"]

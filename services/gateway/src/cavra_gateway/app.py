@@ -1,4 +1,5 @@
-"""The FastAPI application: routes, error handlers, and the lifespan that owns the NATS connection."""
+"""The FastAPI application: routes, error handlers, body limits, and the lifespan that owns the NATS
+connection and the idempotency records."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from fastapi.responses import RedirectResponse
 
 from cavra_gateway.deps import GatewayState
 from cavra_gateway.errors import on_request_validation_error
+from cavra_gateway.idempotency import IdempotencyStore, bucket_spec
+from cavra_gateway.limits import BodyLimits
 from cavra_gateway.outcomes import OutcomeWaiter
 from cavra_gateway.routes import health, notifications, schedules
 from cavra_gateway.settings import GatewaySettings
-from cavra_runtime.bus import Bus
+from cavra_runtime.bus import Bus, ensure_bucket
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -22,12 +25,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bus = await Bus.connect(settings.nats_url, name=f"cavra-gateway-{settings.instance_id}")
         await bus.ensure_streams()
+        idempotency = IdempotencyStore(await ensure_bucket(bus, bucket_spec(settings)), settings)
         outcomes = OutcomeWaiter()
         await bus.listen("cavra.evt.>", outcomes.observe)
-        app.state.gateway = GatewayState(settings=settings, bus=bus, outcomes=outcomes)
+        app.state.gateway = GatewayState(settings, bus, outcomes, idempotency)
         try:
             yield
         finally:
+            await idempotency.close()
             await bus.close()
 
     app = FastAPI(
@@ -39,6 +44,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_exception_handler(RequestValidationError, on_request_validation_error)
+    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     app.include_router(health.router)
     app.include_router(schedules.router)
     app.include_router(notifications.router)

@@ -1,4 +1,4 @@
-"""Error bodies: every 4xx names the offending fields."""
+"""Error bodies: every 4xx names the offending fields; their OpenAPI declaration."""
 
 from __future__ import annotations
 
@@ -8,7 +8,37 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+
+class FieldProblem(BaseModel):
+    """One offending field: dotted path (``owners.0``, ``query.limit``, ``header.idempotency-key``)."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """Every error body. ``errors`` is absent when the error concerns no field."""
+
+    detail: str
+    errors: list[FieldProblem] = []
+
+
+ERROR_DESCRIPTIONS = {
+    400: "The request cannot be served as configured (e.g. no connector for a provider).",
+    404: "A named schedule or plan does not exist.",
+    409: "The first request with this Idempotency-Key is still running; retry after `Retry-After`.",
+    413: "The body is past CAVRA_MAX_BODY_BYTES, or the command past the bus's max_payload.",
+    422: "Invalid request; `errors` names every offending field (also: Idempotency-Key reused "
+    "with another request, JSON nested too deep).",
+    503: "A service did not answer, or the message bus is unavailable.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for ``codes``, all with the :class:`Problem` body."""
+    return {code: {"model": Problem, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
 
 
 def field_name(loc: Sequence[Any], *, drop_body: bool = True) -> str:

@@ -47,14 +47,3 @@ class OutcomeWaiter:
             for types, future in self._pending.get(key or "", []):
                 if event.type in types and not future.done():
                     future.set_result(event)
-
-    async def wait(
-        self, command_id: str, future: asyncio.Future[Envelope], timeout: float
-    ) -> Envelope | None:
-        """The outcome, or None when it did not arrive within ``timeout`` seconds."""
-        try:
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            return None
-        finally:
-            self.forget(command_id, future)

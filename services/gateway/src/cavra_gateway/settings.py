@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from cavra_runtime import services as registry
 from cavra_runtime.settings import RuntimeSettings
+
+MIB = 1_048_576
 
 
 class GatewaySettings(RuntimeSettings):
@@ -13,4 +16,30 @@ class GatewaySettings(RuntimeSettings):
     command_wait_seconds: float = Field(default=5.0, ge=0, le=60)
     query_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     delivery_wait_seconds: float = Field(default=8.0, ge=0, le=120)
-    services: tuple[str, ...] = ("scheduler", "router", "delivery")
+    # Who /readyz asks for its health: every message-driven service of the registry, unless
+    # CAVRA_SERVICES names a subset (a partial deployment, a test running fewer services).
+    services: tuple[str, ...] = Field(default_factory=registry.health_checked)
+
+    @field_validator("services")
+    @classmethod
+    def _known_services(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = registry.health_checked()
+        unknown = [name for name in value if name not in known]
+        if unknown:
+            raise ValueError(f"not a message-driven service: {', '.join(unknown)}; known: {', '.join(known)}")
+        return value
+
+    max_body_bytes: int = Field(default=MIB, ge=1024, le=8 * MIB)
+    """Largest request body; past it 413. A command that still does not fit the NATS server's
+    max_payload is refused with 413 as well (see messaging.send)."""
+    max_json_depth: int = Field(default=32, ge=2, le=256)
+    idempotency_settle_seconds: float = Field(default=300.0, ge=0, le=3600)
+    """After a 202, how long the gateway keeps waiting for the outcome to store it for replays."""
+    idempotency_max_settling: int = Field(default=1000, ge=0, le=100_000)
+    idempotency_max_record_bytes: int = Field(default=512 * 1024, ge=4096, le=8 * MIB)
+    idempotency_bucket_max_bytes: int = Field(default=1024 * MIB, ge=MIB)
+
+    @property
+    def idempotency_lease_seconds(self) -> float:
+        """How long a request may run; an ``in_progress`` record older than this was abandoned."""
+        return self.command_wait_seconds + self.delivery_wait_seconds + 3 * self.query_timeout_seconds + 10

@@ -15,9 +15,9 @@ from cavra_router import SERVICE, handlers, subscriptions
 from cavra_router.handlers import Deps
 from cavra_router.peers import ReportAnswer
 from cavra_router.settings import RouterSettings
-from cavra_runtime.bus import Bus
 from cavra_runtime.dispatch import bind_table
-from cavra_runtime.service import Runtime, Wiring, bind_queries
+from cavra_runtime.ports import Infrastructure, MessageBus
+from cavra_runtime.service import Wiring, bind_queries
 
 
 @dataclass
@@ -28,7 +28,7 @@ class BusPeers:
     ``connectors_ttl`` seconds instead of being asked for every plan.
     """
 
-    bus: Bus
+    bus: MessageBus
     timeout: float
     connectors_ttl: float = 5.0
     _connectors: list[str] | None = None
@@ -64,7 +64,7 @@ class BusPeers:
 
 @asynccontextmanager
 async def bootstrap(
-    runtime: Runtime, settings: RouterSettings, clock: Callable[[], datetime] = utc_now
+    runtime: Infrastructure, settings: RouterSettings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Wiring]:
     deps = Deps(
         pool=runtime.pool,

@@ -49,23 +49,30 @@ class Deps:
 
 
 async def on_schedule_evaluated(message: Message[ScheduleEvaluatedV1], deps: Deps) -> None:
-    """Plan when a schedule becomes due soon or stale: once per schedule, state and due date,
-    and never for an evaluation older than one already seen (a backlog the schedule moved past)."""
+    """Plan when a schedule becomes due soon or stale: once per schedule, state and due date, and
+    never for an evaluation the schedule has moved past (older than one already seen, or no longer
+    what the scheduler reports)."""
     evaluated = message.contract
     report = evaluated.report.as_json_dict()
-    notifying = evaluated.status in NOTIFYING_STATES
-    configured = await deps.peers.configured_providers() if notifying else None
+    stale = False
+    configured = None
+    if evaluated.status in NOTIFYING_STATES:
+        # A backlog (router down, consumer behind) may hold evaluations the schedule has moved past:
+        # plan only what the scheduler still says now.
+        current = await deps.peers.schedule_report(evaluated.schedule_id)  # TimeoutError: retried
+        stale = not _still_current(evaluated, current.report)
+        configured = await deps.peers.configured_providers()
     now = deps.clock()
     plan_id = planning.new_plan_id()
     async with once(deps.pool, EVENTS_CONSUMER, message.envelope) as conn:
         if conn is None:
             return
-        current = await repo.observe_evaluation(
+        newest = await repo.observe_evaluation(
             conn, evaluated.schedule_id, message.stream_sequence, evaluated.status, evaluated.evaluated_at
         )
-        if not notifying:
+        if evaluated.status not in NOTIFYING_STATES:
             return
-        if not current:
+        if stale or not newest:
             log.info(
                 "plan.stale_evaluation_skipped", schedule_id=evaluated.schedule_id, status=evaluated.status
             )
@@ -95,6 +102,14 @@ async def on_schedule_evaluated(message: Message[ScheduleEvaluatedV1], deps: Dep
             now=now,
         )
     _log_created(plan, trigger="schedule_evaluated")
+
+
+def _still_current(evaluated: ScheduleEvaluatedV1, report: dict[str, Any] | None) -> bool:
+    """Does the scheduler still see the schedule as the event says (a backlog may be behind)?"""
+    if report is None:
+        return False  # the schedule is gone
+    schedule = report.get("schedule") or {}
+    return report.get("status") == evaluated.status and schedule.get("next_due_at") == evaluated.next_due_at
 
 
 async def _reject(deps: Deps, message: Message[Any], status_code: int, problems: list[FieldProblem]) -> None:
@@ -140,6 +155,8 @@ async def on_plan_command(message: Message[PlanNotificationV1], deps: Deps) -> N
 
 
 def _log_created(plan: dict[str, Any], *, trigger: str) -> None:
+    if planning.REJECTION in plan:
+        return  # planning.store enqueued PlanRejectedV1 and logged plan.rejected
     log.info(
         "plan.created",
         plan_id=plan["plan_id"],

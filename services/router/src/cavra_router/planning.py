@@ -1,4 +1,11 @@
-"""Build a plan, store it with its route decisions, and emit NotificationPlannedV1 (one transaction)."""
+"""Build a plan, store it with its route decisions, and emit NotificationPlannedV1 (one transaction).
+
+A plan over a size limit is never stored nor published; PlanRejectedV1 (422, naming the field
+to shrink) is enqueued instead, so every caller (the deliver command and automatic plans alike)
+rejects it the same way: ``build`` counts the routes first and returns a *rejected* plan past
+``MAX_ROUTES_PER_PLAN`` without building a route; ``store`` measures the event and rejects one
+past ``MAX_EVENT_BYTES`` (only reachable with long names far beyond ASCII).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +15,26 @@ from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
+import structlog
 
 from cavra_contracts.envelope import Envelope, make_envelope
+from cavra_contracts.limits import MAX_EVENT_BYTES, MAX_ROUTES_PER_PLAN
 from cavra_contracts.notifications import (
     DeliveryOptions,
     NotificationContentV1,
     NotificationPlannedV1,
     NotificationPlanV1,
+    PlanRejectedV1,
 )
+from cavra_contracts.scheduler import FieldProblem
 from cavra_router import SERVICE, domain
 from cavra_router import repository as repo
 from cavra_runtime.outbox import enqueue
+
+log = structlog.get_logger()
+
+REJECTION = "rejection"
+"""Key of a rejected plan's problem: ``{status_code, field, message}``."""
 
 
 def new_plan_id() -> str:
@@ -37,18 +53,22 @@ def build(
     configured: Sequence[str] | None,
     now: datetime,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The plan and its notification event (pure)."""
-    plan = domain.build_notification_plan(
-        report,
-        plan_id=plan_id,
-        requested_provider=requested_provider,
-        available_providers=configured,
-        configured_providers=configured,
-        generated_by=generated_by,
-        force=force,
-        routing_policy=routing_policy,
-        now=now,
-    )
+    """The plan and its notification event (pure), or a rejected plan (see ``rejected_plan``)."""
+    try:
+        plan = domain.build_notification_plan(
+            report,
+            plan_id=plan_id,
+            requested_provider=requested_provider,
+            available_providers=configured,
+            configured_providers=configured,
+            generated_by=generated_by,
+            force=force,
+            routing_policy=routing_policy,
+            max_routes=MAX_ROUTES_PER_PLAN,
+            now=now,
+        )
+    except domain.PlanTooLarge as exc:
+        return rejected_plan(plan_id, report, field=exc.field, message=str(exc)), {}
     event = domain.build_notification_event(report, plan=plan, generated_by=generated_by, now=now)
     return plan, event
 
@@ -80,6 +100,25 @@ def planned_event(
     )
 
 
+def rejected_plan(plan_id: str, report: dict[str, Any], *, field: str, message: str) -> dict[str, Any]:
+    """A plan that must not be stored: no routes, and the problem under ``REJECTION``."""
+    schedule = report.get("schedule")
+    schedule_id = str(schedule.get("schedule_id") or "") if isinstance(schedule, dict) else ""
+    return {
+        "plan_id": plan_id,
+        "schedule_id": schedule_id,
+        "route_decisions": [],
+        "unconfigured_providers": [],
+        "deliverable_route_count": 0,
+        "suppressed_route_count": 0,
+        REJECTION: _problem(field, message),
+    }
+
+
+def _problem(field: str, message: str) -> dict[str, Any]:
+    return {"status_code": 422, "field": field, "message": message}
+
+
 async def store(
     conn: asyncpg.Connection,
     plan: dict[str, Any],
@@ -90,10 +129,40 @@ async def store(
     cause: Envelope,
     now: datetime,
 ) -> Envelope:
-    """Store the plan and its decisions and enqueue NotificationPlannedV1 in the caller's transaction."""
+    """Store the plan and its decisions and enqueue NotificationPlannedV1 in the caller's transaction.
+
+    A rejected plan, or one whose event would be past ``MAX_EVENT_BYTES``, stores nothing and
+    enqueues PlanRejectedV1 (caused by ``cause``) instead.
+    """
+    rejection = plan.get(REJECTION)
+    if rejection is not None:
+        return await _reject(conn, plan, rejection, cause=cause)
     rows = history_rows(plan)
-    await repo.insert_plan(conn, plan, event, trigger=trigger, generated_at=now, rows=rows)
     planned = planned_event(plan, event, trigger=trigger, delivery=delivery)
     envelope = make_envelope(planned, producer=SERVICE, subject=f"plan/{plan['plan_id']}", cause=cause)
+    size = len(envelope.to_json())
+    if size > MAX_EVENT_BYTES:
+        message = f"the plan's event would take {size} bytes; an event holds at most {MAX_EVENT_BYTES}"
+        return await _reject(conn, plan, _problem("owners", message), cause=cause)
+    await repo.insert_plan(conn, plan, event, trigger=trigger, generated_at=now, rows=rows)
     await enqueue(conn, envelope, schema=SERVICE)
+    return envelope
+
+
+async def _reject(
+    conn: asyncpg.Connection, plan: dict[str, Any], rejection: dict[str, Any], *, cause: Envelope
+) -> Envelope:
+    rejected = PlanRejectedV1(
+        status_code=rejection["status_code"],
+        problems=[FieldProblem(field=rejection["field"], message=rejection["message"])],
+    )
+    envelope = make_envelope(rejected, producer=SERVICE, cause=cause)
+    await enqueue(conn, envelope, schema=SERVICE)
+    log.warning(
+        "plan.rejected",
+        plan_id=plan["plan_id"],
+        schedule_id=plan["schedule_id"],
+        field=rejection["field"],
+        problem=rejection["message"],
+    )
     return envelope

@@ -112,6 +112,11 @@ async def get_plan(conn: asyncpg.Connection, plan_id: str) -> asyncpg.Record | N
     )
 
 
+def like_literal(text: str) -> str:
+    """``text`` as a LIKE pattern that matches exactly itself (``\\`` is the escape character)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _filters(filters: dict[str, str], *, suppressed_only: bool = False) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
@@ -120,8 +125,12 @@ def _filters(filters: dict[str, str], *, suppressed_only: bool = False) -> tuple
             params.append(filters[column])
             clauses.append(f"{column} = ${len(params)}")
     if filters.get("owner"):
-        params.append(f"%{filters['owner'].lower()}%")
-        clauses.append(f"(lower(owner) LIKE ${len(params)} OR lower(escalation_owner) LIKE ${len(params)})")
+        # A case-insensitive substring (spec 3.7): the filter's own % _ \ are literal characters.
+        params.append(f"%{like_literal(filters['owner'].lower())}%")
+        n = len(params)
+        clauses.append(
+            f"(lower(owner) LIKE ${n} ESCAPE '\\' OR lower(escalation_owner) LIKE ${n} ESCAPE '\\')"
+        )
     if suppressed_only:
         clauses.append("action = 'suppress'")
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params

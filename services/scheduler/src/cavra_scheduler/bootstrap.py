@@ -9,7 +9,8 @@ from datetime import datetime
 
 from cavra_contracts.envelope import utc_now
 from cavra_runtime.dispatch import bind_table
-from cavra_runtime.service import Runtime, Wiring, bind_queries
+from cavra_runtime.ports import Infrastructure
+from cavra_runtime.service import Wiring, bind_queries
 from cavra_scheduler import handlers, subscriptions
 from cavra_scheduler.evaluation import EvaluationConfig
 from cavra_scheduler.handlers import Deps
@@ -21,7 +22,7 @@ from cavra_scheduler.timer import run_timer
 
 @asynccontextmanager
 async def bootstrap(
-    runtime: Runtime, settings: SchedulerSettings, clock: Callable[[], datetime] = utc_now
+    runtime: Infrastructure, settings: SchedulerSettings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Wiring]:
     """Load the configured files, then return what the scheduler process runs."""
     deps = Deps(pool=runtime.pool, ctx=Context(config=EvaluationConfig.from_settings(settings), clock=clock))

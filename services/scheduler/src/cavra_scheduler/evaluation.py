@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cavra_contracts.scheduler import ScheduleStateV1
+from cavra_contracts.scheduler import ScheduleListV1, ScheduleStateV1
 from cavra_contracts.schedules import HISTORY_FILE_SCHEMA
 from cavra_scheduler import domain
+from cavra_scheduler.repository import ListedSchedule
 from cavra_scheduler.settings import SchedulerSettings
 
 NO_SCHEDULE_STORED = "no rollback drill schedule is stored"
@@ -128,3 +129,25 @@ def schedule_state(
         evaluated_at=evaluated_at,
         next_evaluation_at=evaluation.next_change_at,
     )
+
+
+def schedule_list(
+    page: Sequence[ListedSchedule],
+    *,
+    total: int,
+    limit: int,
+    offset: int,
+    config: EvaluationConfig,
+    now: datetime,
+) -> ScheduleListV1:
+    """A page of schedules (``repository.list_schedules_with_drills``) evaluated at ``now``."""
+    items = [
+        schedule_state(
+            evaluate_schedule(item.stored.document, item.drills, item.environment, config, now),
+            version=item.stored.version,
+            updated_at=item.stored.updated_at,
+            evaluated_at=now,
+        )
+        for item in page
+    ]
+    return ScheduleListV1(items=items, total=total, limit=limit, offset=offset)

@@ -18,7 +18,6 @@ from cavra_contracts.scheduler import (
     HistoryReportQueryV1,
     ListSchedulesQueryV1,
     RecordDrillRunV1,
-    ScheduleListV1,
     ScheduleReportQueryV1,
     UpsertScheduleV1,
 )
@@ -26,7 +25,7 @@ from cavra_runtime.dispatch import HandlerTable, Message
 from cavra_runtime.inbox import once
 from cavra_runtime.service import QueryTable
 from cavra_scheduler import repository as repo
-from cavra_scheduler.evaluation import evaluate_history, evaluate_schedule, schedule_state
+from cavra_scheduler.evaluation import evaluate_history, evaluate_schedule, schedule_list
 from cavra_scheduler.events import emit
 from cavra_scheduler.store import Context, Rejected, record_drill, store_schedule
 
@@ -124,19 +123,17 @@ async def history_report(query: HistoryReportQueryV1, deps: Deps) -> QueryReplyV
 
 
 async def list_schedules(query: ListSchedulesQueryV1, deps: Deps) -> QueryReplyV1:
-    now = deps.ctx.clock()
-    items = []
+    """One page of schedules with their readiness: one SQL statement, whatever the page size."""
     async with deps.pool.acquire() as conn:
-        total = await repo.count_schedules(conn)
-        for stored in await repo.list_schedules(conn, query.limit, query.offset):
-            drills, environment = await repo.drills_for(conn, stored.schedule_id)
-            evaluation = evaluate_schedule(stored.document, drills, environment, deps.ctx.config, now)
-            items.append(
-                schedule_state(
-                    evaluation, version=stored.version, updated_at=stored.updated_at, evaluated_at=now
-                )
-            )
-    listing = ScheduleListV1(items=items, total=total, limit=query.limit, offset=query.offset)
+        page, total = await repo.list_schedules_with_drills(conn, query.limit, query.offset)
+    listing = schedule_list(
+        page,
+        total=total,
+        limit=query.limit,
+        offset=query.offset,
+        config=deps.ctx.config,
+        now=deps.ctx.clock(),
+    )
     return _ok(listing.model_dump(mode="json"))
 
 

@@ -56,17 +56,50 @@ async def first_schedule(conn: asyncpg.Connection) -> StoredSchedule | None:
     return _schedule(row) if row else None
 
 
-async def list_schedules(conn: asyncpg.Connection, limit: int, offset: int) -> list[StoredSchedule]:
+@dataclass(frozen=True)
+class ListedSchedule:
+    """A schedule with the drills that count for it (its own plus shared ones) and their environment."""
+
+    stored: StoredSchedule
+    drills: list[dict[str, Any]]
+    environment: str
+
+
+async def list_schedules_with_drills(
+    conn: asyncpg.Connection, limit: int, offset: int
+) -> tuple[list[ListedSchedule], int]:
+    """One page of schedules with their drills, and the number of schedules: one statement.
+
+    The drills per schedule are those ``drills_for`` returns, in the same order.
+    """
     rows = await conn.fetch(
-        f"SELECT {_SCHEDULE_COLUMNS} FROM schedules ORDER BY created_at, schedule_id LIMIT $1 OFFSET $2",
+        f"""WITH page AS (
+                SELECT {_SCHEDULE_COLUMNS} FROM schedules
+                ORDER BY created_at, schedule_id LIMIT $1 OFFSET $2
+            )
+            SELECT (SELECT count(*) FROM schedules) AS total, page.*,
+                   coalesce(counted.drills, '[]'::jsonb) AS drills,
+                   coalesce(counted.environment, '') AS environment
+            FROM (SELECT 1) AS one
+            LEFT JOIN page ON true
+            LEFT JOIN LATERAL (
+                SELECT jsonb_agg(d.document ORDER BY d.executed_at, d.drill_id) AS drills,
+                       (array_agg(d.environment ORDER BY d.executed_at DESC, d.drill_id DESC))[1]
+                           AS environment
+                FROM drill_runs d
+                WHERE d.schedule_id = page.schedule_id OR d.schedule_id IS NULL
+            ) AS counted ON page.schedule_id IS NOT NULL
+            ORDER BY page.created_at, page.schedule_id""",
         limit,
         offset,
     )
-    return [_schedule(row) for row in rows]
-
-
-async def count_schedules(conn: asyncpg.Connection) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM schedules"))
+    total = int(rows[0]["total"]) if rows else 0
+    listed = [
+        ListedSchedule(stored=_schedule(row), drills=list(row["drills"]), environment=row["environment"])
+        for row in rows
+        if row["schedule_id"] is not None
+    ]
+    return listed, total
 
 
 async def all_schedule_ids_for_update(conn: asyncpg.Connection) -> list[str]:

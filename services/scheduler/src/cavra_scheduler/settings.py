@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from cavra_contracts.limits import MAX_AGE_DAYS, MAX_DUE_SOON_DAYS
 from cavra_runtime.settings import RuntimeSettings
 
 MODES = ("disabled", "shadow", "enforce", "promoted")
@@ -26,8 +27,10 @@ class SchedulerSettings(RuntimeSettings):
     go_backend_mode: str = "disabled"
     go_rollback_drill_schedule: str = ""
     go_rollback_drill_history: str = ""
-    go_rollback_drill_due_soon_days: float = 14.0
-    go_rollback_drill_max_age_days: float = 90.0
+    # Zero or below is allowed (the original then never reports due soon / fresh); past the
+    # limit, or not finite, the process refuses to start rather than compute with it.
+    go_rollback_drill_due_soon_days: float = Field(default=14.0, le=MAX_DUE_SOON_DAYS, allow_inf_nan=False)
+    go_rollback_drill_max_age_days: float = Field(default=90.0, le=MAX_AGE_DAYS, allow_inf_nan=False)
     scheduler_tick_seconds: float = Field(default=1.0, gt=0, le=3600)
     scheduler_batch: int = Field(default=200, ge=1, le=10_000)
     ack_wait_seconds: float = Field(default=30.0, ge=1, le=3600)

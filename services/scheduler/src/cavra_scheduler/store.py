@@ -23,8 +23,10 @@ from cavra_contracts.scheduler import (
     ScheduleUpsertedV1,
 )
 from cavra_contracts.schedules import DrillRunV1, RollbackDrillScheduleV1
+from cavra_contracts.timestamps import add_days
 from cavra_scheduler import domain
 from cavra_scheduler import repository as repo
+from cavra_scheduler.domain.documents import positive_number
 from cavra_scheduler.evaluation import EvaluationConfig, evaluate_schedule, schedule_state
 from cavra_scheduler.events import emit
 
@@ -158,11 +160,25 @@ def proves_fallback(drill: DrillRunV1) -> bool:
 
 
 def _advanced_due(document: dict[str, Any], drill: DrillRunV1) -> str | None:
-    """The explicit next_due_at a proving drill moves the schedule to, if it moves it forward."""
+    """The explicit next_due_at a proving drill moves the schedule to, if it moves it forward.
+
+    Total on any stored document: an interval that is not a positive number, or that pushes the
+    date past the calendar (possible only for a schedule stored before interval_days was bounded),
+    leaves the schedule where it is.
+    """
     explicit = document.get("next_due_at")
     if not explicit or not proves_fallback(drill):
         return None
-    candidate = drill.executed_at + timedelta(days=float(document["interval_days"]))
+    interval_days = positive_number(document.get("interval_days"))
+    candidate = add_days(drill.executed_at, float(interval_days)) if interval_days is not None else None
+    if candidate is None:
+        log.warning(
+            "schedule.not_advanced",
+            schedule_id=document.get("schedule_id"),
+            drill_id=drill.drill_id,
+            interval_days=document.get("interval_days"),
+        )
+        return None
     current = domain.parse_timestamp(explicit)
     if current is not None and candidate <= current:
         return None

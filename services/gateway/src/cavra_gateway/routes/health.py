@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from cavra_contracts.envelope import make_envelope
 from cavra_contracts.queries import HealthQueryV1, health_subject
 from cavra_gateway import SERVICE
+from cavra_gateway.api_models import Readiness
 from cavra_gateway.deps import GatewayState, State
 
 router = APIRouter(tags=["health"])
@@ -45,7 +46,11 @@ async def _service(state: GatewayState, service: str) -> dict[str, Any]:
     return reply.result or {"status": "error", "error": reply.error}
 
 
-@router.get("/readyz", summary="NATS, PostgreSQL and every service answer")
+@router.get(
+    "/readyz",
+    summary="NATS, PostgreSQL and every service answer (200 ready or degraded, 503 not_ready)",
+    responses={200: {"model": Readiness}, 503: {"model": Readiness, "description": "Not ready"}},
+)
 async def readyz(state: State) -> JSONResponse:
     services = await asyncio.gather(*(_service(state, name) for name in state.settings.services))
     checks: dict[str, Any] = {
@@ -53,11 +58,14 @@ async def readyz(state: State) -> JSONResponse:
         "database": await _database(state),
         "services": dict(zip(state.settings.services, services, strict=True)),
     }
-    ready = (
+    statuses = [s.get("status") for s in checks["services"].values()]
+    serving = (
         checks["nats"] == "ok"
         and checks["database"] == "ok"
-        and all(s.get("status") == "ok" for s in checks["services"].values())
+        and all(status in ("ok", "degraded") for status in statuses)
     )
-    return JSONResponse(
-        status_code=200 if ready else 503, content={"status": "ready" if ready else "not_ready", **checks}
-    )
+    if not serving:
+        return JSONResponse(status_code=503, content={"status": "not_ready", **checks})
+    # Degraded (an outbox behind or a row set aside) still serves: 200, but says so.
+    status = "degraded" if "degraded" in statuses else "ready"
+    return JSONResponse(status_code=200, content={"status": status, **checks})

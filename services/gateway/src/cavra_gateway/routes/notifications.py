@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from cavra_contracts.limits import MAX_OFFSET, MAX_PROVIDER_SELECTION_LENGTH
 from cavra_contracts.notifications import (
     DELIVERY_SCHEMA,
     ConnectorsQueryV1,
@@ -23,11 +24,19 @@ from cavra_contracts.notifications import (
     SuppressionTrendQueryV1,
 )
 from cavra_contracts.scheduler import ScheduleReportQueryV1
+from cavra_contracts.schedules import Identifier, RoutingPolicy
+from cavra_gateway.api_models import Accepted, Delivered
 from cavra_gateway.deps import GatewayState, State
-from cavra_gateway.errors import problem_response, rejection_response
-from cavra_gateway.messaging import ask, drop, follow, tell
+from cavra_gateway.errors import error_responses, problem_response, rejection_response
+from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
+from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
+from cavra_gateway.params import ID_OR_EMPTY, ID_PATTERN, TEXT
 
-router = APIRouter(prefix="/runtime/go-pilot/rollback-drill-notifications", tags=["notifications"])
+router = APIRouter(
+    prefix="/runtime/go-pilot/rollback-drill-notifications",
+    tags=["notifications"],
+    responses=error_responses(422, 503),
+)
 
 PROVIDER_LIST = r"^(all|[A-Za-z0-9_-]+(\s*,\s*[A-Za-z0-9_-]+)*)$"
 
@@ -37,13 +46,17 @@ class DeliverRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schedule_id: str | None = Field(
-        default=None, max_length=128, description="Default: the only/first schedule."
+    schedule_id: Identifier | None = Field(
+        default=None,
+        description="Default: the only/first schedule. 1-128 characters of A-Z a-z 0-9 . _ : @ -",
     )
-    provider: str = Field(default="all", pattern=PROVIDER_LIST, description="`all` or a comma list.")
-    routing_policy: dict[str, Any] | None = Field(
-        default=None, description="owner_routes / maintenance_windows / owner_calendars; wins per key."
+    provider: str = Field(
+        default="all",
+        pattern=PROVIDER_LIST,
+        max_length=MAX_PROVIDER_SELECTION_LENGTH,
+        description="`all` or a comma list.",
     )
+    routing_policy: RoutingPolicy | None = None
     retries: int | None = Field(
         default=None, ge=0, le=10, description="Default: the connector's own `retries`, else 2."
     )
@@ -76,57 +89,59 @@ def _delivery_view(status: dict[str, Any]) -> dict[str, Any]:
     "/deliver",
     summary="Plan notifications for a schedule and deliver its deliverable routes",
     responses={
-        200: {"description": "Planned and, when a route was deliverable, delivered (see `delivery`)."},
-        202: {
-            "description": "Planned (or queued) but delivery did not finish within "
-            "CAVRA_DELIVERY_WAIT_SECONDS; poll `poll`."
+        200: {
+            "model": Delivered,
+            "description": "Planned and, when a route was deliverable, delivered (see `delivery`).",
         },
-        400: {"description": "No connector config, or a route names a provider without a connector."},
-        404: {"description": "schedule_id names no schedule."},
-        422: {"description": "Invalid body; `errors` names every offending field."},
-        503: {"description": "A service did not answer."},
+        202: {
+            "model": Delivered | Accepted,
+            "description": "Queued (no plan within CAVRA_COMMAND_WAIT_SECONDS: `status` accepted), "
+            "or planned but not delivered within CAVRA_DELIVERY_WAIT_SECONDS: poll `poll`.",
+        },
+        **error_responses(400, 404, 409, 413, 422, 503),
     },
 )
 async def deliver(
-    state: State,
-    body: DeliverRequest,
-    idempotency_key: str | None = Header(
-        default=None, max_length=128, description="Repeat a request safely: the same key plans once."
-    ),
-) -> JSONResponse:
-    connectors = await ask(state, ConnectorsQueryV1())
-    if not connectors.get("configured"):
-        problem = connectors.get("error") or "connector config is not configured"
-        title = (
-            "connector config is not configured"
-            if "not configured" in problem
-            else "connector config is unusable"
-        )
-        return problem_response(400, title, [{"field": "CAVRA_CONNECTOR_CONFIG", "message": problem}])
-    command = PlanNotificationV1(
-        schedule_id=body.schedule_id,
-        provider=body.provider,
-        routing_policy=body.routing_policy,
-        force=body.force,
-        generated_by=body.generated_by,
-        delivery=DeliveryOptions(retries=body.retries, timeout_seconds=body.timeout_seconds),
-    )
-    told = await tell(
-        state,
-        command,
-        outcomes=[NotificationPlannedV1.MESSAGE.subject, PlanRejectedV1.MESSAGE.subject],
-        downstream=[NotificationDeliveredV1.MESSAGE.subject],
+    state: State, request: Request, body: DeliverRequest, key: str | None = IDEMPOTENCY_KEY
+) -> Response:
+    command = Command(
+        PlanNotificationV1(
+            schedule_id=body.schedule_id,
+            provider=body.provider,
+            routing_policy=body.routing_policy,
+            force=body.force,
+            generated_by=body.generated_by,
+            delivery=DeliveryOptions(retries=body.retries, timeout_seconds=body.timeout_seconds),
+        ),
+        outcomes=outcomes_of(NotificationPlannedV1, PlanRejectedV1),
+        downstream=outcomes_of(NotificationDeliveredV1),
         subject=f"schedule/{body.schedule_id or '*'}",
-        message_id=idempotency_key,
     )
-    outcome = told.outcome
+
+    async def answer(told: Told, waits: Waits) -> JSONResponse:
+        return await _answer_deliver(state, told, waits)
+
+    return await run_command(state, request, key, command, answer, precheck=lambda: _no_connectors(state))
+
+
+async def _no_connectors(state: GatewayState) -> JSONResponse | None:
+    connectors = await ask(state, ConnectorsQueryV1())
+    if connectors.get("configured"):
+        return None
+    problem = connectors.get("error") or "connector config is not configured"
+    title = (
+        "connector config is not configured"
+        if "not configured" in problem
+        else "connector config is unusable"
+    )
+    return problem_response(400, title, [{"field": "CAVRA_CONNECTOR_CONFIG", "message": problem}])
+
+
+async def _answer_deliver(state: GatewayState, told: Told, waits: Waits) -> JSONResponse:
+    outcome = await told.outcome(waits.outcome)
     if outcome is None:
-        accepted = "duplicate" if told.duplicate else "accepted"
-        return JSONResponse(
-            status_code=202, content={"status": accepted, "message_id": told.command.message_id}
-        )
+        return accepted(told)
     if outcome.type == PlanRejectedV1.MESSAGE.subject:
-        drop(state, told)
         rejected = PlanRejectedV1.model_validate(outcome.payload)
         return rejection_response(rejected.status_code, rejected.problems)
     planned = NotificationPlannedV1.model_validate(outcome.payload)
@@ -143,9 +158,8 @@ async def deliver(
         "event_id": plan["schedule_id"] or plan["plan_id"],
     }
     if not plan["deliverable_route_count"]:
-        drop(state, told)
         return JSONResponse(status_code=200, content=response)
-    delivered = await follow(state, told, state.settings.delivery_wait_seconds)
+    delivered = await told.downstream(waits.downstream)
     if delivered is None:
         pending = response | {"success": None, "poll": _plan_poll(plan["plan_id"])}
         return JSONResponse(status_code=202, content=pending)
@@ -158,8 +172,12 @@ async def deliver(
     return JSONResponse(status_code=200, content=response)
 
 
-@router.get("/plans/{plan_id}", summary="One stored plan with its delivery evidence so far")
-async def plan(state: State, plan_id: str = Path(max_length=64)) -> dict[str, Any]:
+@router.get(
+    "/plans/{plan_id}",
+    summary="One stored plan with its delivery evidence so far",
+    responses=error_responses(404),
+)
+async def plan(state: State, plan_id: str = Path(max_length=64, pattern=ID_PATTERN)) -> dict[str, Any]:
     stored = await ask(state, PlanQueryV1(plan_id=plan_id))
     view: dict[str, Any] = {
         "plan": stored["plan"],
@@ -194,15 +212,18 @@ Category = Literal["", "maintenance_window", "owner_calendar", "healthy_schedule
 @router.get("/routes", summary="Route history (cavra.go-backend-pilot.rollback-drill-routing-history.v1)")
 async def routes(
     state: State,
-    schedule_id: str = Query(default="", max_length=128),
-    provider: str = Query(default="", max_length=64),
+    schedule_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
+    provider: str = Query(default="", max_length=64, pattern=TEXT),
     owner: str = Query(
-        default="", max_length=200, description="Case-insensitive substring of owner or escalation owner."
+        default="",
+        max_length=200,
+        pattern=TEXT,
+        description="Case-insensitive substring of owner or escalation owner.",
     ),
     action: Literal["", "deliver", "suppress"] = Query(default=""),
     category: Category = Query(default=""),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     query = RouteHistoryQueryV1(
         schedule_id=schedule_id,
@@ -225,10 +246,10 @@ async def routes(
 )
 async def suppression_trends(
     state: State,
-    schedule_id: str = Query(default="", max_length=128),
-    provider: str = Query(default="", max_length=64),
-    owner: str = Query(default="", max_length=200),
-    generated_by: str = Query(default="console", max_length=200),
+    schedule_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
+    provider: str = Query(default="", max_length=64, pattern=TEXT),
+    owner: str = Query(default="", max_length=200, pattern=TEXT),
+    generated_by: str = Query(default="console", max_length=200, pattern=TEXT),
 ) -> dict[str, Any]:
     query = SuppressionTrendQueryV1(
         schedule_id=schedule_id, provider=provider, owner=owner, generated_by=generated_by

@@ -21,12 +21,15 @@ from .plan import (
     EVENT_SCHEMA,
     EVENT_TYPE,
     PLAN_SCHEMA,
+    PlanTooLarge,
+    RouteTarget,
     build_notification_event,
     build_notification_plan,
     build_owner_routes,
     decide_route,
     requested_provider_list,
     route_key,
+    route_targets,
 )
 from .policy import (
     acknowledgement_minutes,
@@ -41,7 +44,9 @@ __all__ = [
     "EVENT_SCHEMA",
     "EVENT_TYPE",
     "PLAN_SCHEMA",
+    "PlanTooLarge",
     "ROUTE_CATEGORIES",
+    "RouteTarget",
     "SUPPRESSION_CATEGORIES",
     "TREND_SCHEMA",
     "acknowledgement_minutes",
@@ -62,5 +67,6 @@ __all__ = [
     "route_category",
     "route_history_row",
     "route_key",
+    "route_targets",
     "rule_providers",
 ]

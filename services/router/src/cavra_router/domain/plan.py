@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cavra_contracts.timestamps import iso
 from cavra_contracts.vocabulary import (
@@ -80,6 +80,48 @@ def route_key(schedule_id: str, provider: str, owner: str) -> str:
     return f"{ROUTE_KEY_PREFIX}{digest[:16]}"
 
 
+class PlanTooLarge(ValueError):
+    """A plan would have more routes than allowed; `field` names the input that has to shrink."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RouteTarget(NamedTuple):
+    """One owner, the rule that applies to them and the providers they get a route for."""
+
+    owner: str
+    rule: dict[str, Any]
+    providers: list[str]
+
+
+def route_targets(
+    schedule: Mapping[str, Any],
+    policy: Mapping[str, Any],
+    *,
+    eligible_providers: Sequence[str],
+    requested_providers: Sequence[str],
+) -> list[RouteTarget]:
+    """Who gets a route on which providers, before any route is built (cheap to count).
+
+    An owner rule naming providers replaces the eligible ones (it is not intersected with them);
+    a non-empty `requested_providers` then keeps only the requested ones.
+    """
+    base_providers = (
+        normalize_providers(eligible_providers)
+        or normalize_providers(_as_list(schedule.get("notification_providers")))
+        or [DEFAULT_PROVIDER]
+    )
+    requested = set(normalize_providers(requested_providers))
+    targets: list[RouteTarget] = []
+    for owner in _owners(schedule) or [DEFAULT_OWNER]:
+        rule = owner_rule(policy, owner)
+        providers = rule_providers(rule) or sorted(base_providers)
+        targets.append(RouteTarget(owner, rule, [p for p in providers if not requested or p in requested]))
+    return targets
+
+
 def build_owner_routes(
     schedule: Mapping[str, Any],
     policy: Mapping[str, Any],
@@ -88,26 +130,44 @@ def build_owner_routes(
     requested_providers: Sequence[str],
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """One route per owner and provider, with its SLO, escalation owner, window and availability.
-
-    An owner rule naming providers replaces the eligible ones (it is not intersected with them);
-    a non-empty `requested_providers` then keeps only the requested ones.
-    """
-    schedule_id = str(schedule.get("schedule_id") or "")
-    base_providers = (
-        normalize_providers(eligible_providers)
-        or normalize_providers(_as_list(schedule.get("notification_providers")))
-        or [DEFAULT_PROVIDER]
+    """One route per owner and provider (see `route_targets`), with its SLO, escalation owner,
+    window and availability."""
+    targets = route_targets(
+        schedule, policy, eligible_providers=eligible_providers, requested_providers=requested_providers
     )
-    requested = set(normalize_providers(requested_providers))
-    routes: list[dict[str, Any]] = []
-    for owner in _owners(schedule) or [DEFAULT_OWNER]:
-        rule = owner_rule(policy, owner)
-        providers = rule_providers(rule) or sorted(base_providers)
-        for provider in providers:
-            if not requested or provider in requested:
-                routes.append(_route(schedule_id, owner, provider, rule, policy, now=now))
-    return routes
+    return _routes(str(schedule.get("schedule_id") or ""), targets, policy, now=now)
+
+
+def _routes(
+    schedule_id: str, targets: Sequence[RouteTarget], policy: Mapping[str, Any], *, now: datetime
+) -> list[dict[str, Any]]:
+    return [
+        _route(schedule_id, target.owner, provider, target.rule, policy, now=now)
+        for target in targets
+        for provider in target.providers
+    ]
+
+
+def _check_route_count(
+    targets: Sequence[RouteTarget],
+    *,
+    eligible: Sequence[str],
+    policy_names_owner_routes: bool,
+    max_routes: int,
+) -> None:
+    """Raise PlanTooLarge, naming what to shrink, when `targets` add up to more than `max_routes`."""
+    count = sum(len(target.providers) for target in targets)
+    if count <= max_routes:
+        return
+    if len(targets) * max(len(eligible), 1) > max_routes:
+        field = "owners"
+    elif policy_names_owner_routes:
+        field = "routing_policy.owner_routes"
+    else:
+        field = "owner_routes"
+    raise PlanTooLarge(
+        f"owners x providers give {count} routes; a plan holds at most {max_routes}", field=field
+    )
 
 
 def build_notification_plan(
@@ -120,21 +180,32 @@ def build_notification_plan(
     generated_by: str = DEFAULT_GENERATED_BY,
     force: bool = False,
     routing_policy: Mapping[str, Any] | None = None,
+    max_routes: int | None = None,
     now: datetime,
 ) -> dict[str, Any]:
     """The notification plan for a schedule report; `plan_id` is the caller's, never derived here.
 
     `configured_providers` None means connectors are not checked; otherwise deliver routes to a
-    provider outside it stay `deliver` and are reported in `unconfigured_providers`.
+    provider outside it stay `deliver` and are reported in `unconfigured_providers`. A plan that
+    would have more than `max_routes` routes raises PlanTooLarge before any route is built.
     """
     schedule = _schedule(schedule_report)
     policy = effective_routing_policy(schedule, routing_policy)
     status = _status(schedule_report)
     requested = requested_provider_list(requested_provider)
     eligible = _eligible_providers(schedule, available_providers, requested)
-    routes = build_owner_routes(
-        schedule, policy, eligible_providers=eligible, requested_providers=requested or [], now=now
+    targets = route_targets(
+        schedule, policy, eligible_providers=eligible, requested_providers=requested or []
     )
+    if max_routes is not None:
+        _check_route_count(
+            targets,
+            eligible=eligible,
+            policy_names_owner_routes=isinstance(routing_policy, Mapping)
+            and any(name in routing_policy for name in ("owner_routes", "routing_rules")),
+            max_routes=max_routes,
+        )
+    routes = _routes(str(schedule.get("schedule_id") or ""), targets, policy, now=now)
     should_notify = force or status in NOTIFYING_STATES
     decisions = [route | decide_route(route, should_notify=should_notify) for route in routes]
     selected = _providers_of(decisions, DELIVER)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from cavra_contracts.limits import MAX_ACKNOWLEDGEMENT_MINUTES
 from cavra_contracts.timestamps import as_utc, iso, parse_timestamp
 from cavra_contracts.vocabulary import normalize_provider, normalize_providers
 
@@ -78,7 +79,9 @@ def acknowledgement_minutes(
     """Minutes a route may stay unacknowledged: owner rule > policy > `default_slo` > `default` > 60.
 
     The rule's value (alias `ack_minutes`) only counts when the rule lists no providers or lists
-    this one. Whatever wins must be a positive integer, else the answer is 60.
+    this one. Whatever wins must be a positive integer, else the answer is 60; above
+    `MAX_ACKNOWLEDGEMENT_MINUTES` (only a value stored before that limit existed) it is clamped
+    to it, so the answer always fits the route history's `integer` column.
     """
     slo = policy.get("default_slo")
     defaults = slo if isinstance(slo, Mapping) else {}
@@ -91,7 +94,7 @@ def acknowledgement_minutes(
     providers = rule_providers(rule)
     if rule and (not providers or normalize_provider(provider) in providers):
         minutes = rule.get("acknowledgement_minutes", rule.get("ack_minutes", minutes))
-    return positive_int(minutes, DEFAULT_ACKNOWLEDGEMENT_MINUTES)
+    return min(positive_int(minutes, DEFAULT_ACKNOWLEDGEMENT_MINUTES), MAX_ACKNOWLEDGEMENT_MINUTES)
 
 
 def active_maintenance_window(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cavra_contracts.limits import MAX_FILE_BYTES
+
 JsonObject = dict[str, Any]
 
 PATH_NOT_CONFIGURED = "metadata path is not configured"
@@ -19,6 +21,7 @@ FILE_MISSING = "metadata file is missing"
 INVALID_JSON = "metadata JSON is invalid: {error}"
 NOT_AN_OBJECT = "metadata JSON must be an object"
 FILE_UNREADABLE = "metadata file is unreadable: {error}"
+FILE_TOO_LARGE = "metadata file is larger than {limit} bytes"
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,13 @@ class LoadedDocument:
         return [self]
 
 
-def load_json_document(path: str, *, allow_list: bool = False) -> LoadedDocument:
+def load_json_document(
+    path: str, *, allow_list: bool = False, max_bytes: int = MAX_FILE_BYTES
+) -> LoadedDocument:
     """Load a JSON object from `path`; with `allow_list`, a non-empty JSON list is accepted too.
 
     Schedule files may hold several schedules as a list; history files are always one object.
+    A file larger than `max_bytes` is a problem, never read whole.
     """
     if not path:
         return LoadedDocument(None, PATH_NOT_CONFIGURED)
@@ -50,9 +56,12 @@ def load_json_document(path: str, *, allow_list: bool = False) -> LoadedDocument
     try:
         if not file.is_file():
             return LoadedDocument(None, FILE_MISSING)
-        raw = file.read_bytes()
+        with file.open("rb") as stream:
+            raw = stream.read(max_bytes + 1)
     except OSError as exc:
         return LoadedDocument(None, FILE_UNREADABLE.format(error=exc))
+    if len(raw) > max_bytes:
+        return LoadedDocument(None, FILE_TOO_LARGE.format(limit=max_bytes))
     try:
         parsed = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from cavra_cli import topology
 from cavra_cli.reports import runtime_app
+from cavra_runtime import services
 
 app = typer.Typer(
     help="CAVRA Drill Ops: governed rollback drills.", no_args_is_help=True, add_completion=False
@@ -36,13 +36,13 @@ def api() -> None:
 
 
 @app.command()
-def service(name: str = typer.Argument(..., help="scheduler | router | delivery")) -> None:
+def service(name: str = typer.Argument(..., help=" | ".join(services.names()))) -> None:
     """Run one service in this process (replicas: run it again)."""
     try:
-        process = topology.by_name(name)
+        package = services.get(name).package
     except KeyError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    runpy.run_module(process.module, run_name="__main__")
+        raise typer.BadParameter(str(exc.args[0]), param_hint="NAME") from exc
+    runpy.run_module(package, run_name="__main__")
 
 
 @app.command()

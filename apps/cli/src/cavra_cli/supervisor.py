@@ -3,7 +3,8 @@
 Without ``CAVRA_NATS_URL`` / ``CAVRA_DATABASE_URL`` it starts the embedded NATS JetStream and
 PostgreSQL servers with their data under ``$CAVRA_HOME``; with them set it uses those servers
 and starts none. Every service runs as its own OS process; one that dies is restarted (with a
-growing delay), so a ``kill -9`` costs a few seconds, never a message.
+growing delay), so a ``kill -9`` costs a few seconds, never a message. Which processes, and how
+many copies of each, comes from the service registry (``cavra_runtime.services``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -22,8 +24,8 @@ from typing import IO
 from rich.console import Console
 
 from cavra_cli.prepare import prepare
-from cavra_cli.topology import GATEWAY, SERVICES, ServiceProcess
 from cavra_runtime.embedded import EmbeddedNats, EmbeddedPostgres
+from cavra_runtime.services import SERVICES, Service
 
 console = Console(highlight=False)
 MAX_RESTART_DELAY = 30.0
@@ -32,7 +34,7 @@ STABLE_AFTER = 60.0
 
 @dataclass
 class Child:
-    spec: ServiceProcess
+    spec: Service
     log_path: Path
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
@@ -45,7 +47,7 @@ class Child:
         self.log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", self.spec.module], env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", self.spec.package], env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
 
     def stop(self, timeout: float = 20.0) -> None:
@@ -73,10 +75,26 @@ def _wait_ready(url: str, timeout: float) -> bool:
     return False
 
 
+def processes(environ: Mapping[str, str]) -> list[tuple[Service, str]]:
+    """Every process to run, in start order, with its log name: ``CAVRA_<SERVICE>_REPLICAS`` copies
+    of each message-driven service (they share the durable consumers) and the gateway once."""
+    planned: list[tuple[Service, str]] = []
+    for service in SERVICES:
+        replicas = service.replicas(environ)
+        for replica in range(1, replicas + 1):
+            planned.append((service, f"{service.name}-{replica}" if replicas > 1 else service.name))
+    return planned
+
+
 def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
     """Run everything; returns the exit code."""
     started = time.monotonic()
     home = home.resolve()
+    try:
+        planned = processes(os.environ)
+    except ValueError as exc:
+        console.print(f"[bold red]{exc}[/]")
+        return 2
     (home / "logs").mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, CAVRA_HOME=str(home), CAVRA_API_PORT=str(api_port))
     nats: EmbeddedNats | None = None
@@ -110,16 +128,10 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
         for service, names in applied.items():
             for name in names:
                 console.print(f"  migrated {service}: {name}")
-        for spec in (*SERVICES, GATEWAY):
-            # CAVRA_<SERVICE>_REPLICAS runs more copies; they share the durable consumers.
-            # The gateway binds one port, so it always runs once here.
-            wanted = env.get(f"CAVRA_{spec.name.upper()}_REPLICAS", "1") if spec is not GATEWAY else "1"
-            replicas = max(1, int(wanted))
-            for replica in range(1, replicas + 1):
-                suffix = f"-{replica}" if replicas > 1 else ""
-                child = Child(spec, home / "logs" / f"{spec.name}{suffix}.log", env)
-                child.start()
-                children.append(child)
+        for spec, log_name in planned:
+            child = Child(spec, home / "logs" / f"{log_name}.log", env)
+            child.start()
+            children.append(child)
         _print_where(env, home, api_port, nats, postgres, children)
         base = f"http://127.0.0.1:{api_port}"
         if _wait_ready(f"{base}/readyz", ready_timeout):
