@@ -5,9 +5,6 @@ found) under one per-attempt deadline. 5xx, 429, timeouts and connection errors 
 with exponential backoff and full jitter, or after ``Retry-After`` when the provider sends it;
 any other non-2xx answer is permanent. Evidence holds the target host, status codes, latency,
 error classes and the idempotency key: never a URL path or query, header, body or exception text.
-
-A ``limiter`` (the process's concurrency slots) is held for each attempt's exchange only, never
-while backing off, so a route waiting out a ``Retry-After`` does not keep others from sending.
 """
 
 from __future__ import annotations
@@ -172,24 +169,27 @@ async def deliver(
 ) -> DeliveryOutcome:
     """Try up to ``policy.max_attempts`` exchanges; stop at the first success or permanent failure.
 
+    ``limiter`` (the process's request slots, e.g. an ``asyncio.Semaphore``) is held around each
+    exchange only, never while backing off, so a route waiting out a ``Retry-After`` holds no slot.
+
     ``clock`` measures latency, ``now`` stamps requests (webhook timestamps, HEC time) and
-    resolves ``Retry-After`` dates, ``rng`` draws the jitter, ``sleep`` waits between attempts,
-    ``limiter`` (e.g. an ``asyncio.Semaphore``) is entered around each exchange, not the sleeps.
+    resolves ``Retry-After`` dates, ``rng`` draws the jitter, ``sleep`` waits between attempts.
     Never raises for provider or network trouble; the outcome says what happened.
     """
-    slot = limiter if limiter is not None else contextlib.nullcontext()
     attempts: list[AttemptEvidence] = []
     final = _Result("failed", None, None)
     signed: bool | None = None
+    slot = limiter if limiter is not None else contextlib.nullcontext()
     for number in range(1, policy.max_attempts + 1):
-        async with slot:
-            started = clock()
-            try:
-                requests = build_requests(connector, notification, idempotency_key, now())
-            except Exception:  # a payload that cannot be built never will be: do not retry it
-                final = _Result("permanent_failure", None, "payload_error")
-            else:
-                signed = requests[-1].signed
+        started = clock()
+        try:
+            requests = build_requests(connector, notification, idempotency_key, now())
+        except Exception:  # a payload that cannot be built never will be: do not retry it
+            final = _Result("permanent_failure", None, "payload_error")
+        else:
+            signed = requests[-1].signed
+            async with slot:  # held for the exchange only, never while backing off
+                started = clock()
                 final = await _exchange(connector, requests, client, policy, now)
         latency_ms = round((clock() - started) * 1000, 3)
         attempts.append(
