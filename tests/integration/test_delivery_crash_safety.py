@@ -18,7 +18,7 @@ import asyncpg
 from cavra_contracts.envelope import make_envelope
 from cavra_contracts.notifications import DeliveryOptions, NotificationPlannedV1
 from cavra_runtime.bus import Bus
-from tests.support.harness import eventually, running_delivery
+from tests.support.harness import eventually, running_service
 from tests.support.plans import planned
 from tests.support.sink import Sink
 
@@ -80,7 +80,7 @@ async def test_a_failed_final_transaction_is_retried_without_sending_anything_ag
     async with Sink() as sink, database(database_url) as conn:
         config = connector_file(tmp_path, hook_a=sink)
         await fail_once(conn, "record_fault", "delivery_records", "true")
-        async with running_delivery(nats_url, database_url, connector_config=str(config)):
+        async with running_service("delivery", nats_url, database_url, connector_config=str(config)):
             await publish(nats_url, planned(1, owners=[f"team-{n}" for n in range(5)]))
 
             async def done() -> bool:
@@ -108,8 +108,8 @@ async def test_a_failing_route_cancels_its_siblings_and_the_plan_is_retried_at_o
         await fail_once(
             conn, "outcome_fault", "deliveries", "NEW.connector = 'fast' AND NEW.status <> 'pending'"
         )
-        async with running_delivery(
-            nats_url, database_url, connector_config=str(config), delivery_timeout_seconds=30
+        async with running_service(
+            "delivery", nats_url, database_url, connector_config=str(config), delivery_timeout_seconds=30
         ):
             started = time.monotonic()
             await publish(
@@ -138,7 +138,8 @@ async def test_a_plan_longer_than_the_ack_wait_keeps_its_message_and_sends_once(
 ) -> None:
     async with Sink(delay_seconds=4) as sink, database(database_url) as conn:
         config = connector_file(tmp_path, hook_a=sink)
-        async with running_delivery(
+        async with running_service(
+            "delivery",
             nats_url,
             database_url,
             connector_config=str(config),

@@ -388,9 +388,9 @@ async def test_an_owner_holding_a_connector_url_path_is_redacted_and_the_plan_st
         )
         assert fake.url("jira").endswith("/hook/jira")
         async with (
-            running_scheduler(nats_url, database_url, clock=FakeClock()),
-            running_router(nats_url, database_url),
-            running_delivery(nats_url, database_url, connector_config=str(config)),
+            running_service("scheduler", nats_url, database_url, clock=FakeClock()),
+            running_service("router", nats_url, database_url),
+            running_service("delivery", nats_url, database_url, connector_config=str(config)),
             gateway_client(nats_url, database_url, delivery_wait_seconds=10) as api,
         ):
             schedule = stale_schedule(
