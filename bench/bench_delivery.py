@@ -13,6 +13,10 @@ window (the Alertmanager comparison: 20 owners, 2 silenced), so 54 deliverable r
 3. Peak RSS (VmHWM) of every process.
 
 BENCH_SCHEDULES (150) sets the burst size, BENCH_DELIVERY_REPLICAS (2) the delivery processes.
+BENCH_PROFILE=<dir> also profiles the burst: ``py-spy record --format raw`` of every delivery and
+router process (py-spy must be installed in the venv) and PostgreSQL's statements per route
+(pg_stat_statements, preloaded into the embedded cluster before ``cavra up`` starts it); the
+files land in <dir>, and ``bench/profile_summary.py`` prints the top frames of a raw profile.
 
 Loopback only; every loop is bounded. Run: ``.venv/bin/python bench/bench_delivery.py``.
 """
@@ -28,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,6 +48,8 @@ from tests.support.sink import Sink  # noqa: E402
 
 SCHEDULES = int(os.environ.get("BENCH_SCHEDULES", "150"))
 REPLICAS = os.environ.get("BENCH_DELIVERY_REPLICAS", "2")
+PROFILE_DIR = Path(os.environ["BENCH_PROFILE"]) if os.environ.get("BENCH_PROFILE") else None
+PROFILED = ("cavra_delivery", "cavra_router")
 OWNERS = 20
 SILENCED = 2
 PROVIDERS = ("hook_a", "hook_b", "hook_c")
@@ -104,6 +111,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (every core, every tenant) since boot."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """This bench process (load generator + sink)."""
+    return cpu_seconds(os.getpid())
+
+
 def cpu_by_name(pids: dict[int, str]) -> dict[str, float]:
     totals: dict[str, float] = {}
     for pid, name in pids.items():
@@ -163,8 +182,13 @@ async def create_schedules(api: httpx.AsyncClient) -> float:
     return time.monotonic() - started
 
 
-async def throughput(api: httpx.AsyncClient, sink: Sink, nats_url: str) -> None:
-    """A burst of plan commands straight onto JetStream; routes/s from first plan to last arrival."""
+async def throughput(
+    api: httpx.AsyncClient, sink: Sink, nats_url: str, on_arrived: Callable[[], Awaitable[None]]
+) -> None:
+    """A burst of plan commands straight onto JetStream; routes/s from first plan to last arrival.
+
+    ``on_arrived`` runs once every route has arrived, before the bench's own plan queries
+    (so CPU readings and profiles taken there hold the burst only)."""
     expected = SCHEDULES * DELIVERABLE
     earlier = set(sink.ids)
     nc = await nats.connect(nats_url)
@@ -180,6 +204,7 @@ async def throughput(api: httpx.AsyncClient, sink: Sink, nats_url: str) -> None:
         await js.publish(envelope.type, envelope.to_json(), headers=envelope.nats_headers())
     await nc.close()
     await wait_for(sink, len(earlier) + expected, 300)
+    await on_arrived()
     keys = [key for key in sink.arrivals if key not in earlier]
     plans = await plan_times(api, {key.split(":", 1)[0] for key in keys})
     first_plan = min(plans.values())
@@ -227,6 +252,102 @@ async def fixed_rate(api: httpx.AsyncClient, sink: Sink) -> None:
     )
 
 
+def preload_pg_stat_statements(home: Path, port: int) -> None:
+    """Create the cluster ``cavra up`` will start, with pg_stat_statements preloaded."""
+    from cavra_runtime.embedded import EmbeddedPostgres
+
+    cluster = EmbeddedPostgres(home / "postgres", port=port)
+    cluster.start()
+    cluster.stop()
+    with (home / "postgres" / "postgresql.conf").open("a") as conf:
+        conf.write("shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = 'all'\n")
+
+
+async def reset_statements(database_url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        await conn.execute("SELECT pg_stat_statements_reset()")
+    finally:
+        await conn.close()
+
+
+async def report_statements(database_url: str, routes: int, out: Path) -> None:
+    """Statements per route and exec time per route (server-side only), busiest first."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT calls, total_exec_time, rows, wal_bytes, query FROM pg_stat_statements "
+            "WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC"
+        )
+    finally:
+        await conn.close()
+    lines = [f"{'calls/route':>11} {'exec us/route':>13} {'WAL B/route':>11} {'rows/call':>9}  query"]
+    for row in rows:
+        query = " ".join(row["query"].split())[:150]
+        lines.append(
+            f"{row['calls'] / routes:11.3f} {row['total_exec_time'] * 1000 / routes:13.1f} "
+            f"{int(row['wal_bytes']) / routes:11.0f} {row['rows'] / max(1, row['calls']):9.1f}  {query}"
+        )
+    total_calls = sum(r["calls"] for r in rows)
+    total_ms = sum(r["total_exec_time"] for r in rows)
+    total_wal = sum(int(r["wal_bytes"]) for r in rows)
+    lines.append(
+        f"total: {total_calls / routes:.2f} statements/route, {total_ms * 1000 / routes:.0f} us exec/route "
+        f"(lock waits included), {total_wal / routes:.0f} WAL bytes/route"
+    )
+    out.write_text("\n".join(lines) + "\n")
+    print("  PostgreSQL statements during the burst (top 12 by calls):")
+    for line in [*lines[:13], lines[-1]]:
+        print("    " + line)
+
+
+def start_profilers(pids: dict[int, str], out: Path) -> list[subprocess.Popen[bytes]]:
+    py_spy = Path(sys.executable).parent / "py-spy"
+    profilers = []
+    for pid, name in sorted(pids.items()):
+        if name in PROFILED:
+            target = out / f"{name}-{pid}.txt"
+            profilers.append(
+                subprocess.Popen(
+                    [
+                        str(py_spy),
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--format",
+                        "raw",
+                        "--rate",
+                        "200",
+                        "--function",
+                        "--nonblocking",
+                        "--duration",
+                        "300",
+                        "--output",
+                        str(target),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=(out / f"py-spy-{pid}.log").open("ab"),
+                )
+            )
+    return profilers
+
+
+def stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+    for profiler in profilers:
+        try:
+            profiler.wait(30)
+        except subprocess.TimeoutExpired:
+            profiler.kill()
+            profiler.wait()
+
+
 async def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="cavra-bench-delivery-"))
     async with Sink() as sink:
@@ -235,6 +356,10 @@ async def main() -> None:
             json.dumps({"connectors": {p: {"type": "webhook", "url": f"{sink.url}/{p}"} for p in PROVIDERS}})
         )
         port = free_port()
+        pg_port = free_port()
+        if PROFILE_DIR:
+            PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+            preload_pg_stat_statements(home, pg_port)
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
         env |= {
             "CAVRA_HOME": str(home),
@@ -242,7 +367,7 @@ async def main() -> None:
             "CAVRA_LOG_LEVEL": "warning",
             "CAVRA_EMBEDDED_NATS_PORT": str(free_port()),
             "CAVRA_EMBEDDED_NATS_MONITOR_PORT": str(free_port()),
-            "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
+            "CAVRA_EMBEDDED_PG_PORT": str(pg_port),
             "CAVRA_CONNECTOR_CONFIG": str(config),
             "CAVRA_DELIVERY_WAIT_SECONDS": "30",
             "CAVRA_DELIVERY_REPLICAS": REPLICAS,
@@ -257,27 +382,67 @@ async def main() -> None:
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
                 deadline = time.monotonic() + 120
-                while time.monotonic() < deadline:
+                while time.monotonic() < deadline and up.poll() is None:
                     try:
                         if (await api.get("/readyz")).status_code == 200:
                             break
                     except httpx.HTTPError:
                         pass
                     await asyncio.sleep(0.2)
+                else:
+                    log = (home / "up.log").read_text(errors="replace").splitlines()[-20:]
+                    raise SystemExit("cavra up never became ready; the end of its log:\n" + "\n".join(log))
                 created = await create_schedules(api)
                 print(f"{REPLICAS} delivery replica(s); {SCHEDULES} schedules created in {created:.1f}s")
                 await fixed_rate(api, sink)
                 await asyncio.sleep(2)
                 pids = processes(up.pid, home)
+                database_url = f"postgresql://postgres@127.0.0.1:{pg_port}/cavra"
+                profilers = []
+                if PROFILE_DIR:
+                    await reset_statements(database_url)
+                    profilers = start_profilers(pids, PROFILE_DIR)
                 before = cpu_by_name(pids)
-                await throughput(api, sink, env["CAVRA_NATS_URL_FOR_BENCH"])
-                after = cpu_by_name(processes(up.pid, home) | pids)
+                before_machine, before_own, started = (
+                    machine_busy_seconds(),
+                    own_cpu_seconds(),
+                    time.monotonic(),
+                )
+                after: dict[str, float] = {}
+                noise: dict[str, float] = {}
+
+                async def arrived() -> None:
+                    after.update(cpu_by_name(processes(up.pid, home) | pids))
+                    noise["machine"] = machine_busy_seconds() - before_machine
+                    noise["own"] = own_cpu_seconds() - before_own
+                    noise["wall"] = time.monotonic() - started
+                    if PROFILE_DIR:
+                        stop_profilers(profilers)
+                        await report_statements(database_url, SCHEDULES * DELIVERABLE, PROFILE_DIR / "pg.txt")
+
+                await throughput(api, sink, env["CAVRA_NATS_URL_FOR_BENCH"], arrived)
                 used = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+                routes = SCHEDULES * DELIVERABLE
                 print(
                     "  CPU seconds during the throughput run: "
                     + ", ".join(
                         f"{n} {v:.1f}" for n, v in sorted(used.items(), key=lambda i: -i[1]) if v > 0.05
                     )
+                )
+                print(
+                    "  CPU us per route: "
+                    + ", ".join(
+                        f"{n} {v * 1e6 / routes:.0f}"
+                        for n, v in sorted(used.items(), key=lambda i: -i[1])
+                        if v > 0.05
+                    )
+                    + f"; total {sum(used.values()) * 1e6 / routes:.0f}"
+                )
+                others = noise["machine"] - sum(used.values()) - noise["own"]
+                print(
+                    f"  machine busy {noise['machine'] / noise['wall']:.2f} of {os.cpu_count()} cores over "
+                    f"{noise['wall']:.1f}s; bench + sink {noise['own']:.1f}s CPU; "
+                    f"other tenants {others:.1f}s CPU"
                 )
             for pid, name in sorted(processes(up.pid, home).items(), key=lambda item: item[1]):
                 if not name.startswith("postgres: "):

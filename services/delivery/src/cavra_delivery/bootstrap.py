@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-import aiohttp
-
 from cavra_contracts.envelope import utc_now
 from cavra_delivery import handlers, subscriptions
 from cavra_delivery.connectors.quarantine import QuarantinePolicy
+from cavra_delivery.connectors.transport import HttpTransport
 from cavra_delivery.handlers import Deps
 from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.pipeline import Pipeline
@@ -27,12 +26,9 @@ async def bootstrap(
 ) -> AsyncIterator[Wiring]:
     registry = ConnectorRegistry(settings.connector_config)
     registry.current()
-    connector = aiohttp.TCPConnector(
-        limit=settings.delivery_concurrency, limit_per_host=settings.delivery_concurrency
-    )
     policy = QuarantinePolicy(settings.quarantine_after_failures, settings.quarantine_seconds)
     async with (
-        aiohttp.ClientSession(connector=connector) as client,
+        HttpTransport(max_connections_per_origin=settings.delivery_concurrency) as client,
         OutcomeWriter(
             runtime.pool,
             policy,

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-import aiohttp
 import asyncpg
 import structlog
 
@@ -46,6 +45,7 @@ from cavra_delivery.connectors import quarantine
 from cavra_delivery.connectors.config import ConnectorConfig, ConnectorSet, secret_values
 from cavra_delivery.connectors.http import RetryPolicy, deliver
 from cavra_delivery.connectors.redaction import secret_pattern
+from cavra_delivery.connectors.transport import HttpTransport
 from cavra_delivery.evidence import RouteOutcome, redacted_places, scrub_outcome, scrub_record
 from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.registry import ConnectorRegistry, connectors_for
@@ -69,7 +69,7 @@ class PlannedRoute:
 class Pipeline:
     pool: asyncpg.Pool
     registry: ConnectorRegistry
-    client: aiohttp.ClientSession
+    client: HttpTransport
     writer: OutcomeWriter
     clock: Callable[[], datetime]
     default_retries: int

@@ -1,9 +1,10 @@
 """Provider connectors: config, payloads, HTTP delivery with retries, redacted evidence.
 
-No NATS and no database here. The delivery service loads a :class:`ConnectorSet` once, builds a
-:class:`Notification` per route and calls::
+No NATS and no database here. The delivery service loads a :class:`ConnectorSet` once, opens one
+:class:`HttpTransport` (keep-alive pools, capped response bodies), builds a :class:`Notification`
+per route and calls::
 
-    outcome = await deliver(connector, notification, client=client, policy=policy,
+    outcome = await deliver(connector, notification, client=transport, policy=policy,
                             idempotency_key=key, sleep=asyncio.sleep)
 
 and folds ``outcome.outcome`` into the connector's :class:`QuarantineState`.
@@ -53,6 +54,7 @@ from cavra_delivery.connectors.redaction import (
     secret_pattern,
     target_host,
 )
+from cavra_delivery.connectors.transport import HttpTransport, Response, TransportError
 
 __all__ = [
     "CONNECTOR_TYPES",
@@ -64,12 +66,15 @@ __all__ = [
     "ConnectorType",
     "DeliveryOutcome",
     "HttpRequest",
+    "HttpTransport",
     "Notification",
     "QuarantinePolicy",
     "QuarantineState",
+    "Response",
     "RetryPolicy",
     "SecretLeakError",
     "Severity",
+    "TransportError",
     "admit",
     "assert_clean",
     "build_requests",

