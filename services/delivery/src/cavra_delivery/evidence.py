@@ -68,11 +68,21 @@ class RouteOutcome:
 
     def ended(self, result: DeliveryOutcome, completed_at: datetime) -> RouteOutcome:
         """This route as the connector layer says it ended (its redacted evidence only)."""
-        return replace(
-            self,
-            status=result.outcome,
-            completed_at=completed_at,
-            attempts=tuple(
+        # Built directly rather than with dataclasses.replace: this runs once per route.
+        return RouteOutcome(
+            self.delivery_id,
+            self.plan_id,
+            self.route_id,
+            self.route_key,
+            self.schedule_id,
+            self.provider,
+            self.owner,
+            self.connector,
+            self.connector_type,
+            self.target_host,
+            result.outcome,
+            completed_at,
+            tuple(
                 {
                     "attempt": a.attempt,
                     "status_code": a.status_code,
@@ -83,9 +93,9 @@ class RouteOutcome:
                 }
                 for a in result.attempts
             ),
-            status_code=result.status_code,
-            external_ref=result.external_ref,
-            deduplicated=result.deduplicated,
+            result.status_code,
+            result.external_ref,
+            result.deduplicated,
         )
 
     def as_delivery(self) -> dict[str, Any]:
