@@ -6,11 +6,17 @@ import json
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import pydantic_core
+
+
+def _encode_json(value: object) -> str:
+    # pydantic-core's encoder: several times faster than json.dumps on plan-sized documents.
+    return pydantic_core.to_json(value).decode()
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
-        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(type_name, encoder=_encode_json, decoder=json.loads, schema="pg_catalog")
 
 
 async def create_pool(dsn: str, *, schema: str, application: str, max_size: int = 10) -> asyncpg.Pool:

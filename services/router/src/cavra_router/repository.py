@@ -74,35 +74,41 @@ async def insert_plan(
         plan,
         event,
     )
-    await conn.executemany(
-        """INSERT INTO route_decisions (plan_id, route_key, route_id, schedule_id, alert_level, owner,
-               escalation_owner, provider, action, category, reason, acknowledgement_minutes,
-               maintenance_window_id, maintenance_window_reason, owner_available, owner_availability_reason,
-               next_due_at, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)""",
-        [
-            (
-                row["plan_id"],
-                row["route_key"],
-                row["route_id"],
-                row["schedule_id"],
-                row["alert_level"],
-                row["owner"],
-                row["escalation_owner"],
-                row["provider"],
-                row["action"],
-                row["category"],
-                row["reason"],
-                row["acknowledgement_minutes"],
-                row["maintenance_window_id"] or None,
-                row["maintenance_window_reason"] or None,
-                row["owner_available"],
-                row["owner_availability_reason"],
-                row["next_due_at"],
-                generated_at,
-            )
-            for row in rows
-        ],
+    columns = [
+        [row[name] for row in rows]
+        for name in (
+            "route_key",
+            "route_id",
+            "owner",
+            "escalation_owner",
+            "provider",
+            "action",
+            "category",
+            "reason",
+            "acknowledgement_minutes",
+            "owner_available",
+            "owner_availability_reason",
+        )
+    ]
+    windows = [
+        [row[name] or None for row in rows] for name in ("maintenance_window_id", "maintenance_window_reason")
+    ]
+    # One statement for every route of the plan (unnest), not one per route.
+    await conn.execute(
+        """INSERT INTO route_decisions (plan_id, schedule_id, alert_level, next_due_at, created_at, route_key,
+               route_id, owner, escalation_owner, provider, action, category, reason, acknowledgement_minutes,
+               owner_available, owner_availability_reason, maintenance_window_id, maintenance_window_reason)
+           SELECT $1, $2, $3, $4, $5, d.*
+           FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                       $12::text[], $13::text[], $14::integer[], $15::boolean[], $16::text[], $17::text[],
+                       $18::text[]) AS d""",
+        plan["plan_id"],
+        plan["schedule_id"],
+        plan["alert_level"],
+        plan["next_due_at"],
+        generated_at,
+        *columns,
+        *windows,
     )
 
 
