@@ -29,13 +29,11 @@ from cavra_delivery.connectors.http import (
     parse_retry_after,
 )
 from cavra_delivery.connectors.notification import Notification, Severity
-from cavra_delivery.connectors.payloads import (
-    HttpRequest,
-    build_requests,
-    hec_channel,
-    jira_label,
-    servicenow_correlation_id,
-)
+from cavra_delivery.connectors.payloads import HttpRequest
+from cavra_delivery.connectors.providers import PROVIDERS, Provider, build_requests
+from cavra_delivery.connectors.providers.jira import jira_label
+from cavra_delivery.connectors.providers.servicenow import servicenow_correlation_id
+from cavra_delivery.connectors.providers.siem import hec_channel
 from cavra_delivery.connectors.quarantine import (
     QuarantinePolicy,
     QuarantineState,
@@ -58,6 +56,8 @@ from cavra_delivery.connectors.transport import HttpTransport, Response, Transpo
 
 __all__ = [
     "CONNECTOR_TYPES",
+    "PROVIDERS",
+    "Provider",
     "REDACTED",
     "AttemptEvidence",
     "ConnectorConfig",

@@ -30,7 +30,8 @@ import aiohttp
 
 from cavra_delivery.connectors.config import ConnectorConfig
 from cavra_delivery.connectors.notification import Notification
-from cavra_delivery.connectors.payloads import HttpRequest, build_requests, created_ref, existing_ref
+from cavra_delivery.connectors.payloads import HttpRequest
+from cavra_delivery.connectors.providers import build_requests, created_ref, existing_ref
 from cavra_delivery.connectors.transport import (
     DEFAULT_MAX_BODY_BYTES,
     ConnectError,
