@@ -236,6 +236,31 @@ async def test_429_retry_after_seconds_is_honoured(fake: FakeProviders, client: 
     assert (first.status_code, first.error_class, first.retry_after_seconds) == (429, "http_429", 1.0)
 
 
+async def test_a_route_waiting_out_retry_after_does_not_hold_its_concurrency_slot(
+    fake: FakeProviders, client: HttpTransport
+) -> None:
+    fake.script("webhook", [(503, {"Retry-After": "1"})])
+    webhook = connectors_for(fake).connectors["webhook"]
+    slot = asyncio.Semaphore(1)
+    policy = replace(FAST, max_delay=5.0)
+
+    async def route(key: str) -> DeliveryOutcome:
+        return await deliver(
+            webhook, make_notification(), client=client, policy=policy, idempotency_key=key, limiter=slot
+        )
+
+    backing_off = asyncio.create_task(route("plan-1:route-1:webhook"))
+    while not fake.requests_for("webhook"):
+        await asyncio.sleep(0.01)
+    # The only slot is free while the first route sleeps: the second is sent meanwhile.
+    other = await asyncio.wait_for(route("plan-1:route-2:webhook"), timeout=0.8)
+    assert other.outcome == "delivered"
+    assert not backing_off.done()
+    first = await backing_off
+    assert first.outcome == "delivered" and [a.status_code for a in first.attempts] == [503, 204]
+    assert not slot.locked()
+
+
 async def test_retry_after_http_date_is_honoured_and_capped(client: HttpTransport) -> None:
     now = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
     async with FakeProviders() as fake:

@@ -1,4 +1,5 @@
-"""Two delivery processes on one durable consumer: each route delivered once; a SIGKILL loses nothing."""
+"""Two delivery processes on one durable consumer: each route delivered once; a SIGKILL loses nothing
+and re-sends only the routes that were in flight when the process died."""
 
 from __future__ import annotations
 
@@ -7,58 +8,24 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 
 from cavra_contracts.envelope import make_envelope
-from cavra_contracts.notifications import DeliveryOptions, NotificationPlannedV1
-from cavra_router import domain as routing
-from cavra_router import planning
 from cavra_runtime.bus import Bus
 from tests.support.harness import eventually
+from tests.support.plans import planned
 from tests.support.sink import Sink
 
-PLANS = 30
-OWNERS = 10
-
-
-def report(index: int) -> dict[str, object]:
-    return {
-        "status": "needs_attention",
-        "mode": "promoted",
-        "schedule": {
-            "schedule_id": f"s-{index:03d}",
-            "environment": "production-pilot",
-            "owners": [f"team-{n}" for n in range(OWNERS)],
-            "notification_providers": ["hook_a"],
-            "owner_routes": {},
-            "maintenance_windows": [],
-            "owner_calendars": {},
-            "next_due_at": "2026-10-01T00:00:00+00:00",
-            "days_until_due": -30.0,
-            "stale": True,
-            "due_soon": False,
-            "interval_days": 30.0,
-            "runbook_ref": "docs/runbook.md",
-        },
-        "history": {"latest_drill_id": "", "latest_executed_at": "", "evidence_refs": []},
-    }
-
-
-def planned(index: int) -> NotificationPlannedV1:
-    now = datetime(2026, 11, 1, 12, tzinfo=UTC)
-    plan = routing.build_notification_plan(
-        report(index),
-        plan_id=f"gordn-{index:016x}",
-        configured_providers=["hook_a"],
-        generated_by="test",
-        now=now,
-    )
-    event = routing.build_notification_event(report(index), plan=plan, generated_by="test", now=now)
-    planning.history_rows(plan)
-    return planning.planned_event(plan, event, trigger="api", delivery=DeliveryOptions())
+PLANS = 16
+OWNERS = 20
+CONCURRENCY = 2
+SINK_DELAY = 0.05
+"""With 20 routes a plan and 2 slots a replica, a plan spans ten round trips: losing a plan's
+progress would re-send many routes, losing only what is in flight re-sends at most a few."""
 
 
 def start(nats_url: str, database_url: str, config: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -68,7 +35,7 @@ def start(nats_url: str, database_url: str, config: Path, log: Path) -> subproce
         "CAVRA_DATABASE_URL": database_url,
         "CAVRA_CONNECTOR_CONFIG": str(config),
         "CAVRA_ACK_WAIT_SECONDS": "4",
-        "CAVRA_DELIVERY_CONCURRENCY": "4",
+        "CAVRA_DELIVERY_CONCURRENCY": str(CONCURRENCY),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "cavra_delivery"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
@@ -83,10 +50,30 @@ async def count(database_url: str, sql: str) -> int:
         await conn.close()
 
 
+@dataclass
+class Run:
+    sink: Sink
+    codes: list[int | None]
+    killed_at: float | None = None
+    final_at_kill: set[str] = field(default_factory=set)
+    """Routes whose outcome was committed when the replica died."""
+
+
+async def final_ids(database_url: str) -> set[str]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT delivery_id FROM delivery.deliveries WHERE status <> 'pending'")
+        return {row[0] for row in rows}
+    finally:
+        await conn.close()
+
+
 async def run_two_replicas(
     nats_url: str, database_url: str, tmp_path: Path, *, kill_after: int | None
-) -> tuple[Sink, list[int]]:
-    async with Sink(delay_seconds=0.02) as sink:
+) -> Run:
+    owners = [f"team-{n}" for n in range(OWNERS)]
+    async with Sink(delay_seconds=SINK_DELAY) as sink:
+        run = Run(sink, [])
         config = tmp_path / "connectors.json"
         config.write_text(
             json.dumps({"connectors": {"hook_a": {"type": "webhook", "url": f"{sink.url}/in"}}})
@@ -105,15 +92,17 @@ async def run_two_replicas(
 
             await eventually(both_pulling, timeout=60, what="both replicas to pull from the consumer")
             for index in range(PLANS):
-                await bus.publish(make_envelope(planned(index), producer="test"))
+                await bus.publish(make_envelope(planned(index, owners=owners), producer="test"))
             if kill_after is not None:
 
                 async def some_sent() -> bool:
                     return len(sink.ids) >= kill_after
 
                 await eventually(some_sent, timeout=60, what="deliveries under way")
+                run.killed_at = time.time()
                 replicas[0].send_signal(signal.SIGKILL)
                 replicas[0].wait(10)
+                run.final_at_kill = await final_ids(database_url)
 
             async def all_recorded() -> bool:
                 return await count(database_url, "SELECT count(*) FROM delivery.delivery_records") == PLANS
@@ -125,15 +114,16 @@ async def run_two_replicas(
                     replica.send_signal(signal.SIGTERM)
                     replica.wait(30)
             await bus.close()
-        return sink, [r.returncode for r in replicas]
+        run.codes = [r.returncode for r in replicas]
+        return run
 
 
 async def test_two_replicas_deliver_each_route_exactly_once(
     nats_url: str, database_url: str, tmp_path: Path
 ) -> None:
-    sink, codes = await run_two_replicas(nats_url, database_url, tmp_path, kill_after=None)
-    assert len(sink.ids) == PLANS * OWNERS
-    assert set(sink.ids.values()) == {1}, "no route was sent twice"
+    run = await run_two_replicas(nats_url, database_url, tmp_path, kill_after=None)
+    assert len(run.sink.ids) == PLANS * OWNERS
+    assert set(run.sink.ids.values()) == {1}, "no route was sent twice"
     assert await count(
         database_url, "SELECT count(*) FROM delivery.deliveries WHERE status = 'delivered'"
     ) == (PLANS * OWNERS)
@@ -141,18 +131,27 @@ async def test_two_replicas_deliver_each_route_exactly_once(
     assert logs.count('"plan.delivered"') == PLANS
     both = [(tmp_path / f"delivery-{n}.log").read_text().count('"plan.delivered"') for n in range(2)]
     assert all(both), f"both replicas took work: {both}"
-    assert codes == [0, 0], "SIGTERM stops both cleanly"
+    assert run.codes == [0, 0], "SIGTERM stops both cleanly"
 
 
-async def test_killing_a_replica_mid_run_loses_nothing(
+async def test_killing_a_replica_mid_run_loses_nothing_and_resends_only_routes_in_flight(
     nats_url: str, database_url: str, tmp_path: Path
 ) -> None:
-    sink, _ = await run_two_replicas(nats_url, database_url, tmp_path, kill_after=60)
+    run = await run_two_replicas(nats_url, database_url, tmp_path, kill_after=60)
+    sink = run.sink
     assert len(sink.ids) == PLANS * OWNERS, "every route reached the provider"
     assert await count(
         database_url, "SELECT count(*) FROM delivery.deliveries WHERE status = 'delivered'"
     ) == (PLANS * OWNERS)
     assert await count(database_url, "SELECT count(*) FROM delivery.deliveries WHERE status = 'pending'") == 0
-    resent = sum(n - 1 for n in sink.ids.values())
-    # Only routes in flight when the replica died are sent again, under the same webhook-id.
-    assert resent <= 4 * 10, f"{resent} re-sends"
+    assert run.killed_at is not None and run.final_at_kill, "outcomes were committed before the kill"
+    resent = {key: n - 1 for key, n in sink.ids.items() if n > 1}
+    assert not resent.keys() & run.final_at_kill, "a route whose outcome was committed was sent again"
+    # In flight = its request reached the provider less than one round trip (plus the outcome
+    # writer's few milliseconds) before the kill: everything that ended earlier was committed.
+    window = SINK_DELAY + 0.25
+    earlier = {key: round(run.killed_at - sink.arrivals[key], 3) for key in resent}
+    assert all(age < window for age in earlier.values()), (
+        f"re-sent routes had ended before the kill: {earlier}"
+    )
+    assert sum(resent.values()) <= 2 * CONCURRENCY, f"{sum(resent.values())} re-sends: {resent}"

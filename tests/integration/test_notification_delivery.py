@@ -359,3 +359,95 @@ async def test_a_failing_connector_is_quarantined_probed_and_reported(
         await asyncio.sleep(1.2)  # the cool-down ends: one route probes, the other waits
         assert await deliver() == ["failed", "quarantined"]
         assert (await deliver()) == ["quarantined", "quarantined"], "the failed probe re-opened the breaker"
+
+
+async def test_an_owner_holding_a_connector_url_path_is_redacted_and_the_plan_still_completes(
+    nats_url: str,
+    database_url: str,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # A team slug with a slash that happens to hold the Jira connector's base URL path, and an
+    # owner that holds a credential outright: both are sent, the evidence is kept, redacted.
+    owners = ["ops/hook/jira", "team-CANARY-HOOK-TOKEN", "platform"]
+    async with FakeProviders(mount="/hook") as fake:
+        config = tmp_path / "connectors.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "connectors": {
+                        "jira": {
+                            "url": fake.url("jira"),
+                            "email": "ops@example.com",
+                            "api_token": "CANARY-HOOK-TOKEN",
+                            "project_key": "OPS",
+                        }
+                    }
+                }
+            )
+        )
+        assert fake.url("jira").endswith("/hook/jira")
+        async with (
+            running_service("scheduler", nats_url, database_url, clock=FakeClock()),
+            running_service("router", nats_url, database_url),
+            running_service("delivery", nats_url, database_url, connector_config=str(config)),
+            gateway_client(nats_url, database_url, delivery_wait_seconds=10) as api,
+        ):
+            schedule = stale_schedule(
+                owners=owners, notification_providers=["jira"], owner_routes={}, owner_calendars={}
+            )
+            assert (
+                await api.put(f"{BASE}/rollback-drill-schedules/payments", json=schedule)
+            ).status_code == 201
+
+            async def delivered() -> bool:
+                return len(await stored_events(nats_url, NotificationDeliveredV1.MESSAGE.subject)) == 1
+
+            await eventually(delivered, what="the plan to complete despite the redaction")
+            [event] = await stored_events(nats_url, NotificationDeliveredV1.MESSAGE.subject)
+            assert len(fake.requests_for("jira", "create")) == 3, "every route was sent"
+            plan_id = event.payload["plan_id"]
+            detail = (await api.get(f"{BASE}/rollback-drill-notifications/plans/{plan_id}")).json()
+            listed = (await api.get(f"{BASE}/rollback-drill-notifications/connectors")).json()
+
+    assert event.payload["success"] is True
+    assert sorted(d["owner"] for d in event.payload["deliveries"]) == [
+        "ops[REDACTED]",
+        "platform",
+        "team-[REDACTED]",
+    ]
+    assert detail["complete"] is True and detail["success"] is True
+    assert sorted(d["owner"] for d in detail["delivery"]["deliveries"]) == [
+        "ops[REDACTED]",
+        "platform",
+        "team-[REDACTED]",
+    ]
+    assert detail["metadata"]["plan_id"] == plan_id, "the record is written"
+    stored = detail["metadata"]["delivery"]["deliveries"]
+    assert stored == detail["delivery"]["deliveries"], "the record's deliveries are its rows"
+    alarms = listed["redaction_alarms"]
+    assert (alarms["count"], alarms["last_plan_id"]) == (1, plan_id)
+    logs = "".join(capfd.readouterr())
+    assert "delivery.redaction_alarm" in logs
+    # The plan itself (the router's) names the owners as they are; delivery's evidence never does.
+    evidence = await delivery_evidence(database_url) + json.dumps(event.payload)
+    evidence += json.dumps([detail["delivery"], detail["metadata"], listed])
+    for secret in ("/hook/jira", "CANARY-HOOK-TOKEN"):
+        assert secret not in evidence, f"{secret} kept in delivery evidence"
+        assert secret not in logs, f"{secret} logged"
+
+
+async def delivery_evidence(database_url: str) -> str:
+    """Everything the delivery service stored: deliveries, records, alarms and its outbox."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        texts = []
+        for table in ("deliveries", "delivery_records", "redaction_alarms", "connector_health"):
+            texts.extend(repr(dict(row)) for row in await conn.fetch(f"SELECT * FROM delivery.{table}"))
+        texts.extend(
+            row["body"]
+            for row in await conn.fetch("SELECT convert_from(body, 'UTF8') AS body FROM delivery.outbox")
+        )
+        return "\n".join(texts)
+    finally:
+        await conn.close()

@@ -91,11 +91,14 @@ class FakeProviders:
         allow_unsigned_webhooks: bool = False,
         auth: Mapping[str, str] | None = None,
         hang_seconds: float = 10.0,
+        mount: str = "",
     ) -> None:
         self.webhook_secret = webhook_secret
         self.allow_unsigned_webhooks = allow_unsigned_webhooks
         self.auth = dict(auth or {})
         self.hang_seconds = hang_seconds
+        self.mount = mount.rstrip("/")
+        """A path prefix every provider is served under (``/hook`` gives ``/hook/jira/...``)."""
         self.requests: list[RecordedRequest] = []
         self.unexpected: list[str] = []
         self.jira_issues: list[dict[str, Any]] = []
@@ -115,8 +118,8 @@ class FakeProviders:
         self._scripts.setdefault(target, deque()).extend(items)
 
     def url(self, provider: str, path: str = "") -> str:
-        """The base URL of one fake provider, plus ``path``."""
-        return f"{self.base_url}/{provider}{path}"
+        """The base URL of one fake provider (under ``mount``), plus ``path``."""
+        return f"{self.base_url}{self.mount}/{provider}{path}"
 
     def requests_for(self, provider: str, step: str | None = None) -> list[RecordedRequest]:
         return [r for r in self.requests if r.provider == provider and (step is None or r.step == step)]
@@ -157,7 +160,8 @@ class FakeProviders:
         raw = await request.body()
         headers = {key.lower(): value for key, value in request.headers.items()}
         path = request.url.path
-        provider, step = _route(request.method, path)
+        routed = path.removeprefix(self.mount) if path.startswith(f"{self.mount}/") else path
+        provider, step = _route(request.method, routed)
         body: Any
         try:
             body = json.loads(raw) if raw else None

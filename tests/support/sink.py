@@ -15,9 +15,14 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Sink:
-    """``async with Sink() as sink``: ``sink.url``, ``sink.ids`` (Counter), ``sink.arrivals`` (id -> time)."""
+    """``async with Sink() as sink``: ``sink.url``, ``sink.ids`` (Counter), ``sink.arrivals`` (id -> time).
+
+    Each request is answered after ``delay_seconds``; with ``delay_first`` only the first that
+    many requests are held, later ones are answered at once.
+    """
 
     delay_seconds: float = 0.0
+    delay_first: int | None = None
     ids: Counter[str] = field(default_factory=Counter)
     arrivals: dict[str, float] = field(default_factory=dict)
     bodies_seen: int = 0
@@ -55,7 +60,7 @@ class Sink:
                 key = headers.get("webhook-id") or headers.get("idempotency-key") or ""
                 self.ids[key] += 1
                 self.arrivals.setdefault(key, time.time())
-                if self.delay_seconds:
+                if self.delay_seconds and (self.delay_first is None or self.bodies_seen <= self.delay_first):
                     await asyncio.sleep(self.delay_seconds)
                 writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")
                 await writer.drain()

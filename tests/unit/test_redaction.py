@@ -1,13 +1,24 @@
-"""Host-only targets, text redaction and the leak detector."""
+"""Host-only targets, text redaction, in-place scrubbing of evidence and the leak detector."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote, quote_plus
 
 import pytest
 
-from cavra_delivery.connectors import REDACTED, SecretLeakError, assert_clean, redact, target_host
+from cavra_delivery.connectors import (
+    REDACTED,
+    SecretLeakError,
+    assert_clean,
+    redact,
+    scrub,
+    secret_pattern,
+    target_host,
+)
+from cavra_delivery.evidence import RouteOutcome, scrub_outcome, scrub_record
 
 
 @pytest.mark.parametrize(
@@ -75,3 +86,63 @@ def test_assert_clean_passes_clean_evidence() -> None:
     assert_clean(
         {"host": "hooks.slack.com", "attempts": [{"status_code": 500, "latency_ms": 1.5}]}, ["TOKEN-1", ""]
     )
+
+
+def test_scrub_redacts_secrets_in_place_says_where_and_never_raises() -> None:
+    pattern = secret_pattern(["/hook/jira", "TOKEN-1"])
+    record = {
+        "schedule_id": "payments",
+        "deliveries": [{"owner": "ops/hook/jira", "status_code": 200}, {"owner": "platform"}],
+        "notes": ("fine", "has TOKEN-1 inside"),
+    }
+
+    scrubbed, places = scrub(record, pattern)
+
+    assert scrubbed["deliveries"][0]["owner"] == f"ops{REDACTED}"
+    assert scrubbed["notes"] == ("fine", f"has {REDACTED} inside")
+    assert places == ["$.deliveries[0].owner", "$.notes[1]"]
+    assert scrubbed["deliveries"][1] is record["deliveries"][1], "clean parts are not copied"
+    assert record["deliveries"][0]["owner"] == "ops/hook/jira", "the input is left alone"
+    assert_clean(scrubbed, ["/hook/jira", "TOKEN-1"])
+
+
+def test_scrub_without_secrets_returns_the_document_itself() -> None:
+    record = {"owner": "ops/hook/jira"}
+    assert scrub(record, secret_pattern([])) == (record, [])
+    assert scrub(record, secret_pattern(["absent"]))[0] is record
+
+
+def test_an_outcome_keeps_its_key_and_loses_the_secret_in_its_chosen_strings() -> None:
+    outcome = RouteOutcome(
+        delivery_id="gordn-1:gordrk-1:jira",
+        plan_id="gordn-1",
+        route_id="gordroute-1",
+        route_key="gordrk-1",
+        schedule_id="payments",
+        provider="jira",
+        owner="ops/hook/jira",
+        connector="jira",
+        connector_type="jira",
+        target_host="jira.example",
+        status="delivered",
+        completed_at=datetime(2026, 11, 1, tzinfo=UTC),
+        external_ref="OPS-1 /hook/jira",
+    )
+
+    scrubbed, fields = scrub_outcome(outcome, secret_pattern(["/hook/jira"]))
+
+    assert (scrubbed.owner, scrubbed.external_ref) == (f"ops{REDACTED}", f"OPS-1 {REDACTED}")
+    assert fields == ["external_ref", "owner"]
+    assert scrubbed.delivery_id == outcome.delivery_id
+    assert scrub_outcome(outcome, None) == (outcome, [])
+
+
+def test_a_record_with_an_earlier_redaction_is_reported_even_when_now_clean() -> None:
+    pattern = secret_pattern(["/hook/jira"])
+    record = {"schedule_id": "s-1", "delivery": {"deliveries": [{"owner": f"ops{REDACTED}"}]}}
+
+    kept, text, places = scrub_record(record, pattern)
+
+    assert kept is record and json.loads(text) == record
+    assert places == ["$.delivery.deliveries[0].owner"]
+    assert scrub_record({"schedule_id": "s-1"}, pattern)[2] == []

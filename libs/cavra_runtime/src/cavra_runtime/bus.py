@@ -8,7 +8,8 @@ Delivery guarantees this module gives its callers:
   acks it only after its handler returned, i.e. after the handler's database transaction
   committed (see :mod:`cavra_runtime.dispatch` for the retry rules). A message the dispatcher
   rejects is announced with ``MessageRejectedV1`` on ``cavra.evt.<service>.message_rejected.v1``,
-  copied to ``cavra.dlq.<durable>`` and terminated, so the consumer keeps going.
+  copied to ``cavra.dlq.<durable>`` and terminated, so the consumer keeps going. A handler's
+  ``Message.heartbeat`` sends ``in_progress`` (JetStream restarts the message's ack wait).
 * ``serve`` answers queries on core NATS through a queue group shared by all replicas.
 """
 
@@ -334,6 +335,7 @@ class Bus:
             data=msg.data,
             delivered=int(metadata.num_delivered or 1),
             stream_sequence=int(metadata.sequence.stream) if metadata.sequence else 0,
+            heartbeat=msg.in_progress,
         )
         settlement = await dispatcher.dispatch(inbound)
         if isinstance(settlement, Ack):

@@ -5,7 +5,8 @@ an :class:`Inbound` and apply the :class:`Settlement` it returns, so both behave
 
 * The payload is decoded into the contract registered for the message's subject; a message that
   is not an envelope, names no handled contract or does not fit it is rejected at once.
-* The handler receives a :class:`Message` (the typed contract plus its envelope metadata).
+* The handler receives a :class:`Message` (the typed contract plus its envelope metadata, and
+  ``heartbeat``: a long handler calls it to tell the transport it is still working).
 * Success acks. A transient failure is retried with growing delays up to ``max_deliver``. A
   ``PermanentError`` is rejected at once; any other failure (a bug, data the handler cannot
   process) gets one short retry (a race with another replica may resolve), then is rejected:
@@ -32,6 +33,13 @@ log = structlog.get_logger()
 C = TypeVar("C", bound=Contract)
 D = TypeVar("D")
 
+Heartbeat = Callable[[], Awaitable[None]]
+"""Tells the transport a message is still being worked on (JetStream: ``in_progress``)."""
+
+
+async def no_heartbeat() -> None:
+    """The heartbeat of a transport without redelivery timers (in-memory buses, tests)."""
+
 
 @dataclass(frozen=True)
 class Message(Generic[C]):
@@ -41,6 +49,9 @@ class Message(Generic[C]):
     envelope: Envelope
     stream_sequence: int = 0
     delivery_attempt: int = 1
+    heartbeat: Heartbeat = no_heartbeat
+    """Call it well within the consumer's ack wait while a long handler runs, or the message is
+    handed to another replica while this one still works on it."""
 
     @property
     def message_id(self) -> str:
@@ -74,6 +85,7 @@ class Inbound:
     data: bytes
     delivered: int
     stream_sequence: int
+    heartbeat: Heartbeat = no_heartbeat
 
 
 @dataclass(frozen=True)
@@ -165,7 +177,9 @@ class Dispatcher:
         if envelope.subject:
             context["about"] = envelope.subject
         with structlog.contextvars.bound_contextvars(**context):
-            message: Message[Any] = Message(contract, envelope, inbound.stream_sequence, inbound.delivered)
+            message: Message[Any] = Message(
+                contract, envelope, inbound.stream_sequence, inbound.delivered, inbound.heartbeat
+            )
             try:
                 await handler(message)
             except Exception as exc:

@@ -11,6 +11,7 @@ from cavra_delivery import handlers, subscriptions
 from cavra_delivery.connectors.quarantine import QuarantinePolicy
 from cavra_delivery.connectors.transport import HttpTransport
 from cavra_delivery.handlers import Deps
+from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.pipeline import Pipeline
 from cavra_delivery.registry import ConnectorRegistry
 from cavra_delivery.settings import DeliverySettings
@@ -25,19 +26,28 @@ async def bootstrap(
 ) -> AsyncIterator[Wiring]:
     registry = ConnectorRegistry(settings.connector_config)
     registry.current()
-    async with HttpTransport(max_connections_per_origin=settings.delivery_concurrency) as client:
+    policy = QuarantinePolicy(settings.quarantine_after_failures, settings.quarantine_seconds)
+    async with (
+        HttpTransport(max_connections_per_origin=settings.delivery_concurrency) as client,
+        OutcomeWriter(
+            runtime.pool,
+            policy,
+            clock,
+            max_rows=settings.outcome_batch_rows,
+            max_delay=settings.outcome_batch_ms / 1000,
+        ) as writer,
+    ):
         pipeline = Pipeline(
             pool=runtime.pool,
             registry=registry,
-            # Pipeline.client is still annotated aiohttp.ClientSession; deliver() takes either.
-            client=client,  # type: ignore[arg-type]
+            client=client,
+            writer=writer,
             clock=clock,
             default_retries=settings.delivery_retries,
             default_timeout_seconds=settings.delivery_timeout_seconds,
-            quarantine_policy=QuarantinePolicy(
-                settings.quarantine_after_failures, settings.quarantine_seconds
-            ),
+            quarantine_policy=policy,
             concurrency=settings.delivery_concurrency,
+            heartbeat_seconds=settings.ack_wait_seconds / 5,
         )
         deps = Deps(pool=runtime.pool, pipeline=pipeline, registry=registry, clock=clock)
         spec = subscriptions.planned_notifications(

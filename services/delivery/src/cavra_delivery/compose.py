@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cavra_contracts.notifications import (
     NOTIFICATION_EVENT_TYPE,
@@ -25,25 +28,48 @@ def dedup_key(plan: NotificationPlanV1, decision: RouteDecisionV1) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
+@dataclass(frozen=True, slots=True)
+class PlanMessage:
+    """What every route of one plan says alike, worked out once per plan."""
+
+    plan: NotificationPlanV1
+    title: str
+    text: str
+    next_due: str
+    days_until_due: str
+    runbook_ref: str
+    summary: Mapping[str, Any]
+    evidence_refs: tuple[str, ...]
+
+    @classmethod
+    def of(cls, plan: NotificationPlanV1, content: NotificationContentV1) -> PlanMessage:
+        summary = content.summary
+        return cls(
+            plan=plan,
+            title=content.title or f"CAVRA Go rollback drill schedule {plan.alert_level}",
+            text=content.message or plan.reason,
+            next_due=summary.next_due_at or plan.next_due_at or "unknown",
+            days_until_due=str(summary.days_until_due),
+            runbook_ref=content.runbook_ref,
+            summary=summary.model_dump(mode="json"),
+            evidence_refs=tuple(content.evidence_refs),
+        )
+
+
 def notification(
-    plan: NotificationPlanV1,
-    content: NotificationContentV1,
-    decision: RouteDecisionV1,
-    *,
-    delivery: str,
-    now: datetime,
+    message: PlanMessage, decision: RouteDecisionV1, *, delivery: str, now: datetime
 ) -> Notification:
     """What one route says: public-safe schedule metadata only (no secrets, no private URLs)."""
-    summary = content.summary
+    plan = message.plan
     facts = (
         ("Schedule", plan.schedule_id),
         ("Status", plan.status),
-        ("Next due", summary.next_due_at or plan.next_due_at or "unknown"),
-        ("Days until due", str(summary.days_until_due)),
+        ("Next due", message.next_due),
+        ("Days until due", message.days_until_due),
         ("Owner", decision.owner),
         ("Escalation owner", decision.escalation_owner),
         ("Acknowledge within", f"{decision.acknowledgement_minutes} min"),
-        ("Runbook", content.runbook_ref),
+        ("Runbook", message.runbook_ref),
     )
     cloud_event = {
         "specversion": "1.0",
@@ -69,16 +95,16 @@ def notification(
                 "acknowledgement_minutes": decision.acknowledgement_minutes,
                 "reason": decision.reason,
             },
-            "summary": summary.model_dump(mode="json"),
-            "runbook_ref": content.runbook_ref,
-            "evidence_refs": list(content.evidence_refs),
+            "summary": message.summary,
+            "runbook_ref": message.runbook_ref,
+            "evidence_refs": list(message.evidence_refs),
         },
     }
     return Notification(
         notification_id=delivery,
         kind="rollback_drill_notification",
-        title=content.title or f"CAVRA Go rollback drill schedule {plan.alert_level}",
-        text=content.message or plan.reason,
+        title=message.title,
+        text=message.text,
         severity=plan.alert_level,
         facts=facts,
         dedup_key=dedup_key(plan, decision),

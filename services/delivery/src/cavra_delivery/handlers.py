@@ -14,6 +14,7 @@ from cavra_contracts.notifications import (
     NotificationPlannedV1,
 )
 from cavra_contracts.queries import QueryReplyV1
+from cavra_delivery import records
 from cavra_delivery import repository as repo
 from cavra_delivery.connectors import quarantine
 from cavra_delivery.pipeline import Pipeline, route_delivery
@@ -33,7 +34,7 @@ class Deps:
 
 
 async def on_notification_planned(message: Message[NotificationPlannedV1], deps: Deps) -> None:
-    await deps.pipeline.deliver_plan(message.contract, message.envelope)
+    await deps.pipeline.deliver_plan(message.contract, message.envelope, message.heartbeat)
 
 
 PLANNED_NOTIFICATIONS: HandlerTable[Deps] = {NotificationPlannedV1: on_notification_planned}
@@ -45,6 +46,8 @@ async def delivery_status(query: DeliveryStatusQueryV1, deps: Deps) -> QueryRepl
         rows = await repo.for_plan(conn, query.plan_id)
         record = await repo.record_for_plan(conn, query.plan_id)
     deliveries = [route_delivery(row) for row in rows]
+    if record is not None:
+        record = records.with_deliveries(record, deliveries)
     return QueryReplyV1(
         ok=True,
         result={
@@ -62,6 +65,7 @@ async def connectors(_: ConnectorsQueryV1, deps: Deps) -> QueryReplyV1:
     now = deps.clock()
     async with deps.pool.acquire() as conn:
         health = await repo.all_health(conn)
+        alarms = await repo.redaction_alarms(conn)
     listed = []
     for name in current.names():
         connector = current.connectors[name]
@@ -86,6 +90,7 @@ async def connectors(_: ConnectorsQueryV1, deps: Deps) -> QueryReplyV1:
             "routable_providers": routable_providers(current),
             "connectors": listed,
             "problems": dict(current.problems),
+            "redaction_alarms": alarms,
         },
     )
 

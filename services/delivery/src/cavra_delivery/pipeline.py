@@ -1,24 +1,32 @@
-"""Deliver a plan's deliverable routes: one row per route x connector, concurrently, with evidence.
+"""Deliver a plan: each deliverable route through each of its connectors, concurrently, crash-safe.
 
-A plan's route rows are created first (one batched insert); routes are then delivered
-concurrently; when all have ended, one transaction records every route's end, folds the
-outcomes into connector health (quarantine), and writes the plan's
-``release-connector-delivery`` record and its NotificationDeliveredV1 event, once. A replica
-that dies mid-plan leaves the rows pending: the redelivered plan sends them again under the
-same idempotency key, which providers de-duplicate on (webhook-id, Jira label search,
-ServiceNow correlation_id).
+1. One read finds the routes of the plan that already have a final outcome (an earlier pass
+   delivered them before a crash, a nak or a failed final transaction); only the others are sent.
+2. The connectors' breakers decide which routes may go (quarantine, one probe when half-open).
+3. The routes run as one task group: each sends (holding a concurrency slot only while an HTTP
+   attempt is in flight, never while backing off) and hands its outcome to the process's
+   :class:`~cavra_delivery.outcomes.OutcomeWriter`, which commits it within milliseconds, batched
+   with other routes. When one route task fails, its siblings are cancelled at once: no route of
+   the plan keeps sending while the plan is redelivered.
+4. When every route is final, one transaction writes the plan's ``release-connector-delivery``
+   record and its NotificationDeliveredV1 event, once (records are unique per plan).
+
+While a plan runs, its message's ack wait is renewed (``in_progress``) every
+``heartbeat_seconds``, so a long plan is not handed to another replica. A route sent just before
+a crash is sent again under the same idempotency key, which providers de-duplicate on
+(webhook-id, Jira label search, ServiceNow correlation_id).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-import aiohttp
 import asyncpg
 import structlog
 
@@ -26,7 +34,6 @@ from cavra_contracts.envelope import Envelope, make_envelope
 from cavra_contracts.notifications import (
     NOTIFICATION_SOURCE,
     DeliveryOptions,
-    NotificationContentV1,
     NotificationDeliveredV1,
     NotificationPlannedV1,
     NotificationPlanV1,
@@ -37,117 +44,115 @@ from cavra_delivery import repository as repo
 from cavra_delivery.connectors import quarantine
 from cavra_delivery.connectors.config import ConnectorConfig, ConnectorSet, secret_values
 from cavra_delivery.connectors.http import RetryPolicy, deliver
-from cavra_delivery.connectors.redaction import SecretLeakError, assert_clean
+from cavra_delivery.connectors.redaction import secret_pattern
+from cavra_delivery.connectors.transport import HttpTransport
+from cavra_delivery.evidence import RouteOutcome, redacted_places, scrub_outcome, scrub_record
+from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.registry import ConnectorRegistry, connectors_for
-from cavra_runtime.failures import PermanentError, TransientError
+from cavra_runtime.dispatch import Heartbeat, no_heartbeat
+from cavra_runtime.failures import is_transient
 from cavra_runtime.outbox import enqueue
 
 log = structlog.get_logger()
 
 
-class PlanNotFinished(TransientError):
-    """Some route of the plan is still pending; the plan message is retried."""
+@dataclass(frozen=True, slots=True)
+class PlannedRoute:
+    """One route x connector of a plan: what to send, and the outcome it starts from."""
+
+    decision: RouteDecisionV1
+    connector: ConnectorConfig | None
+    outcome: RouteOutcome
 
 
 @dataclass
 class Pipeline:
     pool: asyncpg.Pool
     registry: ConnectorRegistry
-    client: aiohttp.ClientSession
+    client: HttpTransport
+    writer: OutcomeWriter
     clock: Callable[[], datetime]
     default_retries: int
     default_timeout_seconds: float
     quarantine_policy: quarantine.QuarantinePolicy
     concurrency: int
+    heartbeat_seconds: float = 60.0
+    database_timeout_seconds: float = 30.0
+    """The longest a plan waits for its own reads and its final transaction (then it is retried)."""
     _limiter: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         self._limiter = asyncio.Semaphore(self.concurrency)
 
-    async def deliver_plan(self, planned: NotificationPlannedV1, cause: Envelope) -> None:
+    async def deliver_plan(
+        self, planned: NotificationPlannedV1, cause: Envelope, heartbeat: Heartbeat = no_heartbeat
+    ) -> None:
         plan = planned.plan
-        decisions = {d.route_key: d for d in plan.deliverable()}
+        decisions = plan.deliverable()
         if not decisions:
             return
         connectors = self.registry.current()  # one config for the whole plan
-        rows = await self._create_deliveries(plan, decisions, connectors)
-        pending = [row for row in rows if row["status"] == "pending"]
-        admitted = self._admit_routes(pending, await self._admissions({row["connector"] for row in pending}))
-        ended = await asyncio.gather(
-            *(
-                self._deliver_route(
-                    plan,
-                    planned.content,
-                    decisions[row["route_key"]],
-                    row,
-                    planned.delivery,
-                    admitted[row["delivery_id"]],
-                    connectors,
-                )
-                for row in pending
-            )
-        )
-        await self._finish_plan(
-            plan, [e for e in ended if e is not None], cause, secrets=secret_values(connectors)
-        )
+        pattern = secret_pattern(secret_values(connectors))
+        routes = self._routes(plan, decisions, connectors)
+        async with _keep_alive(heartbeat, self.heartbeat_seconds):
+            async with asyncio.timeout(self.database_timeout_seconds), self.pool.acquire() as conn:
+                done = {
+                    row["delivery_id"]: scrub_outcome(RouteOutcome.from_row(row), pattern)[0]
+                    for row in await repo.final_outcomes(conn, plan.plan_id)
+                }
+                todo = [route for route in routes if route.outcome.delivery_id not in done]
+                names = {route.connector.name for route in todo if route.connector is not None}
+                admissions = await self._admissions(conn, names) if names else {}
+            message = compose.PlanMessage.of(plan, planned.content)
+            ended = await self._deliver_routes(message, planned.delivery, todo, admissions, pattern)
+            async with asyncio.timeout(self.database_timeout_seconds):
+                await self._finish(plan, [*done.values(), *ended], cause, pattern)
 
-    async def _create_deliveries(
-        self, plan: NotificationPlanV1, decisions: Mapping[str, RouteDecisionV1], connectors: ConnectorSet
-    ) -> list[asyncpg.Record]:
-        """One row per route x connector (idempotent); returns every row of the plan."""
+    def _routes(
+        self, plan: NotificationPlanV1, decisions: Sequence[RouteDecisionV1], connectors: ConnectorSet
+    ) -> list[PlannedRoute]:
+        """One route per decision x connector serving its provider; no connector: ``unconfigured``."""
         now = self.clock()
-        rows: list[dict[str, Any]] = []
-        for decision in decisions.values():
-            base = {
-                "plan_id": plan.plan_id,
-                "route_id": decision.route_id,
-                "route_key": decision.route_key,
-                "schedule_id": plan.schedule_id,
-                "provider": decision.provider,
-                "owner": decision.owner,
-            }
-            targets = connectors_for(connectors, decision.provider)
-            if not targets:  # reported as its own outcome, never silently dropped
-                rows.append(
-                    base
-                    | {
-                        "delivery_id": compose.delivery_id(plan.plan_id, decision.route_key, None),
-                        "connector": None,
-                        "connector_type": None,
-                        "target_host": None,
-                        "status": "unconfigured",
-                        "completed_at": now,
-                    }
-                )
+        targets_of: dict[str, list[ConnectorConfig | None]] = {}
+        hosts = {name: connector.host for name, connector in connectors.connectors.items()}
+        routes: list[PlannedRoute] = []
+        for decision in decisions:
+            targets = targets_of.get(decision.provider)
+            if targets is None:
+                targets = targets_of[decision.provider] = [
+                    *connectors_for(connectors, decision.provider)
+                ] or [None]
             for connector in targets:
-                rows.append(
-                    base
-                    | {
-                        "delivery_id": compose.delivery_id(plan.plan_id, decision.route_key, connector.name),
-                        "connector": connector.name,
-                        "connector_type": connector.type,
-                        "target_host": connector.host,
-                        "status": "pending",
-                    }
+                name = connector.name if connector else None
+                outcome = RouteOutcome(
+                    delivery_id=compose.delivery_id(plan.plan_id, decision.route_key, name),
+                    plan_id=plan.plan_id,
+                    route_id=decision.route_id,
+                    route_key=decision.route_key,
+                    schedule_id=plan.schedule_id,
+                    provider=decision.provider,
+                    owner=decision.owner,
+                    connector=name,
+                    connector_type=connector.type if connector else None,
+                    target_host=hosts[name] if name else None,
+                    status="unconfigured",  # reported as its own outcome, never silently dropped
+                    completed_at=now,
                 )
-        async with self.pool.acquire() as conn, conn.transaction():
-            await repo.insert_pending(conn, rows)
-            return await repo.for_plan(conn, plan.plan_id)
+                routes.append(PlannedRoute(decision, connector, outcome))
+        return routes
 
-    async def _admissions(self, names: set[str | None]) -> dict[str, str]:
+    async def _admissions(self, conn: asyncpg.Connection, names: set[str]) -> dict[str, str]:
         """May each connector be used now? A closed breaker: ``deliver``; an open one: ``quarantined``;
         one whose cool-down ended: ``probe`` for the one replica and plan that wins the lease."""
-        healthy = {name for name in names if name}
-        async with self.pool.acquire() as conn:
-            known = await repo.all_health(conn)
+        known = await repo.all_health(conn)
         now = self.clock()
-        states = {name: known.get(name, quarantine.QuarantineState(connector=name)) for name in healthy}
+        states = {name: known.get(name, quarantine.QuarantineState(connector=name)) for name in names}
         admissions = {
             name: "deliver" for name, state in states.items() if quarantine.status(state, now) == "closed"
         }
         doubtful = sorted(set(states) - set(admissions))
         if doubtful:
-            async with self.pool.acquire() as conn, conn.transaction():
+            async with conn.transaction():
                 for name in doubtful:  # sorted: replicas lock these rows in one order, never deadlock
                     admission, leased = quarantine.admit(
                         await repo.lock_health(conn, name), now, self.quarantine_policy
@@ -157,140 +162,186 @@ class Pipeline:
                     admissions[name] = admission
         return admissions
 
-    @staticmethod
-    def _admit_routes(rows: list[asyncpg.Record], admissions: Mapping[str, str]) -> dict[str, bool]:
-        """Per delivery: send it? A probing connector sends one route; the rest wait out the probe."""
-        probed: set[str] = set()
-        admitted: dict[str, bool] = {}
-        for row in rows:
-            admission = admissions.get(row["connector"], "deliver")
-            if admission == "probe":
-                admitted[row["delivery_id"]] = row["connector"] not in probed
-                probed.add(row["connector"])
-            else:
-                admitted[row["delivery_id"]] = admission == "deliver"
-        return admitted
-
-    async def _deliver_route(
+    async def _deliver_routes(
         self,
-        plan: NotificationPlanV1,
-        content: NotificationContentV1,
-        decision: RouteDecisionV1,
-        row: asyncpg.Record,
+        message: compose.PlanMessage,
         options: DeliveryOptions,
-        admitted: bool,
-        connectors: ConnectorSet,
-    ) -> Ended | None:
-        connector = connectors.connectors.get(row["connector"])
-        with structlog.contextvars.bound_contextvars(
-            plan_id=plan.plan_id, route_id=row["route_id"], connector=row["connector"]
-        ):
-            if connector is None:
-                return Ended(row["delivery_id"], None, "unconfigured", None)
-            if not admitted:
-                log.warning("delivery.quarantined")
-                return Ended(row["delivery_id"], connector.name, "quarantined", None)
-            async with self._limiter:
-                policy = retry_policy(options, connector, self.default_retries, self.default_timeout_seconds)
-                message = compose.notification(
-                    plan, content, decision, delivery=row["delivery_id"], now=self.clock()
+        routes: Sequence[PlannedRoute],
+        admissions: Mapping[str, str],
+        pattern: re.Pattern[str] | None,
+    ) -> list[RouteOutcome]:
+        """Every route as one task group: the first route task that fails cancels the others."""
+        policies = self._policies(routes, admissions, options)
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(self._route(message, route, policy, pattern))
+                    for route, policy in zip(routes, policies, strict=True)
+                ]
+        except BaseExceptionGroup as failed:
+            raise _first_cause(failed) from None
+        return [task.result() for task in tasks]
+
+    def _policies(
+        self, routes: Sequence[PlannedRoute], admissions: Mapping[str, str], options: DeliveryOptions
+    ) -> list[RetryPolicy | None]:
+        """Per route, how hard to try sending it, or ``None`` when it must not be sent now. A
+        probing connector sends one route; the others of the plan wait the probe out (quarantined)."""
+        by_connector: dict[str, RetryPolicy] = {}
+        probed: set[str] = set()
+        policies: list[RetryPolicy | None] = []
+        for route in routes:
+            connector = route.connector
+            admission = admissions.get(connector.name, "deliver") if connector else "unconfigured"
+            if (
+                connector is None
+                or admission == "quarantined"
+                or (admission == "probe" and connector.name in probed)
+            ):
+                policies.append(None)
+                continue
+            if admission == "probe":
+                probed.add(connector.name)
+            if connector.name not in by_connector:
+                by_connector[connector.name] = retry_policy(
+                    options, connector, self.default_retries, self.default_timeout_seconds
                 )
-                outcome = await deliver(
-                    connector, message, client=self.client, policy=policy, idempotency_key=row["delivery_id"]
-                )
-            evidence = outcome.as_evidence()
+            policies.append(by_connector[connector.name])
+        return policies
+
+    async def _route(
+        self,
+        message: compose.PlanMessage,
+        route: PlannedRoute,
+        policy: RetryPolicy | None,
+        pattern: re.Pattern[str] | None,
+    ) -> RouteOutcome:
+        outcome = route.outcome
+        if route.connector is not None and policy is None:
+            log.warning(
+                "delivery.quarantined",
+                plan_id=outcome.plan_id,
+                route_id=outcome.route_id,
+                connector=outcome.connector,
+            )
+            outcome = replace(outcome, status="quarantined")
+        elif route.connector is not None and policy is not None:
+            notification = compose.notification(
+                message, route.decision, delivery=outcome.delivery_id, now=self.clock()
+            )
+            result = await deliver(
+                route.connector,
+                notification,
+                client=self.client,
+                policy=policy,
+                idempotency_key=outcome.delivery_id,
+                limiter=self._limiter,
+            )
+            outcome = outcome.ended(result, self.clock())
             log.debug(
                 "delivery.ended",
-                outcome=outcome.outcome,
-                attempts=outcome.attempt_count,
+                plan_id=outcome.plan_id,
+                route_id=outcome.route_id,
+                connector=outcome.connector,
+                outcome=outcome.status,
+                attempts=len(outcome.attempts),
                 status_code=outcome.status_code,
                 target_host=outcome.target_host,
             )
-            return Ended(row["delivery_id"], connector.name, outcome.outcome, evidence)
+        outcome, _ = scrub_outcome(outcome, pattern)
+        return await self.writer.write(outcome)
 
-    async def _finish_plan(
-        self, plan: NotificationPlanV1, ended: list[Ended], cause: Envelope, *, secrets: list[str]
+    async def _finish(
+        self,
+        plan: NotificationPlanV1,
+        ended: Sequence[RouteOutcome],
+        cause: Envelope,
+        pattern: re.Pattern[str] | None,
     ) -> None:
-        """Record every route's end, fold the outcomes into connector health, and write the
-        plan's record and event: one transaction, batched."""
+        """Write the plan's record and its event once, from the final outcomes (scrubbed in place).
+
+        The stored record leaves out its ``deliveries``: the rows are that evidence, and the
+        delivery status query puts them back in."""
         now = self.clock()
+        outcomes = sorted(ended, key=lambda o: o.delivery_id)
+        deliveries = [outcome.as_delivery() for outcome in outcomes]
+        full = records.delivery_record(
+            {"plan_id": plan.plan_id, "schedule_id": plan.schedule_id},
+            deliveries,
+            source=NOTIFICATION_SOURCE,
+            generated_at=now.isoformat(),
+        )
+        record, text, redacted = scrub_record(records.without_deliveries(full), pattern)
+        redacted += redacted_places(outcomes)
+        delivered = NotificationDeliveredV1.model_validate(
+            {
+                "plan_id": plan.plan_id,
+                "schedule_id": record["schedule_id"],
+                "alert_level": plan.alert_level,
+                "success": record["delivery_success"],
+                "record_id": record["record_id"],
+                "deliveries": deliveries,
+            }
+        )
+        envelope = make_envelope(delivered, producer=SERVICE, subject=f"plan/{plan.plan_id}", cause=cause)
         async with self.pool.acquire() as conn, conn.transaction():
-            if await repo.record_for_plan(conn, plan.plan_id) is not None:
-                return  # a redelivered plan that another pass finished: count nothing twice
-            await repo.finish_many(conn, [e.row(now) for e in ended])
-            outcomes: dict[str, list[str]] = {}
-            for item in ended:
-                if item.connector and item.evidence is not None:
-                    outcomes.setdefault(item.connector, []).append(item.status)
-            for name in sorted(outcomes):  # a fixed order: replicas never deadlock on these rows
-                state = await repo.lock_health(conn, name)
-                for status in outcomes[name]:
-                    state = quarantine.record_outcome(state, status, now, self.quarantine_policy)
-                await repo.save_health(conn, state)
-            rows = await repo.for_plan(conn, plan.plan_id)
-            if any(row["status"] == "pending" for row in rows):
-                raise PlanNotFinished(plan.plan_id)
-            deliveries = [route_delivery(row) for row in rows]
-            record = records.delivery_record(
-                plan.model_dump(mode="json"),
-                deliveries,
-                source=NOTIFICATION_SOURCE,
-                generated_at=now.isoformat(),
-            )
-            # Everything stored and published below is in the record: one scan of its JSON text.
-            try:
-                assert_clean(json.dumps(record, default=str), secrets)
-            except SecretLeakError as exc:  # a bug, not weather: never retry (and re-send) it
-                raise PermanentError(str(exc)) from exc
-            if not await repo.insert_record(conn, record, now):
-                return
-            log.info(
-                "plan.delivered",
-                plan_id=plan.plan_id,
-                success=record["delivery_success"],
-                routes=len(deliveries),
-                failed_providers=record["failed_providers"],
-                attempts=record["attempt_count"],
-            )
-            delivered = NotificationDeliveredV1.model_validate(
-                {
-                    "plan_id": plan.plan_id,
-                    "schedule_id": plan.schedule_id,
-                    "alert_level": plan.alert_level,
-                    "success": record["delivery_success"],
-                    "record_id": record["record_id"],
-                    "deliveries": deliveries,
-                }
-            )
-            envelope = make_envelope(
-                delivered,
-                producer=SERVICE,
-                subject=f"plan/{plan.plan_id}",
-                cause=cause,
-            )
+            if not await repo.insert_record(conn, record, text, now):
+                return  # a redelivered plan that another pass finished
+            if redacted:
+                await repo.insert_redaction_alarm(conn, plan.plan_id, record["record_id"], redacted, now)
             await enqueue(conn, envelope, schema=SERVICE)
+        if redacted:
+            log.error(
+                "delivery.redaction_alarm",
+                plan_id=plan.plan_id,
+                record_id=record["record_id"],
+                places=redacted[:20],
+                redactions=len(redacted),
+            )
+        log.info(
+            "plan.delivered",
+            plan_id=plan.plan_id,
+            success=record["delivery_success"],
+            routes=len(deliveries),
+            failed_providers=record["failed_providers"],
+            attempts=record["attempt_count"],
+        )
 
 
-@dataclass(frozen=True)
-class Ended:
-    """How one route delivery ended; ``evidence`` is None when nothing was sent."""
+def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The failure to report for a failed task group: a bug or bad data over weather, else the first."""
+    leaves: list[BaseException] = []
 
-    delivery_id: str
-    connector: str | None
-    status: str
-    evidence: dict[str, Any] | None
+    def collect(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                collect(inner)
+        else:
+            leaves.append(exc)
 
-    def row(self, now: datetime) -> dict[str, Any]:
-        evidence = self.evidence or {}
-        return {
-            "delivery_id": self.delivery_id,
-            "status": self.status,
-            "attempts": list(evidence.get("attempts", [])),
-            "status_code": evidence.get("status_code"),
-            "external_ref": evidence.get("external_ref"),
-            "deduplicated": bool(evidence.get("deduplicated", False)),
-            "completed_at": now,
-        }
+    collect(group)
+    return next((exc for exc in leaves if isinstance(exc, Exception) and not is_transient(exc)), leaves[0])
+
+
+@contextlib.asynccontextmanager
+async def _keep_alive(heartbeat: Heartbeat, every: float) -> AsyncIterator[None]:
+    """Call ``heartbeat`` every ``every`` seconds while the block runs."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await heartbeat()
+            except Exception as exc:  # the plan goes on; at worst it is redelivered after ack_wait
+                log.warning("plan.heartbeat_failed", error_class=type(exc).__name__)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def retry_policy(
@@ -304,23 +355,4 @@ def retry_policy(
 
 def route_delivery(row: asyncpg.Record | Mapping[str, Any]) -> dict[str, Any]:
     """A stored delivery as RouteDeliveryV1 (JSON-ready)."""
-    completed = row["completed_at"]
-    return {
-        "delivery_id": row["delivery_id"],
-        "route_id": row["route_id"],
-        "route_key": row["route_key"],
-        "plan_id": row["plan_id"],
-        "provider": row["provider"],
-        "owner": row["owner"],
-        "connector": row["connector"],
-        "connector_type": row["connector_type"],
-        "target_host": row["target_host"],
-        "outcome": row["status"],
-        "idempotency_key": row["delivery_id"],
-        "attempt_count": row["attempt_count"],
-        "status_code": row["status_code"],
-        "external_ref": row["external_ref"],
-        "deduplicated": row["deduplicated"],
-        "attempts": list(row["attempts"]),
-        "completed_at": completed.isoformat() if completed else None,
-    }
+    return RouteOutcome.from_row(row).as_delivery()

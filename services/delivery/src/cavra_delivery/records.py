@@ -61,3 +61,16 @@ def delivery_record(
             "deliveries": list(deliveries),
         },
     }
+
+
+def without_deliveries(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record as stored: its route deliveries are rows of their own, so they are left out."""
+    delivery = {key: value for key, value in record["delivery"].items() if key != "deliveries"}
+    return {**record, "delivery": delivery}
+
+
+def with_deliveries(document: Mapping[str, Any], deliveries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A stored record with its route deliveries back in (records stored whole are returned as they are)."""
+    if "deliveries" in document["delivery"]:
+        return dict(document)
+    return {**document, "delivery": {**document["delivery"], "deliveries": list(deliveries)}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from cavra_delivery.connectors.quarantine import QuarantineState
+from cavra_delivery.evidence import RouteOutcome
 
 DELIVERY_COLUMNS = (
     "delivery_id, plan_id, route_id, route_key, schedule_id, provider, owner, connector, connector_type, "
@@ -16,34 +18,17 @@ DELIVERY_COLUMNS = (
 )
 
 
-async def insert_pending(conn: asyncpg.Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Create the deliveries of a plan (idempotent: a redelivered plan adds nothing)."""
-    await conn.executemany(
-        """INSERT INTO deliveries (delivery_id, plan_id, route_key, schedule_id, provider, owner, connector,
-                                   connector_type, target_host, status, completed_at, route_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-           ON CONFLICT (delivery_id) DO NOTHING""",
-        [
-            (
-                r["delivery_id"],
-                r["plan_id"],
-                r["route_key"],
-                r["schedule_id"],
-                r["provider"],
-                r["owner"],
-                r["connector"],
-                r["connector_type"],
-                r["target_host"],
-                r["status"],
-                r.get("completed_at"),
-                r["route_id"],
-            )
-            for r in rows
-        ],
+async def final_outcomes(conn: asyncpg.Connection, plan_id: str) -> list[asyncpg.Record]:
+    """The plan's routes whose outcome is final (a redelivered plan sends only the others)."""
+    return list(
+        await conn.fetch(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE plan_id = $1 AND status <> 'pending'", plan_id
+        )
     )
 
 
 async def for_plan(conn: asyncpg.Connection, plan_id: str) -> list[asyncpg.Record]:
+    """Every stored route of the plan (also rows an older release left pending), by delivery id."""
     return list(
         await conn.fetch(
             f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE plan_id = $1 ORDER BY delivery_id", plan_id
@@ -51,25 +36,90 @@ async def for_plan(conn: asyncpg.Connection, plan_id: str) -> list[asyncpg.Recor
     )
 
 
-async def finish_many(conn: asyncpg.Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Record how deliveries ended (a pending row only: a redelivered plan never rewrites history)."""
-    await conn.executemany(
-        """UPDATE deliveries SET status = $2, attempts = $3, attempt_count = $4, status_code = $5,
-                  external_ref = $6, deduplicated = $7, completed_at = $8
-           WHERE delivery_id = $1 AND status = 'pending'""",
-        [
+OUTCOME_STAGING = "delivery_outcome_staging"
+OUTCOME_COLUMNS = (
+    "delivery_id",
+    "plan_id",
+    "route_id",
+    "route_key",
+    "schedule_id",
+    "provider",
+    "owner",
+    "connector",
+    "connector_type",
+    "target_host",
+    "status",
+    "attempts",
+    "attempt_count",
+    "status_code",
+    "external_ref",
+    "deduplicated",
+    "completed_at",
+)
+_WRITE_OUTCOMES = f"""
+INSERT INTO deliveries ({", ".join(OUTCOME_COLUMNS)})
+SELECT {", ".join("attempts::jsonb" if c == "attempts" else c for c in OUTCOME_COLUMNS)}
+FROM {OUTCOME_STAGING} ORDER BY delivery_id
+ON CONFLICT (delivery_id) DO UPDATE SET
+    route_id = EXCLUDED.route_id, owner = EXCLUDED.owner, schedule_id = EXCLUDED.schedule_id,
+    status = EXCLUDED.status, attempts = EXCLUDED.attempts, attempt_count = EXCLUDED.attempt_count,
+    status_code = EXCLUDED.status_code, external_ref = EXCLUDED.external_ref,
+    deduplicated = EXCLUDED.deduplicated, completed_at = EXCLUDED.completed_at
+WHERE deliveries.status = 'pending'
+RETURNING delivery_id
+"""
+
+
+async def prepare_outcome_writes(conn: asyncpg.Connection) -> None:
+    """Create this session's staging table for :func:`write_outcomes` (once per connection)."""
+    await conn.execute(
+        f"""CREATE TEMP TABLE IF NOT EXISTS {OUTCOME_STAGING} (
+                delivery_id text, plan_id text, route_id text, route_key text, schedule_id text,
+                provider text, owner text, connector text, connector_type text, target_host text,
+                status text, attempts text, attempt_count integer, status_code integer,
+                external_ref text, deduplicated boolean, completed_at timestamptz
+            ) ON COMMIT DELETE ROWS"""
+    )
+
+
+async def write_outcomes(conn: asyncpg.Connection, outcomes: Sequence[RouteOutcome]) -> set[str]:
+    """Store final outcomes in one statement (binary COPY into the session's staging table, then
+    one INSERT ... SELECT). Inside a transaction, on a connection :func:`prepare_outcome_writes`
+    prepared. A route that already has a final outcome keeps it; returns the ids written now."""
+    await conn.copy_records_to_table(
+        OUTCOME_STAGING,
+        columns=OUTCOME_COLUMNS,
+        records=[
             (
-                r["delivery_id"],
-                r["status"],
-                r["attempts"],
-                len(r["attempts"]),
-                r["status_code"],
-                r["external_ref"],
-                r["deduplicated"],
-                r["completed_at"],
+                o.delivery_id,
+                o.plan_id,
+                o.route_id,
+                o.route_key,
+                o.schedule_id,
+                o.provider,
+                o.owner,
+                o.connector,
+                o.connector_type,
+                o.target_host,
+                o.status,
+                json.dumps(o.attempts, separators=(",", ":")),
+                len(o.attempts),
+                o.status_code,
+                o.external_ref,
+                o.deduplicated,
+                o.completed_at,
             )
-            for r in rows
+            for o in outcomes
         ],
+    )
+    return {row[0] for row in await conn.fetch(_WRITE_OUTCOMES)}
+
+
+async def outcomes_by_id(conn: asyncpg.Connection, delivery_ids: Sequence[str]) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE delivery_id = ANY($1::text[])", delivery_ids
+        )
     )
 
 
@@ -99,6 +149,42 @@ async def save_health(conn: asyncpg.Connection, state: QuarantineState) -> None:
     )
 
 
+_HEALTH_COLUMNS = "connector, consecutive_failures, quarantined_until, last_success_at, last_failure_at"
+_LOCK_HEALTH_MANY = (
+    f"SELECT {_HEALTH_COLUMNS} FROM connector_health WHERE connector = ANY($1::text[]) "
+    "ORDER BY connector FOR UPDATE"
+)
+
+
+async def lock_health_many(conn: asyncpg.Connection, connectors: Sequence[str]) -> dict[str, QuarantineState]:
+    """Breaker states of ``connectors``, locked for this transaction in name order (replicas never
+    deadlock on them), rows created on first use."""
+    wanted = sorted(set(connectors))
+    rows = await conn.fetch(_LOCK_HEALTH_MANY, wanted)
+    if len(rows) < len(wanted):
+        await conn.execute(
+            "INSERT INTO connector_health (connector) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+            wanted,
+        )
+        rows = await conn.fetch(_LOCK_HEALTH_MANY, wanted)
+    return {row["connector"]: QuarantineState(**dict(row)) for row in rows}
+
+
+async def save_health_many(conn: asyncpg.Connection, states: Sequence[QuarantineState]) -> None:
+    await conn.execute(
+        """UPDATE connector_health AS h SET consecutive_failures = s.failures, quarantined_until = s.until,
+                  last_success_at = s.ok_at, last_failure_at = s.failed_at
+           FROM unnest($1::text[], $2::integer[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])
+                AS s(connector, failures, until, ok_at, failed_at)
+           WHERE h.connector = s.connector""",
+        [s.connector for s in states],
+        [s.consecutive_failures for s in states],
+        [s.quarantined_until for s in states],
+        [s.last_success_at for s in states],
+        [s.last_failure_at for s in states],
+    )
+
+
 async def all_health(conn: asyncpg.Connection) -> dict[str, QuarantineState]:
     rows = await conn.fetch(
         "SELECT connector, consecutive_failures, quarantined_until, last_success_at, last_failure_at "
@@ -107,16 +193,18 @@ async def all_health(conn: asyncpg.Connection) -> dict[str, QuarantineState]:
     return {row["connector"]: QuarantineState(**dict(row)) for row in rows}
 
 
-async def insert_record(conn: asyncpg.Connection, record: dict[str, Any], created_at: datetime) -> bool:
-    """Store the plan's delivery record once; True when it is new."""
+async def insert_record(
+    conn: asyncpg.Connection, record: dict[str, Any], text: str, created_at: datetime
+) -> bool:
+    """Store the plan's delivery record once (``text``: the record as JSON); True when it is new."""
     inserted = await conn.fetchval(
         """INSERT INTO delivery_records (record_id, plan_id, source, success, document, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (plan_id) DO NOTHING RETURNING 1""",
+           VALUES ($1, $2, $3, $4, $5::text::jsonb, $6) ON CONFLICT (plan_id) DO NOTHING RETURNING 1""",
         record["record_id"],
         record["plan_id"],
         record["connector_delivery_source"],
         record["delivery_success"],
-        record,
+        text,
         created_at,
     )
     return inserted is not None
@@ -125,3 +213,31 @@ async def insert_record(conn: asyncpg.Connection, record: dict[str, Any], create
 async def record_for_plan(conn: asyncpg.Connection, plan_id: str) -> dict[str, Any] | None:
     value = await conn.fetchval("SELECT document FROM delivery_records WHERE plan_id = $1", plan_id)
     return dict(value) if value is not None else None
+
+
+async def insert_redaction_alarm(
+    conn: asyncpg.Connection, plan_id: str, record_id: str, places: Sequence[str], created_at: datetime
+) -> None:
+    await conn.execute(
+        """INSERT INTO redaction_alarms (plan_id, record_id, places, created_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (plan_id) DO NOTHING""",
+        plan_id,
+        record_id,
+        list(places),
+        created_at,
+    )
+
+
+async def redaction_alarms(conn: asyncpg.Connection) -> dict[str, Any]:
+    """How many plans needed a redaction in their evidence, and the latest one."""
+    row = await conn.fetchrow(
+        """SELECT (SELECT count(*) FROM redaction_alarms) AS count, plan_id, created_at
+           FROM (SELECT 1) AS one LEFT JOIN LATERAL (
+               SELECT plan_id, created_at FROM redaction_alarms ORDER BY created_at DESC LIMIT 1
+           ) AS latest ON true"""
+    )
+    return {
+        "count": int(row["count"]),
+        "last_plan_id": row["plan_id"],
+        "last_at": row["created_at"].isoformat() if row["created_at"] else None,
+    }

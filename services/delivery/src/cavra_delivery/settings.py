@@ -15,3 +15,8 @@ class DeliverySettings(RuntimeSettings):
     quarantine_after_failures: int = Field(default=5, ge=1, le=1000)
     quarantine_seconds: float = Field(default=300.0, ge=1)
     ack_wait_seconds: float = Field(default=300.0, ge=1, le=3600)
+    """A plan renews its ack wait (``in_progress``) every fifth of it while it runs."""
+    outcome_batch_rows: int = Field(default=256, ge=1, le=10_000)
+    """Route outcomes committed per transaction at most."""
+    outcome_batch_ms: float = Field(default=5.0, ge=0, le=1000)
+    """How long the first outcome of a batch waits for others before the batch is committed."""

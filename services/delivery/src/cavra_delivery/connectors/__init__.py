@@ -43,7 +43,15 @@ from cavra_delivery.connectors.quarantine import (
     record_outcome,
     record_success,
 )
-from cavra_delivery.connectors.redaction import REDACTED, SecretLeakError, assert_clean, redact, target_host
+from cavra_delivery.connectors.redaction import (
+    REDACTED,
+    SecretLeakError,
+    assert_clean,
+    redact,
+    scrub,
+    secret_pattern,
+    target_host,
+)
 from cavra_delivery.connectors.transport import HttpTransport, Response, TransportError
 
 __all__ = [
@@ -82,6 +90,8 @@ __all__ = [
     "record_outcome",
     "record_success",
     "redact",
+    "scrub",
+    "secret_pattern",
     "secret_values",
     "servicenow_correlation_id",
     "target_host",

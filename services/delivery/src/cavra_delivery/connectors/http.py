@@ -14,11 +14,13 @@ adapter, only while ``Pipeline.client`` is annotated with it; both end where tha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -180,8 +182,12 @@ async def deliver(
     clock: Callable[[], float] = time.monotonic,
     rng: Callable[[], float] = random.random,
     now: Callable[[], datetime] = utc_now,
+    limiter: AbstractAsyncContextManager[Any] | None = None,
 ) -> DeliveryOutcome:
     """Try up to ``policy.max_attempts`` exchanges; stop at the first success or permanent failure.
+
+    ``limiter`` (the process's request slots, e.g. an ``asyncio.Semaphore``) is held around each
+    exchange only, never while backing off, so a route waiting out a ``Retry-After`` holds no slot.
 
     ``clock`` measures latency, ``now`` stamps requests (webhook timestamps, HEC time) and
     resolves ``Retry-After`` dates, ``rng`` draws the jitter, ``sleep`` waits between attempts.
@@ -191,6 +197,7 @@ async def deliver(
     attempts: list[AttemptEvidence] = []
     final = _Result("failed", None, None)
     signed: bool | None = None
+    slot = limiter if limiter is not None else contextlib.nullcontext()
     for number in range(1, policy.max_attempts + 1):
         started = clock()
         try:
@@ -199,7 +206,9 @@ async def deliver(
             final = _Result("permanent_failure", None, "payload_error")
         else:
             signed = requests[-1].signed
-            final = await _exchange(connector, requests, transport, policy, now)
+            async with slot:  # held for the exchange only, never while backing off
+                started = clock()
+                final = await _exchange(connector, requests, transport, policy, now)
         latency_ms = round((clock() - started) * 1000, 3)
         attempts.append(
             AttemptEvidence(

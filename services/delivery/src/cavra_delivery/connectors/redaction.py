@@ -1,4 +1,10 @@
-"""Keep secrets out of delivery evidence: host-only targets, text redaction, a leak detector."""
+"""Keep secrets out of delivery evidence: host-only targets, text redaction, in-place scrubbing.
+
+:func:`scrub` is what the delivery service runs on everything it keeps: it never raises, it
+replaces each secret (raw or URL-encoded) inside a string with ``[REDACTED]`` and says where
+it did, so the caller can keep the evidence and raise an alarm. :func:`assert_clean` is the
+strict detector tests use.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +23,11 @@ class SecretLeakError(AssertionError):
     """A secret was found where only redacted evidence may be; the message names the place, not the secret."""
 
 
+@functools.lru_cache(maxsize=256)
 def target_host(url: str) -> str:
-    """The host of ``url`` (lower-case, port kept when explicit); never userinfo, path, query or fragment."""
+    """The host of ``url`` (lower-case, port kept when explicit); never userinfo, path, query or fragment.
+
+    Cached: every route's evidence asks for its connector's host, and connectors are few."""
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname
@@ -38,7 +47,8 @@ def _encoded_forms(secret: str) -> set[str]:
     return {form for form in forms if form}
 
 
-def _pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
+def secret_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    """One compiled alternation of every form of ``secrets`` (``None`` when there are none); cached."""
     return _compiled(tuple(sorted(set(secrets))))
 
 
@@ -57,8 +67,38 @@ def _compiled(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every secret, raw or URL-encoded, replaced by ``[REDACTED]``."""
-    pattern = _pattern(secrets)
+    pattern = secret_pattern(secrets)
     return pattern.sub(REDACTED, text) if pattern else text
+
+
+def scrub(obj: Any, pattern: re.Pattern[str] | None, where: str = "$") -> tuple[Any, list[str]]:
+    """``obj`` (JSON-like: mappings, lists, tuples, strings, scalars) with every secret in its
+    strings and keys replaced by ``[REDACTED]``, and the places that changed (paths, no values).
+
+    Unchanged parts are returned as they are (no copy), so a clean document costs one walk.
+    """
+    if pattern is None:
+        return obj, []
+    if isinstance(obj, str):
+        return (pattern.sub(REDACTED, obj), [where]) if pattern.search(obj) else (obj, [])
+    if isinstance(obj, Mapping):
+        places: list[str] = []
+        items: list[tuple[Any, Any]] = []
+        for key, value in obj.items():
+            new_key, key_places = scrub(key, pattern, f"{where}.<key>")
+            new_value, value_places = scrub(value, pattern, f"{where}.{new_key}")
+            places += key_places + value_places
+            items.append((new_key, new_value))
+        return (dict(items), places) if places else (obj, [])
+    if isinstance(obj, list | tuple):
+        places = []
+        values = []
+        for index, item in enumerate(obj):
+            new_item, item_places = scrub(item, pattern, f"{where}[{index}]")
+            places += item_places
+            values.append(new_item)
+        return (type(obj)(values), places) if places else (obj, [])
+    return obj, []
 
 
 def _walk(obj: Any, where: str) -> Iterable[tuple[str, str]]:
@@ -88,7 +128,7 @@ def assert_clean(obj: Any, secrets: Iterable[str]) -> None:
 
     Walks mappings (keys and values), sequences, sets, strings, bytes, dataclasses and exceptions.
     """
-    pattern = _pattern(secrets)
+    pattern = secret_pattern(secrets)
     if pattern is None:
         return
     for where, text in _walk(obj, "$"):
