@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from cavra_gateway.idempotency import BUCKET
 from cavra_gateway.idempotency_keys import Record, Scope, caller_of, fingerprint
@@ -17,6 +18,7 @@ from tests.support.harness import (
     eventually,
     gateway_client,
     running_service,
+    stored_events,
 )
 from tests.support.sink import Sink
 
@@ -156,3 +158,33 @@ async def test_an_abandoned_first_request_is_taken_over_after_its_lease(
             assert taken.json()["message_id"] == stuck.message_id, "the retry keeps the first message id"
         finally:
             await bus.close()
+
+
+async def test_a_publish_whose_puback_was_lost_keeps_its_message_id_for_the_retry(
+    nats_url: str, database_url: str
+) -> None:
+    clock = FakeClock()
+    async with (
+        running_service("scheduler", nats_url, database_url, clock=clock),
+        gateway_client(nats_url, database_url, services=("scheduler",), command_wait_seconds=2) as api,
+    ):
+        bus = api._transport.app.state.gateway.bus  # type: ignore[attr-defined]
+        real_publish = bus.publish
+        published: list[str] = []
+
+        async def puback_lost_once(envelope: Any) -> Any:
+            published.append(envelope.message_id)
+            stored = await real_publish(envelope)
+            if len(published) == 1:  # stored by JetStream, but the PubAck never reached the gateway
+                raise TimeoutError("no PubAck")
+            return stored
+
+        bus.publish = puback_lost_once
+        headers = {"Idempotency-Key": "puback-lost"}
+        first = await api.put(f"{SCHEDULES}/lost-ack", json=schedule(), headers=headers)
+        assert first.status_code == 503
+        second = await api.put(f"{SCHEDULES}/lost-ack", json=schedule(), headers=headers)
+        assert second.status_code in (200, 201, 202), second.text
+    assert published[0] == published[1], "the retry publishes the same message id, which is dropped"
+    upserted = await stored_events(nats_url, "cavra.evt.scheduler.schedule_upserted.v1")
+    assert len(upserted) == 1, "applied once"

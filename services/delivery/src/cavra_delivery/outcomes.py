@@ -89,10 +89,11 @@ class OutcomeWriter:
                     for row in await repo.outcomes_by_id(conn, earlier):
                         stored[row["delivery_id"]] = RouteOutcome.from_row(row)
                 await self._fold_health(conn, [outcome for key, outcome in unique.items() if key in written])
-        except BaseException as exc:
-            # After a timeout or a cancel a statement may still run: never reuse that session.
-            if isinstance(exc, TimeoutError | asyncio.CancelledError) or conn.is_closed():
-                await self._release(terminate=True)
+        except BaseException:
+            # Never reuse the session after a failed batch: after a timeout or a cancel a statement
+            # may still run, and after PostgreSQL restarted the connection is dead even when it does
+            # not say so yet (every later batch would fail the same way). A new one costs one setup.
+            await self._release(terminate=True)
             raise
         return [stored[outcome.delivery_id] for outcome in outcomes]
 

@@ -256,12 +256,15 @@ async def _run_claimed(
 ) -> Response:
     store = state.idempotency
     told: Told | None = None
+    attempted = False  # a publish that raised may still have been stored (its PubAck lost)
     try:
         early = await precheck() if precheck else None
         if early is None:
             try:
+                attempted = True
                 told = await send(state, command, message_id=claim.record.message_id)
             except CommandTooLarge as exc:
+                attempted = False  # refused before publishing
                 early = exc.response
         if told is None:
             with contextlib.suppress(Exception):  # else it expires; a repeat after the lease takes it
@@ -270,8 +273,10 @@ async def _run_claimed(
             return early
         response = await answer(told, request_waits(state))
     except BaseException:
+        # Once a publish was attempted the key keeps its message id: a retry publishes the same id,
+        # which JetStream and the service's inbox drop if the first one was stored after all.
         with contextlib.suppress(Exception):
-            await (store.fail(claim) if told is not None else store.release(claim))
+            await (store.fail(claim) if attempted else store.release(claim))
         if told is not None:
             told.close()
         raise
