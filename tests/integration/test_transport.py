@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import pytest
 import trustme
 
@@ -513,23 +512,6 @@ async def test_https_with_a_trusted_certificate_is_verified_and_reused(
     assert [a.body for a in answers] == [b"ok"] * 3
     assert server.requests[0].headers["host"] == f"localhost:{server.port}"
     assert len({r.connection for r in server.requests}) == 1
-
-
-async def test_the_aiohttp_adapter_caps_the_body_the_same_way() -> None:
-    async def big(request: Seen, writer: asyncio.StreamWriter) -> bool:
-        writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 200000\r\n\r\n" + b"z" * 200_000)
-        return True
-
-    async with aiohttp.ClientSession() as session, ScriptedServer(big) as server:
-        outcome = await deliver(
-            webhook(server.url()),
-            notification(),
-            client=session,
-            policy=RetryPolicy(max_attempts=1, timeout_seconds=2.0),
-            idempotency_key="plan-1:route-1:hook",
-        )
-
-    assert (outcome.outcome, outcome.status_code) == ("delivered", 201)
 
 
 def webhook(url: str) -> Any:

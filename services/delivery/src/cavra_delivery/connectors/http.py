@@ -7,8 +7,7 @@ any other non-2xx answer is permanent. Evidence holds the target host, status co
 error classes and the idempotency key: never a URL path or query, header, body or exception text.
 
 Requests go through :class:`~cavra_delivery.connectors.transport.HttpTransport` (keep-alive pools,
-response bodies capped at 64 KiB). An ``aiohttp.ClientSession`` is still accepted, through a small
-adapter, only while ``Pipeline.client`` is annotated with it; both end where that annotation changes.
+response bodies capped at 64 KiB).
 """
 
 from __future__ import annotations
@@ -26,26 +25,22 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
-import aiohttp
-
 from cavra_delivery.connectors.config import ConnectorConfig
 from cavra_delivery.connectors.notification import Notification
 from cavra_delivery.connectors.payloads import HttpRequest
 from cavra_delivery.connectors.providers import build_requests, created_ref, existing_ref
 from cavra_delivery.connectors.transport import (
-    DEFAULT_MAX_BODY_BYTES,
     ConnectError,
     ConnectionClosed,
     HttpTransport,
     InvalidRequest,
     InvalidURL,
     ProtocolError,
-    Response,
     TransportError,
 )
 
 Outcome = Literal["delivered", "failed", "permanent_failure"]
-HttpClient = HttpTransport | aiohttp.ClientSession
+HttpClient = HttpTransport
 
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -193,7 +188,7 @@ async def deliver(
     resolves ``Retry-After`` dates, ``rng`` draws the jitter, ``sleep`` waits between attempts.
     Never raises for provider or network trouble; the outcome says what happened.
     """
-    transport = client if isinstance(client, HttpTransport) else AiohttpAdapter(client)
+    transport = client
     attempts: list[AttemptEvidence] = []
     final = _Result("failed", None, None)
     signed: bool | None = None
@@ -234,7 +229,7 @@ async def deliver(
 async def _exchange(
     connector: ConnectorConfig,
     requests: list[HttpRequest],
-    client: HttpTransport | AiohttpAdapter,
+    client: HttpTransport,
     policy: RetryPolicy,
     now: Callable[[], datetime],
 ) -> _Result:
@@ -273,46 +268,6 @@ async def _exchange(
         return _Result("failed", status, "protocol_error")
     except TransportError:
         return _Result("failed", status, "http_error")
-
-
-class AiohttpAdapter:
-    """``HttpTransport.request`` over an ``aiohttp.ClientSession`` (body capped the same way).
-
-    Transitional: only for callers whose client is still an aiohttp session.
-    """
-
-    def __init__(self, session: aiohttp.ClientSession, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-        self._session = session
-        self._max_body = max_body_bytes
-
-    async def request(
-        self, method: str, url: str, *, headers: Mapping[str, str], body: bytes | None
-    ) -> Response:
-        try:
-            async with self._session.request(
-                method, url, headers=dict(headers), data=body, allow_redirects=False
-            ) as response:
-                chunks: list[bytes] = []
-                size = 0
-                while size <= self._max_body and (chunk := await response.content.readany()):
-                    chunks.append(chunk)
-                    size += len(chunk)
-                data = b"".join(chunks)
-                truncated = len(data) > self._max_body
-                if truncated:
-                    response.close()
-                headers = {name.lower(): value for name, value in response.headers.items()}
-                return Response(response.status, headers, data[: self._max_body], truncated)
-        except aiohttp.ServerTimeoutError as exc:
-            raise TimeoutError from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise ConnectError(type(exc).__name__) from exc
-        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
-            raise InvalidURL(type(exc).__name__) from exc
-        except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
-            raise ConnectionClosed(type(exc).__name__) from exc
-        except aiohttp.ClientError as exc:
-            raise TransportError(type(exc).__name__) from exc
 
 
 def _refused(status: int, headers: Mapping[str, str], now: Callable[[], datetime]) -> _Result:
