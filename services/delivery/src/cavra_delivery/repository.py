@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import pydantic_core
 
 from cavra_delivery.connectors.quarantine import QuarantineState
 from cavra_delivery.evidence import RouteOutcome
@@ -102,7 +102,7 @@ async def write_outcomes(conn: asyncpg.Connection, outcomes: Sequence[RouteOutco
                 o.connector_type,
                 o.target_host,
                 o.status,
-                json.dumps(o.attempts, separators=(",", ":")),
+                pydantic_core.to_json(o.attempts).decode(),
                 len(o.attempts),
                 o.status_code,
                 o.external_ref,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import math
 from collections.abc import Mapping
 from datetime import datetime
@@ -22,6 +23,12 @@ SECRET_PREFIX = "whsec_"
 def check(secrets: Mapping[str, str], options: Mapping[str, str]) -> None:
     if "secret" in secrets and not _is_signing_secret(secrets["secret"]):
         raise EntryProblem("field 'secret' must be a Standard Webhooks secret (whsec_<base64>)")
+
+
+@functools.lru_cache(maxsize=64)
+def _signer(secret: str) -> Webhook:
+    """One signer per secret (building one decodes the key): connectors are few, routes many."""
+    return Webhook(secret)
 
 
 def _is_signing_secret(secret: str) -> bool:
@@ -49,7 +56,7 @@ def build(
         stamp = as_utc(now)
         headers["webhook-id"] = idempotency_key
         headers["webhook-timestamp"] = str(math.floor(stamp.timestamp()))
-        headers["webhook-signature"] = Webhook(secret).sign(idempotency_key, stamp, body.decode())
+        headers["webhook-signature"] = _signer(secret).sign(idempotency_key, stamp, body.decode())
     return [HttpRequest("POST", url_of(connector), headers, content=body, signed=secret is not None)]
 
 
