@@ -89,6 +89,9 @@ class Claim:
     key: str
     record: Record
     revision: int
+    inherited: bool = False
+    """Taken over from an earlier request (failed, or abandoned) that may have published its message
+    id already: the record must keep that id, never be released for a fresh one."""
 
 
 class IdempotencyStore:
@@ -131,9 +134,8 @@ class IdempotencyStore:
                 return _busy()
             taken = existing.model_copy(update={"state": "in_progress", "started_at": now})
             try:
-                return Claim(
-                    key, taken, await self._bucket.update(key, taken.encode(), revision=entry.revision)
-                )
+                revision = await self._bucket.update(key, taken.encode(), revision=entry.revision)
+                return Claim(key, taken, revision, inherited=True)
             except KeyExistsError:
                 continue
         return _busy()
@@ -268,7 +270,7 @@ async def _run_claimed(
                 early = exc.response
         if told is None:
             with contextlib.suppress(Exception):  # else it expires; a repeat after the lease takes it
-                await store.release(claim)
+                await (store.fail(claim) if claim.inherited else store.release(claim))
             assert early is not None
             return early
         response = await answer(told, request_waits(state))
@@ -276,7 +278,7 @@ async def _run_claimed(
         # Once a publish was attempted the key keeps its message id: a retry publishes the same id,
         # which JetStream and the service's inbox drop if the first one was stored after all.
         with contextlib.suppress(Exception):
-            await (store.fail(claim) if attempted else store.release(claim))
+            await (store.fail(claim) if attempted or claim.inherited else store.release(claim))
         if told is not None:
             told.close()
         raise
