@@ -155,3 +155,21 @@ async def test_a_batch_that_cannot_commit_in_time_fails_transiently_and_the_writ
             assert await outcomes.write(outcome(1, 1)) == outcome(1, 1)
     finally:
         await blocker.close()
+
+
+async def test_a_session_that_postgresql_closed_is_replaced_before_the_next_batch(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    async with writer(pool) as outcomes:
+        await outcomes.write(outcome(7, 1))
+        admin = await asyncpg.connect(database_url)
+        try:  # what a PostgreSQL restart does to the writer's session
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'test-outcomes' AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.3)  # the client notices the closed socket; the pool takes it back
+        stored = await outcomes.write(outcome(7, 2))
+    assert stored == outcome(7, 2), "the batch after the restart is written, not failed"

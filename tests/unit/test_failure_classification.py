@@ -26,6 +26,9 @@ def _chained(outer: Exception, cause: BaseException) -> Exception:
         asyncpg.exceptions.LockNotAvailableError("lock timeout"),
         asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
         asyncpg.InterfaceError("cannot call Transaction.__aexit__(): the underlying connection is closed"),
+        asyncpg.InterfaceError(
+            "cannot call Connection.transaction(): connection has been released back to the pool"
+        ),
         asyncpg.exceptions.InternalClientError(
             "cannot switch to state 15; another operation (2) is in progress"
         ),

@@ -42,11 +42,15 @@ def register_transient(*classes: type[BaseException]) -> None:
 def _lost_connection(exc: BaseException) -> bool:
     # asyncpg reports a connection that died under a running operation as a client-side error,
     # e.g. "cannot call Transaction.__aexit__(): the underlying connection is closed" or
-    # "cannot switch to state 15; another operation (2) is in progress" (seen when PostgreSQL
-    # restarts mid-transaction). The latter can also be a bug; max_deliver still bounds it.
+    # "cannot switch to state 15; another operation (2) is in progress", or a pooled connection's
+    # "connection has been released back to the pool" (the pool takes back one that closed; all
+    # seen when PostgreSQL restarts mid-transaction). These can also be bugs; max_deliver bounds them.
     if isinstance(exc, asyncpg.exceptions.InternalClientError):
         return True
-    return isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc)
+    text = str(exc)
+    return isinstance(exc, asyncpg.InterfaceError) and (
+        "closed" in text or "released back to the pool" in text
+    )
 
 
 def is_transient(exc: BaseException) -> bool:

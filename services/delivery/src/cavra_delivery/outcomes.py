@@ -116,7 +116,11 @@ class OutcomeWriter:
         await repo.save_health_many(conn, changed)
 
     async def _connection(self) -> asyncpg.pool.PoolConnectionProxy:
-        """The writer's own connection: its session holds the staging table."""
+        """The writer's own connection: its session holds the staging table. One that closed under
+        it (PostgreSQL restarted; the pool then takes it back) is replaced before the batch runs,
+        so the batch is written instead of failing its plans."""
+        if self._conn is not None and not _usable(self._conn):
+            self._conn = None
         if self._conn is None:
             conn = await self._pool.acquire()
             try:
@@ -135,3 +139,10 @@ class OutcomeWriter:
                     conn.terminate()
             with contextlib.suppress(Exception):
                 await self._pool.release(conn)
+
+
+def _usable(conn: asyncpg.pool.PoolConnectionProxy) -> bool:
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:  # detached: the pool took it back when it closed
+        return False
