@@ -26,7 +26,7 @@ from typing import IO, Protocol
 from rich.console import Console
 
 from cavra_cli.prepare import prepare
-from cavra_runtime.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedServerError
+from cavra_runtime.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedServerError, stop_process
 from cavra_runtime.services import SERVICES, Service
 
 console = Console(highlight=False)
@@ -79,13 +79,7 @@ class Child:
         )
 
     def stop(self, timeout: float = 20.0) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=timeout)
         if self.log:
             self.log.close()
 
@@ -243,6 +237,7 @@ def _print_where(
     children: list[Child],
 ) -> None:
     console.print(f"[bold]CAVRA Drill Ops[/] — data in {home}")
+
     def embedded(server: EmbeddedNats | EmbeddedPostgres | None) -> str:
         if server is None:
             return " (external)"

@@ -49,6 +49,20 @@ def wait_for_port(host: str, port: int, timeout: float) -> None:
     raise EmbeddedServerError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
 
 
+def stop_process(
+    process: subprocess.Popen[bytes] | None, *, sig: signal.Signals = signal.SIGTERM, timeout: float = 10.0
+) -> None:
+    """Ask a child to stop with ``sig``; kill it when it has not exited after ``timeout`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     """A TCP port on loopback that is free right now."""
     with socket.socket() as sock:
@@ -123,13 +137,7 @@ class EmbeddedNats:
             raise
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=timeout)
         self.process = None
 
 
@@ -263,13 +271,5 @@ class EmbeddedPostgres:
     def stop(self, timeout: float = 30.0) -> None:
         """Fast shutdown of the postmaster this object started (SIGINT: roll back open transactions,
         checkpoint, exit); nothing when it is not running."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, sig=signal.SIGINT, timeout=timeout)
         self.process = None

@@ -46,7 +46,6 @@ PRUNE_SQL = "DELETE FROM outbox WHERE published_at < now() - $1::interval"
 PRUNE_INBOX_SQL = "DELETE FROM inbox WHERE processed_at < now() - $1::interval"
 FAILED_SQL = "UPDATE outbox SET attempts = attempts + 1, error = $2 WHERE id = $1"
 SET_ASIDE_SQL = "UPDATE outbox SET attempts = attempts + 1, error = $2, set_aside_at = now() WHERE id = $1"
-PENDING_SQL = "SELECT count(*) FROM outbox WHERE published_at IS NULL AND set_aside_at IS NULL"
 BACKLOG_SQL = """
 SELECT
     (SELECT count(*) FROM outbox WHERE published_at IS NULL AND set_aside_at IS NULL) AS pending,
@@ -69,11 +68,6 @@ async def enqueue(conn: asyncpg.Connection, envelope: Envelope, *, schema: str) 
         INSERT_SQL, envelope.message_id, envelope.type, envelope.nats_headers(), envelope.to_json()
     )
     await conn.execute("SELECT pg_notify($1, '')", channel_for(schema))
-
-
-async def pending_count(conn: asyncpg.Connection) -> int:
-    """Number of events written but not yet stored in JetStream."""
-    return int(await conn.fetchval(PENDING_SQL))
 
 
 @dataclass(frozen=True)

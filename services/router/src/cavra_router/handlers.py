@@ -50,8 +50,7 @@ class Deps:
 
 async def on_schedule_evaluated(message: Message[ScheduleEvaluatedV1], deps: Deps) -> None:
     """Plan when a schedule becomes due soon or stale: once per schedule, state and due date, and
-    never for an evaluation the schedule has moved past (older than one already seen, or no longer
-    what the scheduler reports)."""
+    never for an evaluation the schedule has moved past (no longer what the scheduler reports)."""
     evaluated = message.contract
     report = evaluated.report.as_json_dict()
     stale = False
@@ -67,12 +66,9 @@ async def on_schedule_evaluated(message: Message[ScheduleEvaluatedV1], deps: Dep
     async with once(deps.pool, EVENTS_CONSUMER, message.envelope) as conn:
         if conn is None:
             return
-        newest = await repo.observe_evaluation(
-            conn, evaluated.schedule_id, message.stream_sequence, evaluated.status, evaluated.evaluated_at
-        )
         if evaluated.status not in NOTIFYING_STATES:
             return
-        if stale or not newest:
+        if stale:
             log.info(
                 "plan.stale_evaluation_skipped", schedule_id=evaluated.schedule_id, status=evaluated.status
             )

@@ -15,26 +15,6 @@ ROW_COLUMNS = (
 )
 
 
-async def observe_evaluation(
-    conn: asyncpg.Connection, schedule_id: str, stream_sequence: int, status: str, evaluated_at: datetime
-) -> bool:
-    """Remember the newest evaluation of a schedule; False when a newer one was already seen."""
-    newest = await conn.fetchval(
-        """INSERT INTO schedule_evaluations (schedule_id, stream_sequence, status, evaluated_at)
-           VALUES ($1, $2, $3, $4)
-           ON CONFLICT (schedule_id) DO UPDATE
-               SET stream_sequence = EXCLUDED.stream_sequence, status = EXCLUDED.status,
-                   evaluated_at = EXCLUDED.evaluated_at
-               WHERE schedule_evaluations.stream_sequence <= EXCLUDED.stream_sequence
-           RETURNING 1""",
-        schedule_id,
-        stream_sequence,
-        status,
-        evaluated_at,
-    )
-    return newest is not None
-
-
 async def claim_auto_plan(
     conn: asyncpg.Connection, schedule_id: str, status: str, next_due_at: str, plan_id: str
 ) -> bool:
