@@ -46,6 +46,9 @@ async def running(
             await task
 
 
+ADMIN_TOKEN = "cavra-test-bootstrap-admin-token"
+"""The bootstrap admin token every test gateway accepts."""
+
 TEST_SETTINGS: dict[str, dict[str, Any]] = {"scheduler": {"scheduler_tick_seconds": 0.05}}
 """Per-service settings the tests start with unless they pass their own (a fast timer)."""
 
@@ -75,13 +78,18 @@ def running_service(
 
 @asynccontextmanager
 async def gateway_client(
-    nats_url: str, database_url: str, **overrides: Any
+    nats_url: str, database_url: str, *, token: str | None = ADMIN_TOKEN, **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the gateway app in-process (lifespan included)."""
+    """An HTTP client talking to the gateway app in-process (lifespan included), signed in as the
+    bootstrap admin (``ADMIN_TOKEN``) unless ``token`` says otherwise (``None``: no credentials)."""
+    overrides.setdefault("bootstrap_admin_token", ADMIN_TOKEN)
     app = create_app(GatewaySettings(nats_url=nats_url, database_url=database_url, **overrides))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway.test", headers=headers
+        ) as client:
             yield client
 
 

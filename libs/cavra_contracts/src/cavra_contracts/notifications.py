@@ -102,6 +102,14 @@ class RouteDecisionV1(Contract):
     category: RouteCategory
     maintenance_window: MaintenanceWindowRefV1 | None = None
     owner_availability: OwnerAvailabilityV1 = Field(default_factory=OwnerAvailabilityV1)
+    escalation_providers: list[str] = Field(
+        default_factory=list,
+        description="Where an escalation of this route goes: the escalation owner's providers in the "
+        "routing policy (empty: the route's own provider).",
+    )
+    reminder_minutes: int | None = Field(
+        default=None, description="Re-notify the owner once this many minutes after the plan, before the SLO."
+    )
 
 
 class NotificationPlanV1(Contract):

@@ -12,7 +12,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cavra_contracts import failures, notifications, queries, scheduler, schedules
+from cavra_contracts import (
+    acknowledgements,
+    actors,
+    deliveries,
+    escalations,
+    failures,
+    notifications,
+    queries,
+    scheduler,
+    schedules,
+)
 from cavra_contracts.base import Contract
 from cavra_contracts.subjects import STREAMS, MessageSpec
 
@@ -47,6 +57,20 @@ CONTRACTS: tuple[type[Contract], ...] = (
     notifications.NotificationDeliveredV1,
     notifications.DeliveryStatusQueryV1,
     notifications.ConnectorsQueryV1,
+    actors.ActorV1,
+    deliveries.DeliveryTargetV1,
+    deliveries.FactV1,
+    deliveries.MessageContentV1,
+    deliveries.DeliverMessageV1,
+    deliveries.MessageDeliveredV1,
+    acknowledgements.AcknowledgementV1,
+    acknowledgements.AckTargetV1,
+    acknowledgements.RouteScopeV1,
+    acknowledgements.RecordAcknowledgementsV1,
+    acknowledgements.AcknowledgementsRecordedV1,
+    acknowledgements.AcknowledgementRejectedV1,
+    escalations.EscalationPlanGeneratedV1,
+    escalations.RouteEscalatedV1,
     queries.QueryReplyV1,
     queries.HealthQueryV1,
     queries.HealthReplyV1,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from cavra_runtime import services as registry
 from cavra_runtime.settings import RuntimeSettings
@@ -28,6 +28,9 @@ class GatewaySettings(RuntimeSettings):
         if unknown:
             raise ValueError(f"not a message-driven service: {', '.join(unknown)}; known: {', '.join(known)}")
         return value
+
+    bootstrap_admin_token: SecretStr | None = None
+    """CAVRA_BOOTSTRAP_ADMIN_TOKEN: accepted as an admin API token."""
 
     max_body_bytes: int = Field(default=MIB, ge=1024, le=8 * MIB)
     """Largest request body; past it 413. A command that still does not fit the NATS server's
