@@ -69,6 +69,7 @@ CONTRACTS: tuple[type[Contract], ...] = (
     acknowledgements.RecordAcknowledgementsV1,
     acknowledgements.AcknowledgementsRecordedV1,
     acknowledgements.AcknowledgementRejectedV1,
+    acknowledgements.RouteStatesQueryV1,
     escalations.EscalationPlanGeneratedV1,
     escalations.RouteEscalatedV1,
     queries.QueryReplyV1,
