@@ -73,7 +73,11 @@ async def on_record_acknowledgements(message: Message[RecordAcknowledgementsV1],
     if isinstance(applied, Exception):
         raise applied
     command = message.contract
-    context = {"mode": command.mode, "state": command.acknowledgement_state, "actor": command.actor.actor}
+    context: dict[str, object] = {
+        "mode": command.mode,
+        "state": command.acknowledgement_state,
+        "actor": command.actor.actor,
+    }
     if applied.recorded is not None:
         context |= {"bulk_id": applied.recorded.bulk_id, "routes": applied.covered}
     elif applied.refusal is not None:
