@@ -76,7 +76,7 @@ async def on_record_acknowledgements(message: Message[RecordAcknowledgementsV1],
     context: dict[str, object] = {
         "mode": command.mode,
         "state": command.acknowledgement_state,
-        "actor": command.actor.actor,
+        "actor_method": command.actor.method,
     }
     if applied.recorded is not None:
         context |= {"bulk_id": applied.recorded.bulk_id, "routes": applied.covered}
