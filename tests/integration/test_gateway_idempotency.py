@@ -14,6 +14,7 @@ from cavra_gateway.idempotency_keys import Record, Scope, caller_of, fingerprint
 from cavra_runtime.bus import Bus
 from tests.integration.test_scheduler_api import BASE, drill, schedule
 from tests.support.harness import (
+    ADMIN_TOKEN,
     FakeClock,
     eventually,
     gateway_client,
@@ -131,7 +132,7 @@ async def test_an_abandoned_first_request_is_taken_over_after_its_lease(
 ) -> None:
     body = schedule()
     record_key = Scope.of(
-        caller_of(None),
+        caller_of(f"Bearer {ADMIN_TOKEN}"),
         "PUT",
         "/runtime/go-pilot/rollback-drill-schedules/{schedule_id}",
         {"schedule_id": "monthly"},
