@@ -9,12 +9,14 @@ from pathlib import Path
 import typer
 
 from cavra_cli.reports import runtime_app
+from cavra_cli.tokens import tokens_app
 from cavra_runtime import services
 
 app = typer.Typer(
     help="CAVRA Drill Ops: governed rollback drills.", no_args_is_help=True, add_completion=False
 )
 app.add_typer(runtime_app, name="runtime")
+app.add_typer(tokens_app, name="tokens")
 
 
 @app.command()
