@@ -8,6 +8,7 @@ import hmac
 import json
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,8 @@ def test_a_rotated_jwks_file_is_read_again(tmp_path: Path, monkeypatch: pytest.M
     old, new = Issuer(kid="old"), Issuer(kid="new")
     path = jwks_file(tmp_path, old)
     check = verifier(path)
+    old_token = old.token()
+    assert check.verify(old_token).role == "operator"  # verified, and remembered
     with pytest.raises(InvalidToken, match="unknown key"):
         check.verify(new.token())
     jwks_file(tmp_path, new)
@@ -177,7 +180,33 @@ def test_a_rotated_jwks_file_is_read_again(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr("cavra_gateway.auth.oidc.RELOAD_CHECK_SECONDS", 0.0)
     assert check.verify(new.token()).role == "operator"
     with pytest.raises(InvalidToken, match="unknown key"):
-        check.verify(old.token())
+        check.verify(old_token)
+
+
+def test_a_remembered_jwt_is_refused_once_it_expires(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    issuer = Issuer()
+    check = verifier(jwks_file(tmp_path, issuer), leeway_seconds=0)
+    token = issuer.token(lifetime=60)
+    first = check.verify(token)
+    assert check.verify(token) is first, "the second check is answered from memory"
+    later = time.time() + 61
+    monkeypatch.setattr("cavra_gateway.auth.oidc.time.time", lambda: later)
+    monkeypatch.setattr("jwt.api_jwt.datetime", _FrozenDatetime(later))
+    with pytest.raises(InvalidToken, match="expired"):
+        check.verify(token)
+
+
+class _FrozenDatetime:
+    """``datetime`` as PyJWT sees it, at ``moment``."""
+
+    def __init__(self, moment: float) -> None:
+        self._moment = moment
+
+    def now(self, tz: Any = None) -> datetime:
+        return datetime.fromtimestamp(self._moment, tz)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(datetime, name)
 
 
 def test_jwt_shape() -> None:

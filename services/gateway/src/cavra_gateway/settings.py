@@ -33,7 +33,12 @@ class GatewaySettings(RuntimeSettings):
         return value
 
     bootstrap_admin_token: SecretStr | None = Field(default=None, min_length=16, max_length=512)
-    """CAVRA_BOOTSTRAP_ADMIN_TOKEN: accepted as an admin API token."""
+    """CAVRA_BOOTSTRAP_ADMIN_TOKEN: accepted as an admin API token (at least 16 characters)."""
+
+    @field_validator("bootstrap_admin_token", "oidc_issuer", "oidc_audience", "oidc_jwks_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     # OIDC: all three of issuer, audience and JWKS file, or none (JWTs are then refused).
     oidc_issuer: str | None = Field(default=None, min_length=1, max_length=500)

@@ -6,10 +6,15 @@ required, ``nbf`` is checked when present, all with a small bounded leeway. The 
 claim (e.g. ``groups``) through a mapping; the highest mapped role wins. The JWKS file is read at
 start and again when its modification time changes (checked at most every few seconds), so keys can
 be rotated without a restart.
+
+Verifying a signature costs 0.2-0.6 ms here, so a JWT that verified is remembered (by its SHA-256,
+at most ``MAX_CACHED`` of them) until its ``exp``: a client sending the same JWT on every request
+pays for the signature once. A reloaded JWKS forgets them all.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Mapping
@@ -28,6 +33,7 @@ REQUIRED_CLAIMS: Final = ("exp", "iat", "iss", "aud", "sub")
 MAX_GROUPS: Final = 64
 MAX_JWKS_BYTES: Final = 1_048_576
 RELOAD_CHECK_SECONDS: Final = 5.0
+MAX_CACHED: Final = 4096
 
 
 class InvalidToken(Exception):
@@ -85,6 +91,8 @@ class OidcVerifier:
         self._keys = _load_keys(config.jwks_file)
         self._mtime = config.jwks_file.stat().st_mtime_ns
         self._checked = time.monotonic()
+        self._verified: dict[bytes, tuple[float, ActorV1]] = {}
+        """SHA-256 of a verified JWT -> (its exp plus the leeway, its actor)."""
 
     def _current_keys(self) -> dict[str, PyJWK]:
         now = time.monotonic()
@@ -94,6 +102,7 @@ class OidcVerifier:
                 mtime = self.config.jwks_file.stat().st_mtime_ns
                 if mtime != self._mtime:
                     self._keys, self._mtime = _load_keys(self.config.jwks_file), mtime
+                    self._verified.clear()
             except (OSError, ValueError):
                 pass  # keep the keys we have; the file is being replaced or is broken
         return self._keys
@@ -122,6 +131,13 @@ class OidcVerifier:
 
     def verify(self, token: str) -> ActorV1:
         """The actor of a valid JWT; ``InvalidToken`` (401) or ``NoRole`` (403)."""
+        digest = hashlib.sha256(token.encode()).digest()
+        self._current_keys()  # a rotated JWKS clears what was verified with the old keys
+        cached = self._verified.get(digest)
+        if cached is not None:
+            if time.time() < cached[0]:
+                return cached[1]
+            del self._verified[digest]
         key = self._key_for(token)
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -135,7 +151,11 @@ class OidcVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"invalid JWT: {exc}") from exc
-        return self.actor(claims)
+        actor = self.actor(claims)
+        if len(self._verified) >= MAX_CACHED:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[digest] = (float(claims["exp"]) + self.config.leeway_seconds, actor)
+        return actor
 
     def actor(self, claims: Mapping[str, Any]) -> ActorV1:
         """The actor of verified ``claims``: the highest mapped role, a name from the claims."""
