@@ -77,7 +77,8 @@ class World:
 @asynccontextmanager
 async def world(nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     issuer, stranger = Issuer(), Issuer()  # the stranger signs with its own key under the same kid
-    tokens = {role: await create_token(nats_url, role, f"{role}-token") for role in ("viewer", "operator")}
+    roles: tuple[Role, ...] = ("viewer", "operator", "approver", "admin")
+    tokens = {role: await create_token(nats_url, role, f"{role}-token") for role in roles}
     revoked, revoked_record = await create_token(nats_url, "admin", "revoked-admin")
     await revoke_token(nats_url, revoked_record.token_id)
     expired, _ = await create_token(
@@ -87,6 +88,8 @@ async def world(nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterat
         Caller("no credentials", {}, None),
         Caller("viewer token", bearer(tokens["viewer"][0]), "viewer"),
         Caller("operator token", bearer(tokens["operator"][0]), "operator"),
+        Caller("approver token", bearer(tokens["approver"][0]), "approver"),
+        Caller("admin token", bearer(tokens["admin"][0]), "admin"),
         Caller("bootstrap admin", bearer(ADMIN_TOKEN), "admin"),
         Caller("operator JWT", bearer(issuer.token()), "operator"),
         Caller("expired JWT", bearer(issuer.token(issued_ago=3600, lifetime=600)), None),
@@ -229,7 +232,14 @@ async def test_the_session_says_who_the_caller_is_and_what_they_may_do(
         assert anonymous["actor"] is None and not any(anonymous["permissions"].values())
         assert set(anonymous["permissions"]) == set(PERMISSIONS)
 
-        for name in ("viewer token", "operator token", "bootstrap admin", "operator JWT"):
+        for name in (
+            "viewer token",
+            "operator token",
+            "approver token",
+            "admin token",
+            "bootstrap admin",
+            "operator JWT",
+        ):
             caller = w.callers[name]
             assert caller.role is not None
             session = (await w.api.get("/console/session", headers=caller.headers)).json()
