@@ -109,15 +109,14 @@ class Pipeline:
     def _routes(self, job: Job, connectors: ConnectorSet) -> list[PlannedRoute]:
         """One route per target x connector serving its provider; no connector: ``unconfigured``."""
         now = self.clock()
-        targets_of: dict[str, list[ConnectorConfig | None]] = {}
+        serving_of: dict[str, list[ConnectorConfig | None]] = {}
         hosts = {name: connector.host for name, connector in connectors.connectors.items()}
         routes: list[PlannedRoute] = []
         for target in job.targets:
-            serving = targets_of.get(target.provider)
+            serving = serving_of.get(target.provider)
             if serving is None:
-                serving = targets_of[target.provider] = [*connectors_for(connectors, target.provider)] or [
-                    None
-                ]
+                serving = [*connectors_for(connectors, target.provider)] or [None]
+                serving_of[target.provider] = serving
             for connector in serving:
                 name = connector.name if connector else None
                 outcome = RouteOutcome(
