@@ -246,3 +246,35 @@ async def test_a_poison_job_is_rejected_at_once_and_the_next_job_is_delivered(
         (r.consumer, r.reason, r.delivery_attempts) == (JOBS_CONSUMER, "undecodable", 1) for r in rejections
     )
     assert any("targets" in r.error for r in rejections) and any("content" in r.error for r in rejections)
+
+
+async def test_rows_written_by_the_previous_release_belong_to_their_plan(
+    nats_url: str, database_url: str
+) -> None:
+    async with running_service("delivery", nats_url, database_url):
+        conn = await asyncpg.connect(database_url)
+        try:
+            # The statements of the release before jobs, during a rolling deploy.
+            await conn.execute(
+                """INSERT INTO delivery.deliveries (delivery_id, plan_id, route_key, schedule_id, provider,
+                       owner, status, route_id)
+                   VALUES ('gordn-old:gordrk-1:-', 'gordn-old', 'gordrk-1', 's', 'slack', 'ops',
+                       'unconfigured', 'gordroute-1')"""
+            )
+            inserted = await conn.fetchval(
+                """INSERT INTO delivery.delivery_records (record_id, plan_id, source, success, document,
+                       created_at)
+                   VALUES ('rcd-old', 'gordn-old', 'go_backend_rollback_drill_notification', false,
+                       '{}', now())
+                   ON CONFLICT (plan_id) DO NOTHING RETURNING 1"""
+            )
+            row = await conn.fetchrow("SELECT job_id, source FROM delivery.deliveries")
+            record = await conn.fetchval("SELECT job_id FROM delivery.delivery_records")
+        finally:
+            await conn.close()
+    assert inserted == 1
+    assert (row["job_id"], row["source"], record) == (
+        "gordn-old",
+        "go_backend_rollback_drill_notification",
+        "gordn-old",
+    )
