@@ -277,3 +277,59 @@ async def _count(database_url: str, sql: str) -> int:
         return int(await conn.fetchval(sql))
     finally:
         await conn.close()
+
+
+async def test_the_plan_api_pages_routes_names_bad_fields_and_records_the_actor(
+    nats_url: str, database_url: str
+) -> None:
+    clock = FakeClock()
+    async with (
+        running_service("escalation", nats_url, database_url, clock=clock, **FAST) as service,
+        gateway_client(nats_url, database_url, services=("escalation",)) as api,
+    ):
+        for name, response in [
+            ("policy.acknowledgement_minutes", {"policy": {"acknowledgement_minutes": 0}}),
+            (
+                "policy.default_slo.acknowledgement_minutes",
+                {"policy": {"default_slo": {"acknowledgement_minutes": "x"}}},
+            ),
+            (
+                "policy.owner_routes.a.acknowledgement_minutes",
+                {"policy": {"owner_routes": {"a": {"acknowledgement_minutes": 99999}}}},
+            ),
+            ("route_limit", {"route_limit": 1001}),
+            ("policy", {"policy": []}),
+        ]:
+            answer = await api.post(f"{BASE}/escalation-plan", json=response)
+            assert answer.status_code == 422, answer.text
+            assert name in {problem["field"] for problem in answer.json()["errors"]}, answer.json()
+        anonymous = await api.post(f"{BASE}/escalation-plan", json={}, headers={"Authorization": ""})
+        assert anonymous.status_code == 401
+        assert await _count(database_url, "SELECT count(*) FROM escalation.escalation_plans") == 0
+
+        plan = planned("monthly", now=clock(), owners=("a", "b", "c"), routing_policy={})
+        await publish(service, plan, "router")
+        clock.advance(minutes=61)
+
+        async def three() -> bool:
+            return (await escalation_plan(api))["plan"]["route_count"] == 3
+
+        await eventually(three, what="three routes")
+        answer = await api.post(
+            f"{BASE}/escalation-plan", json={"route_limit": 1, "generated_by": "someone-else"}
+        )
+        body = answer.json()
+        assert (body["plan"]["route_count"], len(body["plan"]["routes"])) == (3, 1)
+        assert body["plan"]["generated_by"] == "bootstrap-admin", "the actor, not the body"
+        assert body["metadata"]["metadata_kind"] == "go-backend-rollback-drill-notification-escalation-plan"
+        plan_id = body["plan"]["plan_id"]
+        page = (await api.get(f"{BASE}/escalation-plans/{plan_id}", params={"limit": 2, "offset": 1})).json()
+        owners = [row["owner"] for row in page["plan"]["routes"]]
+        assert owners == ["b", "c"]
+        assert (await api.get(f"{BASE}/escalation-plans/gordesc-0000000000000000")).status_code == 404
+        assert (
+            await api.get(f"{BASE}/escalation-plans/{plan_id}", params={"limit": 1001})
+        ).status_code == 422
+        generated = await stored_events(nats_url, "cavra.evt.escalation.escalation_plan_generated.v1")
+        assert generated[-1].payload["actor"]["actor"] == "bootstrap-admin"
+        assert "routes" not in generated[-1].payload

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import typer
 
+from cavra_cli.escalations import escalation_app
 from cavra_cli.reports import runtime_app
 from cavra_runtime import services
 
 app = typer.Typer(
     help="CAVRA Drill Ops: governed rollback drills.", no_args_is_help=True, add_completion=False
 )
+runtime_app.add_typer(escalation_app)
 app.add_typer(runtime_app, name="runtime")
 
 
