@@ -1,4 +1,4 @@
-"""``cavra runtime go-rollback-drill-escalation-plan`` (spec §2, §8.3 #32): a template over an empty history."""
+"""`cavra runtime go-rollback-drill-escalation-plan` (spec §2, §8.3 #32): a template, empty history."""
 
 from __future__ import annotations
 
