@@ -37,7 +37,7 @@ def source(
         owner=owner,
         acknowledgement_state=state,
         stored_minutes=stored,
-        age_seconds=None if age_minutes is None else age_minutes * 60,
+        age_micros=None if age_minutes is None else round(age_minutes * 60_000_000),
     )
 
 

@@ -11,7 +11,7 @@ CREATE TABLE current_plans (
 CREATE TABLE routes (
     route_id                text        PRIMARY KEY,     -- the router's route id (gordroute-...)
     plan_id                 text        NOT NULL,
-    schedule_id             text        NOT NULL,
+    schedule_id             text        COLLATE "C" NOT NULL,  -- plans list schedules in byte order
     position                integer     NOT NULL,        -- order of the route in its plan
     provider                text        NOT NULL,
     owner                   text        NOT NULL,
@@ -19,6 +19,7 @@ CREATE TABLE routes (
     escalation_providers    text[]      NOT NULL,        -- empty: the route's own provider
     acknowledgement_minutes integer     NOT NULL,        -- the SLO the router stamped on the route
     generated_at            timestamptz NOT NULL,        -- the plan's
+    generated_micros        bigint      NOT NULL,        -- the same, microseconds since the epoch
     reminder_due_at         timestamptz,                 -- generated_at + reminder_minutes (below the SLO)
     breach_due_at           timestamptz NOT NULL,        -- generated_at + acknowledgement_minutes
     ack_state               text        NOT NULL DEFAULT 'outstanding',
@@ -26,10 +27,11 @@ CREATE TABLE routes (
     is_current              boolean     NOT NULL DEFAULT true,
     reminded_at             timestamptz,
     escalated_at            timestamptz,
-    due_at                  timestamptz                  -- next timer instant; NULL: nothing pending
+    due_at                  timestamptz,                 -- next timer instant; NULL: nothing pending
+    line_head               text        NOT NULL         -- the fixed start of its plan line (domain.plan.line_head)
 );
 CREATE INDEX routes_due ON routes (due_at) WHERE due_at IS NOT NULL;
-CREATE INDEX routes_current ON routes (schedule_id, position) WHERE is_current;
+CREATE INDEX routes_current ON routes (schedule_id, position) WHERE is_current;  -- plan order
 CREATE INDEX routes_plan ON routes (plan_id);
 
 -- The latest acknowledgement of each route, also when it arrives before the route's plan.
@@ -40,9 +42,14 @@ CREATE TABLE acknowledgements (
     acknowledged_at    timestamptz NOT NULL
 );
 
--- Escalation plans: stored once per content (plan_id hashes the routes, no timestamp).
+-- Escalation plans: stored once per content (plan_id hashes the routes, no timestamp). A plan may
+-- hold 100,000 routes: they are stored as one page per schedule (its routes' canonical lines,
+-- domain.plan.route_line), written by one INSERT ... SELECT inside the database.
+CREATE SEQUENCE escalation_plan_keys;
+
 CREATE TABLE escalation_plans (
     plan_id                 text        PRIMARY KEY,     -- gordesc-<16 hex>
+    plan_key                bigint      NOT NULL UNIQUE, -- its pages
     generated_at            timestamptz NOT NULL,
     generated_by            text        NOT NULL,
     alert_level             text        NOT NULL,
@@ -53,19 +60,10 @@ CREATE TABLE escalation_plans (
     actor                   jsonb       NOT NULL
 );
 
-CREATE TABLE escalation_plan_routes (
-    escalation_plan_id      text             NOT NULL,
-    position                integer          NOT NULL,
-    schedule_id             text             NOT NULL,
-    plan_id                 text             NOT NULL,
-    route_id                text             NOT NULL,
-    provider                text             NOT NULL,
-    owner                   text             NOT NULL,
-    acknowledgement_state   text             NOT NULL,
-    acknowledged            boolean          NOT NULL,
-    age_minutes             double precision,
-    acknowledgement_minutes integer          NOT NULL,
-    breached                boolean          NOT NULL,
-    recommended_action      text             NOT NULL,
-    PRIMARY KEY (escalation_plan_id, position)
+CREATE TABLE escalation_plan_pages (
+    plan_key       bigint  NOT NULL,
+    first_position integer NOT NULL,                     -- position of the page's first route in the plan
+    route_count    integer NOT NULL,
+    lines          text    NOT NULL,                     -- one line per route, newline-separated
+    PRIMARY KEY (plan_key, first_position)
 );

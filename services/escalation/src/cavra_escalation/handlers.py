@@ -27,6 +27,7 @@ from cavra_contracts.queries import QueryReplyV1
 from cavra_contracts.timestamps import iso, parse_timestamp
 from cavra_escalation import SERVICE, domain, planning
 from cavra_escalation import repository as repo
+from cavra_runtime import inbox
 from cavra_runtime.dispatch import HandlerTable, Message
 from cavra_runtime.inbox import once
 from cavra_runtime.outbox import enqueue
@@ -118,8 +119,9 @@ async def on_generate_plan(message: Message[GenerateEscalationPlanV1], deps: Dep
     """Build, store and announce an escalation plan over every schedule's current routes."""
     command = message.contract
     now = deps.clock()
-    async with once(deps.pool, COMMANDS_CONSUMER, message.envelope) as conn:
-        if conn is None:
+    # One snapshot for the SLO keys and the routes they judge (planning.generate).
+    async with deps.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        if not await inbox.claim(conn, COMMANDS_CONSUMER, message.envelope):
             return
         generated = await planning.generate(
             conn, command.policy, generated_by=command.generated_by, actor=command.actor, now=now

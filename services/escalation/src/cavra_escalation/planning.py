@@ -46,14 +46,27 @@ async def generate(
     actor: ActorV1,
     now: datetime,
 ) -> Generated:
-    """Build the plan over every schedule's current routes (one query) and store it (COPY).
+    """Build the plan over every schedule's current routes and store it, in the caller's transaction
+    (which must be REPEATABLE READ: the SLO keys and the routes judged are read from one snapshot).
 
-    The same content again (same id) is stored once: the stored plan is announced.
+    The routes never leave the database: the SLO of each distinct owner x provider x stored SLO is
+    looked up here (§3.4.5 over ``policy``), and the database judges, stores, counts and digests
+    every route with it in one statement. The same content again (same id) is stored once: the
+    stored plan is announced.
     """
-    sources = await repo.current_routes(conn, now)
-    plan = domain.build_escalation_plan(sources, policy, generated_by=generated_by, now=now)
-    new = await repo.store_plan(conn, plan, actor.model_dump(mode="json"))
-    summary = plan.summary
+    slo = domain.SloLookup(policy)
+    minutes = {key: slo.minutes(*key) for key in await repo.slo_keys(conn)}
+    plan_key, judged = await repo.write_plan_rows(conn, now, minutes)
+    summary = domain.plan_summary(
+        route_count=judged.route_count,
+        outstanding=judged.outstanding,
+        breached=judged.breached,
+        digest=judged.digest,
+        policy=policy,
+        generated_by=generated_by,
+        now=now,
+    )
+    new = await repo.store_plan(conn, plan_key, summary, actor.model_dump(mode="json"))
     if not new:
         stored = await repo.get_plan(conn, summary["plan_id"])
         summary = _summary(stored) if stored is not None else summary
@@ -97,8 +110,8 @@ async def stored_plan(
     row = await repo.get_plan(conn, plan_id)
     if row is None:
         return None
-    routes = await repo.plan_routes(conn, plan_id, limit, offset) if limit else []
+    routes = await repo.plan_routes(conn, row["plan_key"], limit, offset)
     summary = _summary(row)
     document = {"schema_version": ESCALATION_PLAN_SCHEMA, "product": PRODUCT}
-    document |= summary | {"routes": [dict(route) for route in routes]}
+    document |= summary | {"routes": routes}
     return {"plan": document, "metadata": metadata(summary), "limit": limit, "offset": offset}

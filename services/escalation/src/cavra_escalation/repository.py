@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from cavra_contracts.acknowledgements import CLEARING_STATES
-from cavra_escalation.domain import ROUTE_FIELDS, EscalationPlan, SourceRoute, TrackedRoute
+from cavra_contracts.escalations import ESCALATE, NO_ACTION, WAIT
+from cavra_escalation.domain import ROUTE_FIELDS, SourceRoute, TrackedRoute
+from cavra_escalation.domain import plan as rules
 
 CLEARING = sorted(CLEARING_STATES)
+
+
+def epoch_micros(moment: datetime) -> int:
+    """Microseconds since the epoch (how route ages are computed: integer arithmetic)."""
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def next_due_sql(row: str, state: str, clearing: str) -> str:
@@ -63,7 +75,8 @@ async def supersede(conn: asyncpg.Connection, schedule_id: str, plan_id: str) ->
 
 
 async def insert_routes(conn: asyncpg.Connection, routes: Sequence[TrackedRoute]) -> None:
-    """Store a plan's deliver routes with the latest acknowledgement each may already have."""
+    """Store a plan's deliver routes (one ``generated_at``) with the latest acknowledgement each may
+    already have."""
     if not routes:
         return
     columns: list[list[Any]] = [
@@ -82,27 +95,35 @@ async def insert_routes(conn: asyncpg.Connection, routes: Sequence[TrackedRoute]
             "breach_due_at",
         )
     ]
-    providers = [",".join(route.escalation_providers) for route in routes]
+    providers = [json.dumps(route.escalation_providers) for route in routes]
+    heads = [
+        rules.line_head(route.schedule_id, route.plan_id, route.route_id, route.provider, route.owner)
+        for route in routes
+    ]
     await conn.execute(
         """INSERT INTO routes (route_id, plan_id, schedule_id, position, provider, owner, escalation_owner,
-                escalation_providers, acknowledgement_minutes, generated_at, reminder_due_at, breach_due_at,
+                escalation_providers, acknowledgement_minutes, generated_at, generated_micros,
+                reminder_due_at, breach_due_at, line_head,
                 ack_state, acknowledged_at, due_at)
             SELECT d.route_id, d.plan_id, d.schedule_id, d.position, d.provider, d.owner, d.escalation_owner,
-                   CASE WHEN d.providers = '' THEN '{}'::text[] ELSE string_to_array(d.providers, ',') END,
-                   d.minutes, d.generated_at, d.reminder_due_at, d.breach_due_at,
+                   ARRAY(SELECT jsonb_array_elements_text(d.providers::jsonb)),
+                   d.minutes, d.generated_at, $14::bigint, d.reminder_due_at, d.breach_due_at, d.head,
                    coalesce(a.state, 'outstanding'), a.acknowledged_at,
                    CASE WHEN a.state = ANY($13::text[]) THEN NULL
                         WHEN d.reminder_due_at IS NOT NULL THEN least(d.reminder_due_at, d.breach_due_at)
                         ELSE d.breach_due_at END
             FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[],
-                        $8::integer[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[])
+                        $8::integer[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::text[],
+                        $15::text[])
                  AS d(route_id, plan_id, schedule_id, position, provider, owner, escalation_owner, minutes,
-                      generated_at, reminder_due_at, breach_due_at, providers)
+                      generated_at, reminder_due_at, breach_due_at, providers, head)
             LEFT JOIN acknowledgements a ON a.route_id = d.route_id
             ON CONFLICT (route_id) DO NOTHING""",
         *columns,
         providers,
         CLEARING,
+        epoch_micros(routes[0].generated_at),
+        heads,
     )
 
 
@@ -218,25 +239,131 @@ async def save_timers(conn: asyncpg.Connection, route: TrackedRoute, due_at: dat
 
 
 async def current_routes(conn: asyncpg.Connection, now: datetime) -> list[SourceRoute]:
-    """The deliver routes of the current plan of every schedule with their latest state: one query."""
+    """The deliver routes of the current plan of every schedule with their latest state, in plan order
+    (read by the pure rules: the reference the database's plan is tested against)."""
     rows = await conn.fetch(
-        """SELECT schedule_id, plan_id, route_id, provider, owner, ack_state, acknowledgement_minutes,
-                  extract(epoch FROM $1::timestamptz - generated_at)::float8 AS age_seconds
-           FROM routes WHERE is_current ORDER BY schedule_id, position""",
-        now,
+        "SELECT schedule_id, plan_id, route_id, provider, owner, ack_state, acknowledgement_minutes, "
+        "$1::bigint - generated_micros AS age_micros FROM routes WHERE is_current "
+        "ORDER BY schedule_id, position",
+        epoch_micros(now),
     )
     return [SourceRoute(*row) for row in rows]
 
 
-async def store_plan(conn: asyncpg.Connection, plan: EscalationPlan, actor: dict[str, Any]) -> bool:
-    """Store a plan and its routes (COPY) unless the same content is stored; True when new."""
-    summary = plan.summary
+AGE_CENTIMINUTES = """(SELECT CASE WHEN n >= 0 THEN n / 60000000 ELSE -((59999999 - n) / 60000000) END
+    FROM (SELECT ($1::bigint - generated_micros) * 100 + 30000000 AS n) AS age)"""
+"""A route's age at ``$1`` (microseconds since the epoch) in hundredths of a minute, rounded half up
+(``domain.plan.age_centiminutes``): integer arithmetic only."""
+
+
+PLAN_WORK_MEM = "64MB"
+"""``work_mem`` of the statement that judges and stores a plan's routes (this transaction only)."""
+
+
+async def slo_keys(conn: asyncpg.Connection) -> list[tuple[str, str, int]]:
+    """The distinct (owner, provider, stored SLO) of the current routes."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT owner, provider, acknowledgement_minutes FROM routes WHERE is_current"
+    )
+    return [(row["owner"], row["provider"], row["acknowledgement_minutes"]) for row in rows]
+
+
+# The rules of domain.plan.route_row over the current routes at $1 (microseconds since the epoch),
+# with the SLO of each (owner, provider, stored SLO) passed in as arrays ($2-$5); $6 the clearing
+# states, $7-$9 the three actions; $10 the new plan's key. Lines are the stored line_head plus the
+# judged fields (domain.plan.route_line).
+_WRITE_PLAN = f"""WITH slo(owner, provider, stored, minutes) AS (
+        SELECT * FROM unnest($2::text[], $3::text[], $4::integer[], $5::integer[])
+    ), judged AS (
+        SELECT r.schedule_id, r.position, r.line_head, r.plan_id, r.route_id, r.provider,
+               r.owner, r.ack_state AS acknowledgement_state, r.ack_state = ANY($6::text[]) AS acknowledged,
+               s.minutes AS acknowledgement_minutes,
+               {AGE_CENTIMINUTES} AS centi
+        FROM routes r
+        JOIN slo s ON (s.owner, s.provider, s.stored) = (r.owner, r.provider, r.acknowledgement_minutes)
+        WHERE r.is_current
+    ), plan_rows AS (
+        SELECT *, CASE WHEN breached THEN $7 WHEN acknowledged THEN $8 ELSE $9 END AS recommended_action
+        FROM (SELECT *, (NOT acknowledged AND centi >= acknowledgement_minutes * 100) AS breached
+              FROM judged) AS breach
+    ), pages AS (
+        SELECT schedule_id,
+               string_agg(concat_ws(E'\\t', line_head,
+                   acknowledgement_state, acknowledged::text, coalesce(centi::text, ''),
+                   acknowledgement_minutes::text, breached::text, recommended_action),
+                   E'\\n' ORDER BY position) AS lines,
+               count(*) AS route_count,
+               count(*) FILTER (WHERE NOT acknowledged) AS outstanding,
+               count(*) FILTER (WHERE breached) AS breached
+        FROM plan_rows GROUP BY schedule_id
+    ), numbered AS (
+        SELECT *, (coalesce(sum(route_count) OVER (ORDER BY schedule_id
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))::integer AS first_position
+        FROM pages
+    ), stored AS (
+        INSERT INTO escalation_plan_pages (plan_key, first_position, route_count, lines)
+        SELECT $10, first_position, route_count, lines FROM numbered
+        RETURNING 1
+    )
+    SELECT coalesce(sum(route_count), 0) AS route_count,
+           coalesce(sum(outstanding), 0) AS outstanding,
+           coalesce(sum(breached), 0) AS breached,
+           encode(sha256(coalesce(string_agg(sha256(convert_to(lines, 'UTF8')), ''::bytea
+                                             ORDER BY first_position), ''::bytea)), 'hex') AS digest,
+           (SELECT count(*) FROM stored) AS pages
+    FROM numbered"""
+
+
+@dataclass(frozen=True)
+class PlanRows:
+    """What the database computed and stored: counts and the digest of the route lines."""
+
+    route_count: int
+    outstanding: int
+    breached: int
+    digest: str
+
+
+async def write_plan_rows(
+    conn: asyncpg.Connection, now: datetime, minutes: dict[tuple[str, str, int], int]
+) -> tuple[int, PlanRows]:
+    """Judge every current route at ``now``, store the rows in pages under a new plan key, and
+    count and digest them (``domain.plan.routes_digest``): one statement, no route leaves the
+    database. Returns the plan key; ``store_plan`` names it (or drops its pages).
+    """
+    plan_key = int(await conn.fetchval("SELECT nextval('escalation_plan_keys')"))
+    # 100,000 routes sort and aggregate in ~30 MB: in memory, not in temporary files.
+    await conn.execute(f"SET LOCAL work_mem = '{PLAN_WORK_MEM}'")
+    keys = list(minutes)
+    row = await conn.fetchrow(
+        _WRITE_PLAN,
+        epoch_micros(now),
+        [key[0] for key in keys],
+        [key[1] for key in keys],
+        [key[2] for key in keys],
+        [minutes[key] for key in keys],
+        CLEARING,
+        ESCALATE,
+        NO_ACTION,
+        WAIT,
+        plan_key,
+    )
+    judged = PlanRows(int(row["route_count"]), int(row["outstanding"]), int(row["breached"]), row["digest"])
+    return plan_key, judged
+
+
+async def store_plan(
+    conn: asyncpg.Connection, plan_key: int, summary: dict[str, Any], actor: dict[str, Any]
+) -> bool:
+    """Name the pages of ``plan_key`` with the plan's id and summary, unless the same content is
+    stored already (then the pages are dropped); True when new."""
     inserted = await conn.fetchval(
-        """INSERT INTO escalation_plans (plan_id, generated_at, generated_by, alert_level,
+        """INSERT INTO escalation_plans (plan_id, plan_key, generated_at, generated_by, alert_level,
                acknowledgement_minutes, route_count, outstanding_count, breached_count, actor)
-           VALUES ($1, $2::text::timestamptz, $3, $4, $5, $6, $7, $8, $9)
+           VALUES ($1, $2, $3::text::timestamptz, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (plan_id) DO NOTHING RETURNING 1""",
         summary["plan_id"],
+        plan_key,
         summary["generated_at"],
         summary["generated_by"],
         summary["alert_level"],
@@ -247,13 +374,8 @@ async def store_plan(conn: asyncpg.Connection, plan: EscalationPlan, actor: dict
         actor,
     )
     if inserted is None:
+        await conn.execute("DELETE FROM escalation_plan_pages WHERE plan_key = $1", plan_key)
         return False
-    plan_id = summary["plan_id"]
-    await conn.copy_records_to_table(
-        "escalation_plan_routes",
-        records=((plan_id, position, *row) for position, row in enumerate(plan.routes)),
-        columns=("escalation_plan_id", "position", *ROUTE_FIELDS),
-    )
     return True
 
 
@@ -262,13 +384,23 @@ async def get_plan(conn: asyncpg.Connection, plan_id: str) -> asyncpg.Record | N
 
 
 async def plan_routes(
-    conn: asyncpg.Connection, plan_id: str, limit: int, offset: int
-) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        f"""SELECT {", ".join(ROUTE_FIELDS)} FROM escalation_plan_routes
-            WHERE escalation_plan_id = $1 AND position >= $2 ORDER BY position LIMIT $3""",
-        plan_id,
+    conn: asyncpg.Connection, plan_key: int, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """Routes ``[offset, offset + limit)`` of a stored plan, in plan order."""
+    if limit <= 0:
+        return []
+    pages = await conn.fetch(
+        """SELECT first_position, lines FROM escalation_plan_pages
+           WHERE plan_key = $1 AND first_position < $2::integer + $3::integer
+             AND first_position >= coalesce((SELECT max(first_position) FROM escalation_plan_pages
+                                             WHERE plan_key = $1 AND first_position <= $2), 0)
+           ORDER BY first_position""",
+        plan_key,
         offset,
         limit,
     )
-    return rows
+    if not pages:
+        return []
+    lines = [line for page in pages for line in page["lines"].split("\n")]
+    start = offset - pages[0]["first_position"]
+    return [rules.parse_line(line) for line in lines[max(start, 0) : start + limit]]

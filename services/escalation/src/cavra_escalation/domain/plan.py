@@ -7,17 +7,21 @@ the *request* policy with the route's stored value as the fallback; it is breach
 acknowledged and its age is known and at least the SLO (inclusive). Any breach makes the plan
 ``critical``, any outstanding route ``warning``, else ``healthy``.
 
-Built for 100,000 routes: one pass over plain tuples, the SLO looked up once per owner x
-provider x stored value.
+Ages are whole microseconds rounded half up to hundredths of a minute (integer arithmetic, so
+the service's SQL (``repository.py``) computes exactly the same rows; a test holds the two
+together). The plan id hashes a header and the digest of the route rows' canonical lines, which
+the database computes for 100,000 routes without sending them anywhere.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from itertools import groupby
+from operator import itemgetter
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from cavra_contracts.acknowledgements import CLEARING_STATES, OUTSTANDING
 from cavra_contracts.escalations import (
@@ -61,8 +65,8 @@ class SourceRoute(NamedTuple):
     """The latest acknowledgement's state, or ``outstanding``."""
     stored_minutes: int
     """The SLO the router stamped on the route."""
-    age_seconds: float | None
-    """Now minus the plan's ``generated_at``; None when unknown."""
+    age_micros: int | None
+    """Now minus the plan's ``generated_at`` in microseconds; None when unknown."""
 
 
 RouteRow = tuple[str, str, str, str, str, str, bool, float | None, int, bool, str]
@@ -74,14 +78,28 @@ def is_acknowledged(state: str) -> bool:
     return state in CLEARING_STATES
 
 
+MICROS_PER_CENTIMINUTE_HALF: Final = 30_000_000
+MICROS_PER_MINUTE: Final = 60_000_000
+
+
+def age_centiminutes(age_micros: int | None) -> int | None:
+    """An age in hundredths of a minute, rounded half up (None when unknown)."""
+    if age_micros is None:
+        return None
+    return (age_micros * 100 + MICROS_PER_CENTIMINUTE_HALF) // MICROS_PER_MINUTE
+
+
 def age_minutes(age_seconds: float | None) -> float | None:
-    """An age in minutes, rounded to two decimals (None when unknown)."""
-    return None if age_seconds is None else round(age_seconds / 60.0, 2)
+    """An age in seconds as minutes, rounded to two decimals (None when unknown)."""
+    if age_seconds is None:
+        return None
+    centi = age_centiminutes(round(age_seconds * 1_000_000))
+    return None if centi is None else centi / 100
 
 
-def is_breached(acknowledged: bool, age: float | None, slo: int) -> bool:
-    """Breach rule: not acknowledged, age known, and age >= SLO (inclusive)."""
-    return not acknowledged and age is not None and age >= slo
+def is_breached(acknowledged: bool, age_centi: int | None, slo: int) -> bool:
+    """Breach rule: not acknowledged, age known, and age (two decimals) >= SLO (inclusive)."""
+    return not acknowledged and age_centi is not None and age_centi >= slo * 100
 
 
 def recommended_action(acknowledged: bool, breached: bool) -> str:
@@ -119,9 +137,9 @@ class SloLookup:
 def route_row(source: SourceRoute, slo: SloLookup) -> RouteRow:
     """The §3.6 row of one route."""
     acknowledged = is_acknowledged(source.acknowledgement_state)
-    age = age_minutes(source.age_seconds)
+    centi = age_centiminutes(source.age_micros)
     minutes = slo.minutes(source.owner, source.provider, source.stored_minutes)
-    breached = is_breached(acknowledged, age, minutes)
+    breached = is_breached(acknowledged, centi, minutes)
     return (
         source.schedule_id,
         source.plan_id,
@@ -130,7 +148,7 @@ def route_row(source: SourceRoute, slo: SloLookup) -> RouteRow:
         source.owner,
         source.acknowledgement_state or OUTSTANDING,
         acknowledged,
-        age,
+        None if centi is None else centi / 100,
         minutes,
         breached,
         recommended_action(acknowledged, breached),
@@ -154,43 +172,134 @@ def route_dict(row: RouteRow) -> dict[str, Any]:
     return dict(zip(ROUTE_FIELDS, row, strict=True))
 
 
+def line_head(schedule_id: str, plan_id: str, route_id: str, provider: str, owner: str) -> str:
+    """The part of a route's canonical line that never changes (stored with the route)."""
+    return "\t".join((schedule_id, plan_id, route_id, escape(provider), escape(owner)))
+
+
+def route_line(row: RouteRow) -> str:
+    """The canonical text of one route row, as the database writes it too: fields joined by tabs
+    (owner and provider escaped: the ids and states hold no tab, newline or backslash), booleans
+    ``true`` / ``false``, the age in hundredths of a minute (empty when unknown). Plans are stored
+    as these lines and their digest hashes them."""
+    age = row[7]
+    values = [
+        line_head(*row[:5]),
+        row[5],
+        _bool(row[6]),
+        "" if age is None else str(round(age * 100)),
+        str(row[8]),
+        _bool(row[9]),
+        row[10],
+    ]
+    return "\t".join(values)
+
+
+def parse_line(line: str) -> dict[str, Any]:
+    """One route of a stored plan from its canonical line (``route_line`` read back)."""
+    fields = line.split("\t")
+    age = fields[7]
+    return {
+        **dict(zip(ROUTE_FIELDS[:3], fields[:3], strict=True)),
+        "provider": unescape(fields[3]),
+        "owner": unescape(fields[4]),
+        "acknowledgement_state": fields[5],
+        "acknowledged": fields[6] == "true",
+        "age_minutes": None if age == "" else int(age) / 100,
+        "acknowledgement_minutes": int(fields[8]),
+        "breached": fields[9] == "true",
+        "recommended_action": fields[10],
+    }
+
+
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n"}
+_UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n"}
+
+
+def escape(text: str) -> str:
+    """A text field of a line: backslash, tab and newline written ``\\``, ``\\t``, ``\\n``."""
+    if "\\" not in text and "\t" not in text and "\n" not in text:
+        return text
+    return "".join(_ESCAPES.get(char, char) for char in text)
+
+
+def unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+    out: list[str] = []
+    chars = iter(text)
+    for char in chars:
+        out.append(_UNESCAPES.get(next(chars, ""), "") if char == "\\" else char)
+    return "".join(out)
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def routes_digest(rows: Sequence[RouteRow]) -> str:
+    """SHA-256 (hex) over the SHA-256 of each schedule's page of routes (its rows' canonical lines
+    joined by newlines), in plan order: the database digests a plan's pages as it stores them."""
+    digests = b"".join(
+        hashlib.sha256("\n".join(map(route_line, page)).encode()).digest()
+        for _, page in groupby(rows, key=itemgetter(0))
+    )
+    return hashlib.sha256(digests).hexdigest()
+
+
+def plan_summary(
+    *,
+    route_count: int,
+    outstanding: int,
+    breached: int,
+    digest: str,
+    policy: Mapping[str, Any],
+    generated_by: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Every field of the plan but ``routes``, from the counts and the digest of its route rows."""
+    level = alert_level(outstanding, breached)
+    default_minutes = default_acknowledgement_minutes(policy)
+    return {
+        "schema_version": ESCALATION_PLAN_SCHEMA,
+        "product": PRODUCT,
+        "plan_id": plan_id(generated_by, level, digest, default_minutes),
+        "generated_at": iso(now),
+        "generated_by": generated_by,
+        "alert_level": level,
+        "acknowledgement_minutes": default_minutes,
+        "route_count": route_count,
+        "outstanding_count": outstanding,
+        "breached_count": breached,
+    }
+
+
 def build_escalation_plan(
     sources: Iterable[SourceRoute], policy: Mapping[str, Any], *, generated_by: str, now: datetime
 ) -> EscalationPlan:
     """The escalation plan over ``sources`` (the latest plan's deliver routes of every schedule)."""
     slo = SloLookup(policy)
     rows = [route_row(source, slo) for source in sources]
-    outstanding = sum(1 for row in rows if not row[6])
-    breached = sum(1 for row in rows if row[9])
-    level = alert_level(outstanding, breached)
-    default_minutes = default_acknowledgement_minutes(policy)
-    summary = {
-        "schema_version": ESCALATION_PLAN_SCHEMA,
-        "product": PRODUCT,
-        "plan_id": plan_id(generated_by, level, rows, default_minutes),
-        "generated_at": iso(now),
-        "generated_by": generated_by,
-        "alert_level": level,
-        "acknowledgement_minutes": default_minutes,
-        "route_count": len(rows),
-        "outstanding_count": outstanding,
-        "breached_count": breached,
-    }
+    summary = plan_summary(
+        route_count=len(rows),
+        outstanding=sum(1 for row in rows if not row[6]),
+        breached=sum(1 for row in rows if row[9]),
+        digest=routes_digest(rows),
+        policy=policy,
+        generated_by=generated_by,
+        now=now,
+    )
     return EscalationPlan(summary, rows)
 
 
-def plan_id(generated_by: str, level: str, rows: list[RouteRow], minutes: int) -> str:
-    """``gordesc-`` + 16 hex of SHA-256 over {generated_by, alert_level, routes, acknowledgement_minutes}.
-
-    The routes are encoded as rows (lists in ``ROUTE_FIELDS`` order) rather than key-sorted objects:
-    the same content, a third of the bytes to hash for 100,000 routes.
-    """
+def plan_id(generated_by: str, level: str, digest: str, minutes: int) -> str:
+    """``gordesc-`` + 16 hex of SHA-256 over {generated_by, alert_level, routes, acknowledgement_minutes}
+    (the routes by their digest), without a timestamp: the same content has the same id."""
     material = {
         "acknowledgement_minutes": minutes,
         "alert_level": level,
         "generated_by": generated_by,
-        "route_fields": ROUTE_FIELDS,
-        "routes": rows,
+        "routes_sha256": digest,
     }
     encoded = json.dumps(material, sort_keys=True, separators=(",", ":")).encode()
     return f"{ESCALATION_PLAN_ID_PREFIX}{hashlib.sha256(encoded).hexdigest()[:16]}"
