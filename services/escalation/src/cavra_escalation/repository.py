@@ -12,7 +12,7 @@ import asyncpg
 
 from cavra_contracts.acknowledgements import CLEARING_STATES
 from cavra_contracts.escalations import ESCALATE, NO_ACTION, WAIT
-from cavra_escalation.domain import ROUTE_FIELDS, SourceRoute, TrackedRoute
+from cavra_escalation.domain import SourceRoute, TrackedRoute
 from cavra_escalation.domain import plan as rules
 
 CLEARING = sorted(CLEARING_STATES)

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from itertools import groupby
-from operator import itemgetter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
 from cavra_contracts.acknowledgements import CLEARING_STATES, OUTSTANDING
