@@ -46,6 +46,15 @@ PLAN_RUNS = 3
 BREACHES = 20
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a local process (the embedded PostgreSQL's backend); NaN when not local."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def with_database(url: str, name: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + name
 
@@ -96,10 +105,13 @@ async def plan_figures(nats_url: str, server_url: str) -> None:
         await load_routes(database_url, clock)
         pool = await create_pool(database_url, schema="escalation", application="bench")
         service_times = []
+        backend_cpu = []
         try:
             for run in range(PLAN_RUNS):
                 clock.advance(seconds=7)
                 async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+                    backend = await conn.fetchval("SELECT pg_backend_pid()")
+                    cpu_before = process_cpu_seconds(backend)
                     started = time.perf_counter()
                     generated = await planning.generate(
                         conn,
@@ -109,6 +121,7 @@ async def plan_figures(nats_url: str, server_url: str) -> None:
                         now=clock(),
                     )
                     service_times.append(time.perf_counter() - started)
+                    backend_cpu.append(process_cpu_seconds(backend) - cpu_before)
                 event = generated.event
         finally:
             await pool.close()
@@ -117,7 +130,9 @@ async def plan_figures(nats_url: str, server_url: str) -> None:
             f"{event.outstanding_count:,} outstanding, "
             f"{event.breached_count:,} breached): "
             + ", ".join(f"{t * 1000:.0f} ms" for t in service_times)
-            + f" (median {statistics.median(service_times) * 1000:.0f} ms)"
+            + f" (median {statistics.median(service_times) * 1000:.0f} ms; PostgreSQL backend CPU "
+            + ", ".join(f"{t * 1000:.0f} ms" for t in backend_cpu)
+            + ")"
         )
         async with gateway_client(nats_url, database_url, services=("escalation",)) as api:
             api_times = []
