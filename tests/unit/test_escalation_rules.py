@@ -255,3 +255,15 @@ def test_only_deliver_routes_are_tracked() -> None:
     )
     assert domain.tracked_routes(suppressed.route_decisions, plan_id=plan.plan_id, generated_at=NOW) == []
     assert len(domain.tracked_routes(plan.route_decisions, plan_id=plan.plan_id, generated_at=NOW)) == 2
+
+
+def test_a_stored_line_reads_back_as_its_row_whatever_the_names_hold() -> None:
+    for owner, provider in [("plain", "slack"), ("tab\there", "new\nline"), ("back\\slash\\t", "\\")]:
+        (row,) = build_escalation_plan(
+            [source(owner=owner, provider=provider, state="escalated")], {}, generated_by="x", now=NOW
+        ).routes
+        line = domain.route_line(row)
+        assert "\n" not in line and line.count("\t") == 10
+        assert domain.plan.parse_line(line) == domain.route_dict(row)
+    unknown = build_escalation_plan([source(age_minutes=None)], {}, generated_by="x", now=NOW).routes[0]
+    assert domain.plan.parse_line(domain.route_line(unknown))["age_minutes"] is None
