@@ -342,21 +342,17 @@ class Run:
 
 def environment(home: Path, config: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
-    return (
-        env
-        | {
-            "CAVRA_HOME": str(home),
-            "CAVRA_API_PORT": str(port),
-            "CAVRA_LOG_LEVEL": "info",
-            "CAVRA_EMBEDDED_NATS_PORT": str(free_port()),
-            "CAVRA_EMBEDDED_NATS_MONITOR_PORT": str(free_port()),
-            "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
-            "CAVRA_CONNECTOR_CONFIG": str(config),
-            "CAVRA_DELIVERY_WAIT_SECONDS": "0",  # answer once planned: the load measures the pipeline
-            "CAVRA_DELIVERY_REPLICAS": str(REPLICAS),
-        }
-        | ({"CAVRA_ACK_WAIT_SECONDS": ACK_WAIT} if ACK_WAIT else {})
-    )
+    return env | {
+        "CAVRA_HOME": str(home),
+        "CAVRA_API_PORT": str(port),
+        "CAVRA_LOG_LEVEL": "info",
+        "CAVRA_EMBEDDED_NATS_PORT": str(free_port()),
+        "CAVRA_EMBEDDED_NATS_MONITOR_PORT": str(free_port()),
+        "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
+        "CAVRA_CONNECTOR_CONFIG": str(config),
+        "CAVRA_DELIVERY_WAIT_SECONDS": "0",  # answer once planned: the load measures the pipeline
+        "CAVRA_DELIVERY_REPLICAS": str(REPLICAS),
+    } | ({"CAVRA_ACK_WAIT_SECONDS": ACK_WAIT} if ACK_WAIT else {})
 
 
 def stop_everything(up: subprocess.Popen[bytes], seen: set[tuple[int, int]]) -> list[int]:
