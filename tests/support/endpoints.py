@@ -86,6 +86,13 @@ MUTATING: tuple[Endpoint, ...] = (
         "deliver_notifications",
         {"schedule_id": MATRIX_SCHEDULE, "provider": "webhook"},
     ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/escalation-plan",
+        "operator",
+        "generate_escalation_plan",
+        {"policy": {"acknowledgement_minutes": 5}},
+    ),
 )
 
 OTHERWISE_AUTHENTICATED: frozenset[str] = frozenset()
