@@ -10,7 +10,9 @@ are set) and runs the escalation service and the gateway in this process with a 
    500 routes). Target < 1 s.
 2. SLO breach to DeliverMessageV1 on the stream: plans tracked, the clock moved past one route's
    breach at a time; the time until the command is in CAVRA_COMMANDS (timer tick + transaction +
-   outbox relay + PubAck), with the default tick (1 s) and a 0.1 s tick. Target (to the sink) < 5 s.
+   outbox relay + PubAck), with the default tick (1 s) and a 0.1 s tick.
+3. SLO breach to the escalation's request at a local webhook sink, through the delivery service
+   (default tick). Target < 5 s.
 
 Loopback only; every loop is bounded. Run: ``.venv/bin/python bench/bench_escalation.py``.
 """
@@ -18,6 +20,7 @@ Loopback only; every loop is bounded. Run: ``.venv/bin/python bench/bench_escala
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -39,6 +42,7 @@ from cavra_runtime.db import create_pool  # noqa: E402
 from tests.support.escalations import OPERATOR, planned  # noqa: E402
 from tests.support.harness import FakeClock, gateway_client, running_service  # noqa: E402
 from tests.support.servers import session_servers  # noqa: E402
+from tests.support.sink import Sink  # noqa: E402
 
 SCHEDULES = 1000
 ROUTES_PER_SCHEDULE = 100
@@ -213,6 +217,52 @@ async def breach_figures(nats_url: str, server_url: str, tick: float) -> None:
     )
 
 
+async def sink_figures(nats_url: str, server_url: str, tmp: Path, tick: float) -> None:
+    """Breach -> the escalation's HTTP request at a webhook sink, through the delivery service."""
+    clock = FakeClock()
+    start = clock()
+    database_url = await fresh_database(server_url, f"cavra_bench_escalation_sink_{int(tick * 1000)}")
+    plans = [
+        planned(
+            f"sink-{i}",
+            now=start,
+            owners=("owner",),
+            providers=("webhook",),
+            routing_policy={"owner_routes": {"owner": {"acknowledgement_minutes": 30 + 5 * i}}},
+        )
+        for i in range(BREACHES)
+    ]
+    latencies = []
+    async with Sink() as sink:
+        config = tmp / "connectors.json"
+        config.write_text(json.dumps({"connectors": {"webhook": {"type": "webhook", "url": sink.url}}}))
+        async with (
+            running_service("delivery", nats_url, database_url, connector_config=str(config)),
+            running_service(
+                "escalation", nats_url, database_url, clock=clock, escalation_tick_seconds=tick
+            ) as service,
+        ):
+            for plan in plans:
+                await service.bus.publish(make_envelope(plan, producer="bench"))
+            deadline = time.monotonic() + 30
+            while len(sink.arrivals) < BREACHES and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)  # every plan's own notification delivered
+            for index in range(BREACHES):
+                seen = len(sink.arrivals)
+                clock.now = start + timedelta(minutes=30 + 5 * index)
+                started = time.time()
+                wait_until = time.monotonic() + 10
+                while len(sink.arrivals) == seen and time.monotonic() < wait_until:
+                    await asyncio.sleep(0.001)
+                newest = max(sink.arrivals.values()) if len(sink.arrivals) > seen else float("inf")
+                latencies.append(newest - started)
+                await asyncio.sleep(random.uniform(0, tick))
+    print(
+        f"SLO breach -> escalation at the webhook sink (tick {tick:g} s, {len(latencies)} breaches): "
+        f"p50 {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms (target < 5 s)"
+    )
+
+
 async def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with (
@@ -222,6 +272,7 @@ async def main() -> None:
         await plan_figures(servers.nats_url, servers.database_url)
         for tick in (1.0, 0.1):
             await breach_figures(servers.nats_url, servers.database_url, tick)
+        await sink_figures(servers.nats_url, servers.database_url, Path(root), 1.0)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
