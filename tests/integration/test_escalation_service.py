@@ -126,9 +126,18 @@ async def test_an_ack_before_the_slo_cancels_the_escalation(nats_url: str, datab
     clock = FakeClock()
     async with running_service("escalation", nats_url, database_url, clock=clock, **FAST) as service:
         acked = planned("acked", now=clock(), routing_policy=POLICY)
+        early = planned("early", now=clock(), routing_policy=POLICY)
         control = planned("control", now=clock(), routing_policy=POLICY)
-        await publish(service, acked, "router")
-        await publish(service, control, "router")
+        (acked_route,) = acked.plan.deliverable()
+        (early_route,) = early.plan.deliverable()
+        # An ack that reaches the service before its plan (a consumer behind) counts all the same.
+        await publish(service, acknowledged(early, at=clock()), "acknowledgement")
+        await eventually(
+            lambda: _has(database_url, "acknowledgements", early_route.route_id), what="the early ack kept"
+        )
+        for plan in (acked, early, control):
+            await publish(service, plan, "router")
+        await eventually(lambda: _has(database_url, "routes", acked_route.route_id), what="the route tracked")
         clock.advance(minutes=10)
         await publish(service, acknowledged(acked, at=clock()), "acknowledgement")
 
@@ -137,9 +146,12 @@ async def test_an_ack_before_the_slo_cancels_the_escalation(nats_url: str, datab
 
         await eventually(cancelled, what="the cancelled escalation")
         (event,) = await stored_events(nats_url, EscalationCancelledV1.MESSAGE.subject)
-        assert event.payload["route_id"] == acked.plan.deliverable()[0].route_id
+        assert event.payload["route_id"] == acked_route.route_id
         assert event.payload["cancelled"] == ["escalation"]
 
+        await eventually(
+            lambda: _has(database_url, "routes", control.plan.deliverable()[0].route_id), what="all tracked"
+        )
         clock.advance(minutes=60)
 
         async def control_escalated() -> bool:
@@ -149,6 +161,15 @@ async def test_an_ack_before_the_slo_cancels_the_escalation(nats_url: str, datab
         assert [job.targets[0].route_id for job in await jobs(nats_url)] == [
             control.plan.deliverable()[0].route_id
         ]
+
+
+async def _has(database_url: str, table: str, route_id: str) -> bool:
+    conn = await asyncpg.connect(database_url)
+    try:
+        sql = f"SELECT count(*) FROM escalation.{table} WHERE route_id = $1"
+        return bool(await conn.fetchval(sql, route_id))
+    finally:
+        await conn.close()
 
 
 async def test_reminder_minutes_remind_the_owner_once_before_the_breach(
@@ -161,7 +182,7 @@ async def test_reminder_minutes_remind_the_owner_once_before_the_breach(
         (route,) = plan.plan.deliverable()
         assert (route.reminder_minutes, route.escalation_providers) == (10, [])
         await publish(service, plan, "router")
-        await eventually(lambda: _tracked(database_url, route.route_id), what="the route tracked")
+        await eventually(lambda: _has(database_url, "routes", route.route_id), what="the route tracked")
         clock.advance(minutes=10)
 
         async def reminded() -> bool:
@@ -184,16 +205,6 @@ async def test_reminder_minutes_remind_the_owner_once_before_the_breach(
         assert len(await jobs(nats_url, "reminder")) == 1
         kinds = [e.payload["kind"] for e in await stored_events(nats_url, RouteEscalatedV1.MESSAGE.subject)]
         assert kinds == ["reminder", "escalation"]
-
-
-async def _tracked(database_url: str, route_id: str) -> bool:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return bool(
-            await conn.fetchval("SELECT count(*) FROM escalation.routes WHERE route_id = $1", route_id)
-        )
-    finally:
-        await conn.close()
 
 
 async def test_a_newer_plan_supersedes_the_older_plans_routes(nats_url: str, database_url: str) -> None:
