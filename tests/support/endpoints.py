@@ -119,6 +119,13 @@ MUTATING: tuple[Endpoint, ...] = (
         "resolve_routes",
         {"action": "resolve", "scope": {"schedule_id": MATRIX_SCHEDULE}},
     ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/escalation-plan",
+        "operator",
+        "generate_escalation_plan",
+        {"policy": {"acknowledgement_minutes": 5}},
+    ),
 )
 
 OTHERWISE_AUTHENTICATED: frozenset[str] = frozenset(

@@ -379,6 +379,10 @@ def test_eligible_providers_fall_back_to_available_then_webhook() -> None:
     assert plan_for(report(), available_providers=["jira"])["eligible_providers"] == ["slack", "teams"]
 
 
+DECISION_ONLY = {"action", "reason", "category", "escalation_providers", "reminder_minutes"}
+"""Keys a route decision adds to its owner route: the decision, and what follows an unacknowledged one."""
+
+
 def test_plan_has_every_field_in_order() -> None:
     plan = plan_for(report(), generated_by="console")
 
@@ -391,7 +395,7 @@ def test_plan_has_every_field_in_order() -> None:
     assert plan["owners"] == [OWNER]
     assert plan["next_due_at"] == "2026-05-22T10:00:00+00:00"
     assert plan["owner_routes"] == [
-        {key: value for key, value in item.items() if key not in {"action", "reason", "category"}}
+        {key: value for key, value in item.items() if key not in DECISION_ONLY}
         for item in plan["route_decisions"]
     ]
     assert plan["controls"] == [

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from cavra_cli import acknowledgements
+from cavra_cli.escalations import escalation_app
 from cavra_cli.reports import runtime_app
 from cavra_cli.tokens import tokens_app
 from cavra_runtime import services
@@ -17,6 +18,7 @@ app = typer.Typer(
     help="CAVRA Drill Ops: governed rollback drills.", no_args_is_help=True, add_completion=False
 )
 acknowledgements.register(runtime_app)
+runtime_app.add_typer(escalation_app)
 app.add_typer(runtime_app, name="runtime")
 app.add_typer(tokens_app, name="tokens")
 

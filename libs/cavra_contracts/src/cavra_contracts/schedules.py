@@ -138,6 +138,8 @@ class OwnerRoute(Document):
     ack_minutes: AcknowledgementMinutes | None = None
     escalation_owner: OwnerName | None = None
     manager: OwnerName | None = None
+    reminder_minutes: AcknowledgementMinutes | None = None
+    """Re-notify the owner once this many minutes after the plan; only counts below the route's SLO."""
 
 
 _RULES_BY_OWNER: TypeAdapter[dict[OwnerName, OwnerRoute]] = TypeAdapter(

@@ -105,6 +105,7 @@ SERVICES: tuple[Service, ...] = (
     Service("router", "cavra_router"),
     Service("delivery", "cavra_delivery"),
     Service("acknowledgement", "cavra_acknowledgement"),
+    Service("escalation", "cavra_escalation"),
     Service("gateway", "cavra_gateway", http=True),
 )
 """Every service, in start order (the gateway last: it is ready once the others answer)."""

@@ -20,7 +20,16 @@ from cavra_gateway.errors import on_request_validation_error
 from cavra_gateway.idempotency import IdempotencyStore, bucket_spec
 from cavra_gateway.limits import BodyLimits
 from cavra_gateway.outcomes import OutcomeWaiter
-from cavra_gateway.routes import ack_links, acknowledgements, console, health, notifications, schedules, slack
+from cavra_gateway.routes import (
+    ack_links,
+    acknowledgements,
+    console,
+    escalations,
+    health,
+    notifications,
+    schedules,
+    slack,
+)
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus, ensure_bucket
 
@@ -78,6 +87,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(schedules.router)
     app.include_router(notifications.router)
+    app.include_router(escalations.router)
     app.include_router(console.router)
     app.include_router(acknowledgements.router)
     app.include_router(slack.router)

@@ -31,6 +31,7 @@ from .policy import (
     effective_routing_policy,
     owner_availability,
     owner_rule,
+    positive_int,
     rule_providers,
 )
 
@@ -207,7 +208,10 @@ def build_notification_plan(
         )
     routes = _routes(str(schedule.get("schedule_id") or ""), targets, policy, now=now)
     should_notify = force or status in NOTIFYING_STATES
-    decisions = [route | decide_route(route, should_notify=should_notify) for route in routes]
+    follow_up = _FollowUp(policy, {target.owner: target.rule for target in targets})
+    decisions = [
+        route | decide_route(route, should_notify=should_notify) | follow_up.of(route) for route in routes
+    ]
     selected = _providers_of(decisions, DELIVER)
     suppressed = _providers_of(decisions, SUPPRESS)
     return {
@@ -236,6 +240,29 @@ def build_notification_plan(
         "reason": DELIVER_REASON if selected else ALL_SUPPRESSED_REASON,
         "controls": list(PLAN_CONTROLS),
     }
+
+
+class _FollowUp:
+    """What happens to an unacknowledged route: where its escalation goes and when its owner is reminded."""
+
+    def __init__(self, policy: Mapping[str, Any], rules: Mapping[str, Mapping[str, Any]]) -> None:
+        self._policy = policy
+        self._rules = rules
+        self._escalation_providers: dict[str, list[str]] = {}
+
+    def of(self, route: Mapping[str, Any]) -> dict[str, Any]:
+        """``escalation_providers``: the providers the policy's rule for the escalation owner names
+        (empty: the route's own provider); ``reminder_minutes``: the owner rule's, only below the SLO."""
+        escalation_owner = str(route["escalation_owner"])
+        if escalation_owner not in self._escalation_providers:
+            self._escalation_providers[escalation_owner] = rule_providers(
+                owner_rule(self._policy, escalation_owner)
+            )
+        reminder = positive_int(self._rules.get(str(route["owner"]), {}).get("reminder_minutes"), 0)
+        return {
+            "escalation_providers": list(self._escalation_providers[escalation_owner]),
+            "reminder_minutes": reminder if 0 < reminder < int(route["acknowledgement_minutes"]) else None,
+        }
 
 
 def decide_route(route: Mapping[str, Any], *, should_notify: bool) -> dict[str, str]:

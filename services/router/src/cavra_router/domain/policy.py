@@ -1,9 +1,9 @@
 """Routing policy rules: which policy applies, what an owner's rule says, and who can be told now.
 
 Owns the effective routing policy (a supplied policy wins per key over the schedule's routing
-metadata), owner rule lookup (object and list forms), the acknowledgement SLO precedence, active
-maintenance windows and owner calendar availability, and the provider-name normalisation every
-routing rule shares. Everything here is pure; the current time is always passed in as `now`.
+metadata), active maintenance windows and owner calendar availability. Owner rule lookup and the
+acknowledgement SLO precedence live in `cavra_contracts.slo` (the escalation service applies the
+same precedence). Everything here is pure; the current time is always passed in as `now`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,28 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from cavra_contracts.limits import MAX_ACKNOWLEDGEMENT_MINUTES
+from cavra_contracts.slo import (
+    DEFAULT_ACKNOWLEDGEMENT_MINUTES,
+    acknowledgement_minutes,
+    as_list,
+    owner_rule,
+    positive_int,
+    rule_providers,
+)
 from cavra_contracts.timestamps import as_utc, iso, parse_timestamp
-from cavra_contracts.vocabulary import normalize_provider, normalize_providers
+from cavra_contracts.vocabulary import normalize_provider
 
-DEFAULT_ACKNOWLEDGEMENT_MINUTES = 60
+__all__ = [
+    "DEFAULT_ACKNOWLEDGEMENT_MINUTES",
+    "acknowledgement_minutes",
+    "active_maintenance_window",
+    "effective_routing_policy",
+    "owner_availability",
+    "owner_rule",
+    "positive_int",
+    "rule_providers",
+]
+
 DEFAULT_WINDOW_ID = "maintenance-window"
 DEFAULT_WINDOW_REASON = "maintenance window"
 NO_OWNER_CALENDAR = "no owner calendar configured"
@@ -46,55 +63,6 @@ def effective_routing_policy(
             if name in _SCHEDULE_POLICY_KEYS and name in schedule:
                 policy[name] = schedule[name]
     return policy
-
-
-def owner_rule(policy: Mapping[str, Any], owner: str) -> dict[str, Any]:
-    """The routing rule for `owner`; in list form every matching entry is merged, later ones winning."""
-    rules = policy.get("owner_routes", policy.get("routing_rules", {}))
-    if isinstance(rules, Mapping):
-        rule = rules.get(owner)
-        return dict(rule) if isinstance(rule, Mapping) else {}
-    if not isinstance(rules, list):
-        return {}
-    merged: dict[str, Any] = {}
-    for entry in rules:
-        if isinstance(entry, Mapping) and _rule_applies_to(entry, owner):
-            merged.update(entry)
-    return merged
-
-
-def rule_providers(rule: Mapping[str, Any]) -> list[str]:
-    """The providers a rule names (alias `notification_providers`, one string allowed), sorted."""
-    configured = rule.get("providers", rule.get("notification_providers", []))
-    return sorted(normalize_providers(_as_list(configured)))
-
-
-def acknowledgement_minutes(
-    policy: Mapping[str, Any],
-    rule: Mapping[str, Any],
-    provider: str,
-    *,
-    default: Any = None,
-) -> int:
-    """Minutes a route may stay unacknowledged: owner rule > policy > `default_slo` > `default` > 60.
-
-    The rule's value (alias `ack_minutes`) only counts when the rule lists no providers or lists
-    this one. Whatever wins must be a positive integer, else the answer is 60; above
-    `MAX_ACKNOWLEDGEMENT_MINUTES` (only a value stored before that limit existed) it is clamped
-    to it, so the answer always fits the route history's `integer` column.
-    """
-    slo = policy.get("default_slo")
-    defaults = slo if isinstance(slo, Mapping) else {}
-    minutes = (
-        policy.get("acknowledgement_minutes")
-        or defaults.get("acknowledgement_minutes")
-        or default
-        or DEFAULT_ACKNOWLEDGEMENT_MINUTES
-    )
-    providers = rule_providers(rule)
-    if rule and (not providers or normalize_provider(provider) in providers):
-        minutes = rule.get("acknowledgement_minutes", rule.get("ack_minutes", minutes))
-    return min(positive_int(minutes, DEFAULT_ACKNOWLEDGEMENT_MINUTES), MAX_ACKNOWLEDGEMENT_MINUTES)
 
 
 def active_maintenance_window(
@@ -147,20 +115,6 @@ def owner_availability(policy: Mapping[str, Any], owner: str, now: datetime) -> 
     return {"available": True, "reason": str(calendar.get("reason") or OWNER_CALENDAR_AVAILABLE)}
 
 
-def positive_int(value: Any, default: int) -> int:
-    """`value` as an integer the way `int()` reads it, or `default` when unreadable or not positive."""
-    try:
-        parsed = int(value)
-    except (TypeError, ValueError, OverflowError):
-        return default
-    return parsed if parsed > 0 else default
-
-
-def _rule_applies_to(entry: Mapping[str, Any], owner: str) -> bool:
-    owners = {str(item) for item in _as_list(entry.get("owners", []), strings_only=False)}
-    return not owners or owner in owners
-
-
 def _window_matches(window: Mapping[str, Any], *, schedule_id: str, provider: str, owner: str) -> bool:
     matchers = (
         ("schedule_ids", schedule_id, str.lower),
@@ -168,7 +122,7 @@ def _window_matches(window: Mapping[str, Any], *, schedule_id: str, provider: st
         ("owners", owner, str.lower),
     )
     for field, value, fold in matchers:
-        configured = {fold(item) for item in _as_list(window.get(field, []))}
+        configured = {fold(item) for item in as_list(window.get(field, []))}
         if configured and fold(value) not in configured:
             return False
     return True
@@ -180,12 +134,3 @@ def _active_span(window: Mapping[str, Any], now: datetime) -> tuple[datetime, da
     if start is None or end is None or not start <= as_utc(now) <= end:
         return None
     return start, end
-
-
-def _as_list(value: object, *, strings_only: bool = True) -> list[Any]:
-    """A matcher or provider setting as a list; a single string counts as a one-item list."""
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, str)] if strings_only else list(value)
