@@ -1,18 +1,19 @@
 """Reporting handlers: events applied to the read models, and the history and dashboard queries.
 
 Every event handler is the same: the event's pure change (``domain``) applied once (inbox) in one
-transaction. Reading one more event type is one function in ``domain`` and one row in ``EVENTS``.
+transaction. Reading one more event type is one function in ``domain`` and one row in ``CHANGES``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from cavra_contracts.acknowledgements import AcknowledgementsRecordedV1, normalize_state
+from cavra_contracts.base import Contract
 from cavra_contracts.deliveries import MessageDeliveredV1
 from cavra_contracts.escalations import ESCALATION_PLAN_KIND, EscalationPlanGeneratedV1, RouteEscalatedV1
 from cavra_contracts.notifications import NotificationDeliveredV1, NotificationPlannedV1
@@ -43,9 +44,11 @@ class Deps:
     pool: asyncpg.Pool
 
 
-def applying(
-    change_of: Callable[[Any, EventPosition], Change],
-) -> Callable[[Message[Any], Deps], Awaitable[None]]:
+ChangeOf = Callable[[Any, EventPosition], Change]
+"""What an event changes in the read models (pure): ``domain.<event>(contract, position)``."""
+
+
+def applying(change_of: ChangeOf) -> Callable[[Message[Any], Deps], Awaitable[None]]:
     """The handler that applies ``change_of(event, position)`` once, in one transaction."""
 
     async def handle(message: Message[Any], deps: Deps) -> None:
@@ -60,15 +63,18 @@ def applying(
     return handle
 
 
-EVENTS: HandlerTable[Deps] = {
-    NotificationPlannedV1: applying(domain.notification_planned),
-    NotificationDeliveredV1: applying(domain.notification_delivered),
-    MessageDeliveredV1: applying(domain.message_delivered),
-    AcknowledgementsRecordedV1: applying(domain.acknowledgements_recorded),
-    EscalationPlanGeneratedV1: applying(domain.escalation_plan_generated),
-    RouteEscalatedV1: applying(domain.route_escalated),
+CHANGES: Mapping[type[Contract], ChangeOf] = {
+    NotificationPlannedV1: domain.notification_planned,
+    NotificationDeliveredV1: domain.notification_delivered,
+    MessageDeliveredV1: domain.message_delivered,
+    AcknowledgementsRecordedV1: domain.acknowledgements_recorded,
+    EscalationPlanGeneratedV1: domain.escalation_plan_generated,
+    RouteEscalatedV1: domain.route_escalated,
 }
-"""Handlers of the reporting service's event consumer: event contract -> its change, applied."""
+"""Every event the read models are built from, with what it changes."""
+
+EVENTS: HandlerTable[Deps] = {contract: applying(change_of) for contract, change_of in CHANGES.items()}
+"""Handlers of the reporting service's event consumer: each event's change, applied once."""
 
 
 # --- queries --------------------------------------------------------------------------------------
