@@ -163,33 +163,39 @@ async def _apply_plan(
         DELIVERY_RECORD_KIND,
     )
     deltas.add(f"schedule:{plan.schedule_id}", len(waiting))
+    current = await conn.fetchrow(
+        "SELECT plan_id, generated_at, seq FROM schedules WHERE schedule_id = $1 FOR UPDATE", plan.schedule_id
+    )
+    # The newest plan of its schedule (by its time, then stream sequence) is the current one.
+    newest = current is None or (current["generated_at"], current["seq"]) < (plan.generated_at, sequence)
+    if newest and current is not None:
+        retired = await _route_delta(
+            conn, "plan_id = $1 AND is_current", "is_current = false", current["plan_id"]
+        )
+        _count(deltas, retired)
     routes = plan.routes
-    await conn.execute(
-        """INSERT INTO routes (route_id, plan_id, schedule_id, provider, owner, action, ack_state, escalated)
+    inserted = await conn.fetch(
+        """INSERT INTO routes (route_id, plan_id, schedule_id, provider, owner, action, ack_state, escalated,
+                               is_current)
            SELECT d.route_id, $1, $2, d.provider, d.owner, d.action, coalesce(a.state, 'outstanding'),
                   EXISTS (SELECT 1 FROM escalated_routes e
-                          WHERE e.route_id = d.route_id AND e.kind = 'escalation')
+                          WHERE e.route_id = d.route_id AND e.kind = 'escalation'),
+                  $7
            FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS d(route_id, provider, owner, action)
            LEFT JOIN route_acks a ON a.route_id = d.route_id
-           ON CONFLICT (route_id) DO NOTHING""",
+           ON CONFLICT (route_id) DO NOTHING
+           RETURNING outstanding, breached""",
         plan.plan_id,
         plan.schedule_id,
         [r.route_id for r in routes],
         [r.provider for r in routes],
         [r.owner for r in routes],
         [r.action for r in routes],
+        newest,
     )
-    current = await conn.fetchrow(
-        "SELECT plan_id, generated_at, seq FROM schedules WHERE schedule_id = $1 FOR UPDATE", plan.schedule_id
-    )
-    if current is not None and (current["generated_at"], current["seq"]) >= (plan.generated_at, sequence):
+    if not newest:
         return  # a newer plan of this schedule was applied first: this one is history only
-    if current is not None:
-        _count(
-            deltas,
-            await _route_delta(conn, "plan_id = $1 AND is_current", "is_current = false", current["plan_id"]),
-        )
-    _count(deltas, await _route_delta(conn, "plan_id = $1", "is_current = true", plan.plan_id))
+    _count(deltas, (sum(r["outstanding"] for r in inserted), sum(r["breached"] for r in inserted)))
     await conn.execute(
         """INSERT INTO schedules (schedule_id, plan_id, generated_at, seq) VALUES ($1, $2, $3, $4)
            ON CONFLICT (schedule_id) DO UPDATE
