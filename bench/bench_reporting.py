@@ -1,15 +1,16 @@
 """Benchmark the reporting read models with 1,000,000 stored routes; print dashboard and history p95.
 
-Seeds through the service's own event-applying code in bulk (``domain`` change of each event, then
-``repository.apply`` in one transaction per event, as the consumer does, minus NATS): BENCH_PLANS
-(5,000) plans of BENCH_ROUTES_PER_PLAN (200) deliverable routes on as many schedules, each plan's
-delivery record (one in 20 failed), acknowledgements of one route in five (bulk events of 100, every
-state), and an automatic escalation of one route in 500 with its job delivery. Four appliers run at
-once, on distinct schedules. Then the reporting service and the gateway run in this process on
-embedded NATS + PostgreSQL (fsync off), and each figure is BENCH_REQUESTS (200) sequential GETs over
-HTTP (gateway -> NATS query -> reporting -> PostgreSQL): the dashboard, the first history page, a page
-filtered by provider, a page filtered by schedule and kind, a deep offset page (offset 100,000) and a
-deep keyset page (the cursor at that depth).
+Seeds through the service's own event-applying code in bulk: each event's ``domain`` change, then
+``repository.apply`` in one transaction per event, as the consumer does, without NATS in between.
+BENCH_PLANS (2,000) plans of BENCH_ROUTES_PER_PLAN (500) deliverable routes on as many schedules,
+each plan's delivery record (one in 20 failed), acknowledgements of one route in five (bulk events of
+100, every state), and an automatic escalation of one route of every other plan with its job
+delivery. Two processes of two appliers each seed at once, on distinct schedules.
+
+Then the reporting service and the gateway run in this process on embedded NATS + PostgreSQL (fsync
+off), and each figure is BENCH_REQUESTS (200) sequential GETs over HTTP (gateway -> NATS query ->
+reporting -> PostgreSQL): the dashboard, the first history page, a page filtered by provider, one
+filtered by schedule and kind, a deep offset page (offset 100,000) and the keyset page at that depth.
 
 Loopback only; bounded. Run: ``.venv/bin/python bench/bench_reporting.py``.
 """
@@ -17,12 +18,14 @@ Loopback only; bounded. Run: ``.venv/bin/python bench/bench_reporting.py``.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +43,12 @@ from cavra_contracts.notifications import (  # noqa: E402
     NotificationPlannedV1,
     RouteDeliveryV1,
 )
-from cavra_reporting import MIGRATIONS, SERVICE  # noqa: E402
+from cavra_contracts.reporting import NotificationDashboardQueryV1, NotificationHistoryQueryV1  # noqa: E402
+from cavra_reporting import (  # noqa: E402
+    MIGRATIONS,
+    SERVICE,
+    handlers,
+)
 from cavra_reporting import repository as repo  # noqa: E402
 from cavra_reporting.domain import Change, EventPosition  # noqa: E402
 from cavra_reporting.handlers import CHANGES  # noqa: E402
@@ -50,10 +58,11 @@ from tests.support import reporting_events as ev  # noqa: E402
 from tests.support.harness import gateway_client, running_service  # noqa: E402
 from tests.support.servers import session_servers  # noqa: E402
 
-PLANS = int(os.environ.get("BENCH_PLANS", "5000"))
-ROUTES_PER_PLAN = int(os.environ.get("BENCH_ROUTES_PER_PLAN", "200"))
+PLANS = int(os.environ.get("BENCH_PLANS", "2000"))
+ROUTES_PER_PLAN = int(os.environ.get("BENCH_ROUTES_PER_PLAN", "500"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
-APPLIERS = 4
+PROCESSES = 2
+APPLIERS = 2
 ACK_BATCH = 100
 ACK_STATES = ("acknowledged", "resolved", "escalated", "dismissed")
 BASE = "/runtime/go-pilot/rollback-drill-notifications"
@@ -216,49 +225,62 @@ def escalated(planned: NotificationPlannedV1, n: int) -> tuple[RouteEscalatedV1,
     return event, job
 
 
-async def seed(database_url: str) -> dict[str, float]:
+async def seed_share(database_url: str, process: int) -> tuple[int, int]:
+    """Apply the events of every PROCESSES-th plan from ``process`` on, APPLIERS at a time."""
+    base = template()
+    pool = await create_pool(database_url, schema=SERVICE, application="bench-reporting", max_size=APPLIERS)
+    events = routes = 0
+
+    async def applied(contract: Any, sequence: int, minute: float) -> None:
+        nonlocal events
+        at = EventPosition(sequence, ev.T0 + timedelta(minutes=minute))
+        change: Change = CHANGES[type(contract)](contract, at)
+        async with pool.acquire() as conn, conn.transaction():
+            await repo.apply(conn, change, at)
+        events += 1
+
+    async def applier(first: int) -> None:
+        nonlocal routes
+        for n in range(first, PLANS, PROCESSES * APPLIERS):
+            planned = plan_number(base, n)
+            sequence = n * 16  # the plan's events sit together in the stream, in this order
+            await applied(planned, sequence, n)
+            await applied(delivery_of(planned, n), sequence + 1, n + 0.2)
+            for k, acks in enumerate(acks_of(planned, n)):
+                await applied(acks, sequence + 2 + k, n + 0.5)
+            if n % 2 == 0:
+                escalation, job = escalated(planned, n)
+                await applied(escalation, sequence + 14, n + 0.7)
+                await applied(job, sequence + 15, n + 0.8)
+            routes += len(planned.plan.route_decisions)
+            if process == 0 and n % 400 == 0:
+                print(f"  seeded ~{routes * PROCESSES * APPLIERS:>9,} routes", flush=True)
+
+    try:
+        await asyncio.gather(*(applier(process + PROCESSES * a) for a in range(APPLIERS)))
+    finally:
+        await pool.close()
+    return events, routes
+
+
+def _seed_process(database_url: str, process: int) -> tuple[int, int]:
+    return asyncio.run(seed_share(database_url, process))
+
+
+async def seed(database_url: str) -> tuple[int, float]:
+    """Seed with PROCESSES processes (both cores run Python); returns (events, seconds)."""
     conn = await asyncpg.connect(database_url)
     try:
         await migrate(conn, SERVICE, MIGRATIONS)
     finally:
         await conn.close()
-    base = template()
-    pool = await create_pool(database_url, schema=SERVICE, application="bench-reporting", max_size=APPLIERS)
-    counts = {"events": 0.0, "routes": 0.0}
-    sequence = iter(range(1, 10**9))
-
-    async def applied(contract: Any, minute: float) -> None:
-        at = EventPosition(next(sequence), ev.T0 + timedelta(minutes=minute))
-        change: Change = CHANGES[type(contract)](contract, at)
-        async with pool.acquire() as conn, conn.transaction():
-            await repo.apply(conn, change, at)
-        counts["events"] += 1
-
-    async def applier(worker: int) -> None:
-        for n in range(worker, PLANS, APPLIERS):
-            planned = plan_number(base, n)
-            await applied(planned, n)
-            await applied(delivery_of(planned, n), n + 0.2)
-            for acks in acks_of(planned, n):
-                await applied(acks, n + 0.5)
-            if n % 2 == 0:
-                escalation, job = escalated(planned, n)
-                await applied(escalation, n + 0.7)
-                await applied(job, n + 0.8)
-            counts["routes"] += len(planned.plan.route_decisions)
-            if n % 500 < APPLIERS:
-                print(
-                    f"  seeded {int(counts['routes']):>9,} routes, {int(counts['events']):,} events",
-                    flush=True,
-                )
-
     started = time.monotonic()
-    try:
-        await asyncio.gather(*(applier(w) for w in range(APPLIERS)))
-    finally:
-        await pool.close()
-    counts["seconds"] = time.monotonic() - started
-    return counts
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(PROCESSES, mp_context=multiprocessing.get_context("spawn")) as pool:
+        shares = await asyncio.gather(
+            *(loop.run_in_executor(pool, _seed_process, database_url, p) for p in range(PROCESSES))
+        )
+    return sum(events for events, _ in shares), time.monotonic() - started
 
 
 async def timed(api: httpx.AsyncClient, path: str, params: dict[str, Any]) -> tuple[float, dict[str, Any]]:
@@ -270,40 +292,67 @@ async def timed(api: httpx.AsyncClient, path: str, params: dict[str, Any]) -> tu
     return elapsed, body
 
 
+def cases(deep_cursor: str) -> list[tuple[str, str, dict[str, Any]]]:
+    ack_kind = "go-backend-rollback-drill-notification-ack"
+    return [
+        ("dashboard", "/dashboard", {}),
+        ("history, first page (50)", "", {"limit": 50}),
+        ("history, provider=teams", "", {"provider": "teams", "limit": 50}),
+        (
+            "history, schedule + kind",
+            "",
+            {"schedule_id": f"bench-{PLANS // 2:05d}", "metadata_kind": ack_kind},
+        ),
+        ("history, offset 100,000", "", {"limit": 50, "offset": 100_000}),
+        ("history, keyset at 100,050", "", {"limit": 50, "cursor": deep_cursor}),
+    ]
+
+
+def report(label: str, latencies: list[float], extra: str = "") -> None:
+    p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
+    print(f"  {label:<30} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms{extra}")
+
+
+async def measure_service(database_url: str, deep_cursor: str) -> None:
+    """The query handlers alone (PostgreSQL and the reply model, no NATS or HTTP)."""
+    pool = await create_pool(database_url, schema=SERVICE, application="bench-reporting", max_size=2)
+    deps = handlers.Deps(pool=pool)
+    try:
+        for label, path, params in cases(deep_cursor):
+            latencies = []
+            for _ in range(REQUESTS):
+                started = time.perf_counter()
+                if path == "/dashboard":
+                    reply = await handlers.dashboard(NotificationDashboardQueryV1(), deps)
+                else:
+                    reply = await handlers.history(NotificationHistoryQueryV1(**params), deps)
+                latencies.append((time.perf_counter() - started) * 1000)
+                assert reply.ok, reply.error
+            report(label, latencies)
+    finally:
+        await pool.close()
+
+
 async def measure(nats_url: str, database_url: str) -> None:
     async with (
         running_service("reporting", nats_url, database_url),
         gateway_client(nats_url, database_url, services=("reporting",)) as api,
     ):
         _, deep = await timed(api, "", {"limit": 50, "offset": 100_000})
-        cases: list[tuple[str, str, dict[str, Any]]] = [
-            ("dashboard", "/dashboard", {}),
-            ("history, first page (50)", "", {"limit": 50}),
-            ("history, provider=teams", "", {"provider": "teams", "limit": 50}),
-            (
-                "history, schedule + kind",
-                "",
-                {
-                    "schedule_id": f"bench-{PLANS // 2:05d}",
-                    "metadata_kind": "go-backend-rollback-drill-notification-ack",
-                },
-            ),
-            ("history, offset 100,000", "", {"limit": 50, "offset": 100_000}),
-            ("history, keyset at 100,050", "", {"limit": 50, "cursor": deep["next"]}),
-        ]
-        for label, path, params in cases:
+        print(f"over HTTP (gateway -> NATS -> reporting -> PostgreSQL), {REQUESTS} sequential GETs each:")
+        for label, path, params in cases(deep["next"] or ""):
             latencies = []
             for _ in range(REQUESTS):
                 elapsed, body = await timed(api, path, params)
                 latencies.append(elapsed)
-            p50, p95, p99 = (percentile(latencies, q) for q in (50, 95, 99))
-            extra = ""
             if path == "/dashboard":
                 outstanding = body["outstanding_acknowledgement_count"]
                 extra = f"  (plans {body['plan_count']:,}, outstanding {outstanding:,})"
             else:
                 extra = f"  (total {body['total']:,}, {len(body['items'])} items)"
-            print(f"  {label:<30} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms{extra}")
+            report(label, latencies, extra)
+    print(f"the query handlers alone (PostgreSQL + reply model), {REQUESTS} calls each:")
+    await measure_service(database_url, deep["next"] or "")
 
 
 async def main() -> None:
@@ -311,7 +360,7 @@ async def main() -> None:
     try:
         with session_servers(root) as servers:
             print(f"seeding {PLANS * ROUTES_PER_PLAN:,} routes ({PLANS:,} plans x {ROUTES_PER_PLAN}) ...")
-            counts = await seed(servers.database_url)
+            events, seconds = await seed(servers.database_url)
             conn = await asyncpg.connect(servers.database_url)
             try:
                 rows = await conn.fetchval("SELECT count(*) FROM reporting.routes")
@@ -321,11 +370,10 @@ async def main() -> None:
             finally:
                 await conn.close()
             print(
-                f"seeded {rows:,} routes, {items:,} history items, {int(counts['events']):,} events in "
-                f"{counts['seconds']:.0f}s ({counts['events'] / counts['seconds']:.0f} events/s, "
-                f"{APPLIERS} appliers); database {size}"
+                f"seeded {rows:,} routes, {items:,} history items, {events:,} events in {seconds:.0f}s "
+                f"({events / seconds:.0f} events/s, {PROCESSES} processes x {APPLIERS} appliers); "
+                f"database {size}"
             )
-            print(f"latency over HTTP, {REQUESTS} sequential requests each:")
             await measure(servers.nats_url, servers.database_url)
     finally:
         shutil.rmtree(root, ignore_errors=True)

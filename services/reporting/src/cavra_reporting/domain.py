@@ -32,6 +32,8 @@ from cavra_contracts.timestamps import iso, parse_timestamp
 METADATA_SCHEMA = "cavra.evidence.metadata.v1"
 AUDIT_PACKAGE_KIND = f"{AUDIT_KIND_PREFIX}package"
 AUDIT_DELIVERY_PLAN_KIND = f"{AUDIT_KIND_PREFIX}delivery-plan"
+AUDIT_PROVIDER = "audit_provider:"
+"""Counter prefix of the providers acknowledgement-audit packages were delivered to."""
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,9 @@ def _delivery_item(
     success = bool(record["delivery_success"])
     counters = [f"deliveries:{source}"] + ([] if success else [f"failed_deliveries:{source}"])
     if source == AUDIT_SOURCE:
-        counters += [f"audit_provider:{provider}" for provider in record["providers"]]
+        counters += [
+            f"audit_provider:{provider}" for provider in record["providers"]
+        ]  # handlers.AUDIT_PROVIDER
     return Item(
         item_id=record["record_id"],
         metadata_kind=DELIVERY_RECORD_KIND,

@@ -31,7 +31,7 @@ from cavra_contracts.reporting import (
 from cavra_contracts.timestamps import iso
 from cavra_reporting import domain
 from cavra_reporting import repository as repo
-from cavra_reporting.domain import Change, EventPosition
+from cavra_reporting.domain import AUDIT_PROVIDER, Change, EventPosition
 from cavra_runtime.dispatch import HandlerTable, Message
 from cavra_runtime.inbox import once
 from cavra_runtime.service import QueryTable
@@ -110,38 +110,37 @@ async def history(query: NotificationHistoryQueryV1, deps: Deps) -> QueryReplyV1
     return QueryReplyV1(ok=True, result=page.model_dump(mode="json"))
 
 
-def _latest_escalation_plan(document: dict[str, Any] | None) -> LatestEscalationPlanV1 | None:
-    if document is None:
-        return None
-    return LatestEscalationPlanV1.model_validate(document["escalation_plan"])
-
-
 async def dashboard(_: NotificationDashboardQueryV1, deps: Deps) -> QueryReplyV1:
     fields = domain.counter_names()
     async with deps.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        counted = await repo.counters(conn, list(fields.values()))
-        values = {field: counted[name] for field, name in fields.items()}
-        outstanding = await repo.outstanding_routes(conn, OUTSTANDING_LISTED)
-        audit_providers = await repo.counted_names(conn, "audit_provider:")
-        latest_plan = await repo.latest_document(conn, ESCALATION_PLAN_KIND)
-        latest = await _history(conn, NotificationHistoryQueryV1(limit=LATEST_LISTED))
-        generated_at = await repo.latest_event_at(conn)
+        counted = await repo.counters(conn, list(fields.values()), AUDIT_PROVIDER)
+        state = await repo.dashboard_state(conn, ESCALATION_PLAN_KIND, OUTSTANDING_LISTED)
+        latest, _more = await repo.history_page(conn, repo.HistoryFilter(), LATEST_LISTED, 0, None)
+    values = {field: counted[name] for field, name in fields.items()}
+    audit_providers = [
+        name.removeprefix(AUDIT_PROVIDER) for name in counted if name.startswith(AUDIT_PROVIDER)
+    ]
     audit_total = values["acknowledgement_audit_delivery_count"]
     audit_failed = values["failed_acknowledgement_audit_delivery_count"]
+    escalation_plan = state.latest_escalation_plan
     report = NotificationDashboardV1(
-        generated_at=iso(generated_at) if generated_at else None,
+        generated_at=iso(state.latest_event_at) if state.latest_event_at else None,
         alert_level=domain.alert_level(
             values["failed_delivery_count"], values["outstanding_acknowledgement_count"]
         ),
-        outstanding_acknowledgements=[OutstandingRouteV1.model_validate(dict(row)) for row in outstanding],
-        latest_escalation_plan=_latest_escalation_plan(latest_plan),
+        outstanding_acknowledgements=[OutstandingRouteV1.model_validate(row) for row in state.outstanding],
+        latest_escalation_plan=(
+            LatestEscalationPlanV1.model_validate(escalation_plan["escalation_plan"])
+            if escalation_plan
+            else None
+        ),
         acknowledgement_audit_delivery_success_count=audit_total - audit_failed,
         acknowledgement_audit_delivery_success_rate=domain.success_rate(
             audit_total - audit_failed, audit_total
         ),
         acknowledgement_audit_delivery_providers=audit_providers,
         acknowledgement_audit_delivery_health="critical" if audit_failed else "healthy",
-        latest=latest.items,
+        latest=latest,
         **values,
     )
     return QueryReplyV1(ok=True, result=report.model_dump(mode="json"))

@@ -357,45 +357,46 @@ async def counter(conn: asyncpg.Connection, name: str) -> int:
     return int(value or 0)
 
 
-async def counters(conn: asyncpg.Connection, names: Sequence[str]) -> dict[str, int]:
-    rows = await conn.fetch("SELECT name, value FROM counters WHERE name = ANY($1::text[])", list(names))
-    found = {row["name"]: int(row["value"]) for row in rows}
-    return {name: found.get(name, 0) for name in names}
-
-
-async def counted_names(conn: asyncpg.Connection, prefix: str) -> list[str]:
-    """The names after ``prefix`` of the counters above zero that start with it, in order."""
+async def counters(conn: asyncpg.Connection, names: Sequence[str], prefix: str) -> dict[str, int]:
+    """The counters named, zero when absent, and those above zero whose name starts with ``prefix``."""
     following = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     rows = await conn.fetch(
-        """SELECT substr(name, $3) AS rest FROM counters
-           WHERE name >= $1 AND name < $2 AND value > 0 ORDER BY name""",
+        """SELECT name, value FROM counters
+           WHERE name = ANY($1::text[]) OR (name >= $2 AND name < $3 AND value > 0) ORDER BY name""",
+        list(names),
         prefix,
         following,
-        len(prefix) + 1,
     )
-    return [row["rest"] for row in rows]
+    found = {name: 0 for name in names}
+    found.update({row["name"]: int(row["value"]) for row in rows})
+    return found
 
 
-async def outstanding_routes(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
-    """The first ``limit`` outstanding routes of current plans, by schedule, provider, owner, route."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT schedule_id, provider, plan_id, route_id, owner, ack_state AS acknowledgement_state,
-                  escalated
-           FROM routes WHERE outstanding ORDER BY schedule_id, provider, owner, route_id LIMIT $1""",
-        limit,
+@dataclasses.dataclass(frozen=True)
+class DashboardState:
+    """The dashboard's parts that are not counters, read in one statement."""
+
+    latest_event_at: datetime | None
+    latest_escalation_plan: dict[str, Any] | None
+    outstanding: list[dict[str, Any]]
+
+
+async def dashboard_state(conn: asyncpg.Connection, escalation_plan_kind: str, listed: int) -> DashboardState:
+    """The latest event's time, the newest escalation plan, and the first ``listed`` outstanding routes
+    of current plans (by schedule, provider, owner, route)."""
+    row = await conn.fetchrow(
+        """SELECT
+             (SELECT latest_event_at FROM read_model_state WHERE id = 1) AS latest_event_at,
+             (SELECT document FROM history_items WHERE metadata_kind = $1
+              ORDER BY created_at DESC, seq DESC, ordinal DESC LIMIT 1) AS latest_escalation_plan,
+             (SELECT coalesce(jsonb_agg(to_jsonb(o) ORDER BY o.schedule_id, o.provider, o.owner, o.route_id),
+                              '[]'::jsonb)
+              FROM (SELECT schedule_id, provider, plan_id, route_id, owner,
+                           ack_state AS acknowledgement_state, escalated
+                    FROM routes WHERE outstanding
+                    ORDER BY schedule_id, provider, owner, route_id LIMIT $2) o) AS outstanding""",
+        escalation_plan_kind,
+        listed,
     )
-    return rows
-
-
-async def latest_document(conn: asyncpg.Connection, kind: str) -> dict[str, Any] | None:
-    document: dict[str, Any] | None = await conn.fetchval(
-        """SELECT document FROM history_items WHERE metadata_kind = $1
-           ORDER BY created_at DESC, seq DESC, ordinal DESC LIMIT 1""",
-        kind,
-    )
-    return document
-
-
-async def latest_event_at(conn: asyncpg.Connection) -> datetime | None:
-    value = await conn.fetchval("SELECT latest_event_at FROM read_model_state WHERE id = 1")
-    return value if isinstance(value, datetime) else None
+    assert row is not None
+    return DashboardState(row["latest_event_at"], row["latest_escalation_plan"], row["outstanding"])
