@@ -61,6 +61,8 @@ from tests.support.servers import session_servers  # noqa: E402
 PLANS = int(os.environ.get("BENCH_PLANS", "2000"))
 ROUTES_PER_PLAN = int(os.environ.get("BENCH_ROUTES_PER_PLAN", "500"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
+WARMUP = 10
+"""Unmeasured requests before each figure (connections, caches)."""
 PROCESSES = 2
 APPLIERS = 2
 ACK_BATCH = 100
@@ -320,13 +322,14 @@ async def measure_service(database_url: str, deep_cursor: str) -> None:
     try:
         for label, path, params in cases(deep_cursor):
             latencies = []
-            for _ in range(REQUESTS):
+            for attempt in range(WARMUP + REQUESTS):
                 started = time.perf_counter()
                 if path == "/dashboard":
                     reply = await handlers.dashboard(NotificationDashboardQueryV1(), deps)
                 else:
                     reply = await handlers.history(NotificationHistoryQueryV1(**params), deps)
-                latencies.append((time.perf_counter() - started) * 1000)
+                if attempt >= WARMUP:
+                    latencies.append((time.perf_counter() - started) * 1000)
                 assert reply.ok, reply.error
             report(label, latencies)
     finally:
@@ -342,9 +345,10 @@ async def measure(nats_url: str, database_url: str) -> None:
         print(f"over HTTP (gateway -> NATS -> reporting -> PostgreSQL), {REQUESTS} sequential GETs each:")
         for label, path, params in cases(deep["next"] or ""):
             latencies = []
-            for _ in range(REQUESTS):
+            for attempt in range(WARMUP + REQUESTS):
                 elapsed, body = await timed(api, path, params)
-                latencies.append(elapsed)
+                if attempt >= WARMUP:
+                    latencies.append(elapsed)
             if path == "/dashboard":
                 outstanding = body["outstanding_acknowledgement_count"]
                 extra = f"  (plans {body['plan_count']:,}, outstanding {outstanding:,})"

@@ -18,16 +18,17 @@ CREATE TABLE history_items (
     alert_level               text        NOT NULL DEFAULT '',
     document                  jsonb       NOT NULL
 );
-CREATE INDEX history_position ON history_items (created_at DESC, seq DESC, ordinal DESC);
-CREATE INDEX history_schedule ON history_items (schedule_id, created_at DESC, seq DESC, ordinal DESC);
-CREATE INDEX history_kind ON history_items (metadata_kind, created_at DESC, seq DESC, ordinal DESC);
-CREATE INDEX history_state ON history_items (acknowledgement_state, created_at DESC, seq DESC, ordinal DESC)
+-- Every page index carries item_id: an offset walks the index alone (index-only), then fetches one page.
+CREATE INDEX history_position ON history_items (created_at DESC, seq DESC, ordinal DESC) INCLUDE (item_id);
+CREATE INDEX history_schedule ON history_items (schedule_id, created_at DESC, seq DESC, ordinal DESC) INCLUDE (item_id);
+CREATE INDEX history_kind ON history_items (metadata_kind, created_at DESC, seq DESC, ordinal DESC) INCLUDE (item_id);
+CREATE INDEX history_state ON history_items (acknowledgement_state, created_at DESC, seq DESC, ordinal DESC) INCLUDE (item_id)
     WHERE acknowledgement_state <> '';
-CREATE INDEX history_source ON history_items (source_key, created_at DESC, seq DESC, ordinal DESC)
+CREATE INDEX history_source ON history_items (source_key, created_at DESC, seq DESC, ordinal DESC) INCLUDE (item_id)
     WHERE source_key <> '';
-CREATE INDEX history_success ON history_items (delivery_success, created_at DESC, seq DESC, ordinal DESC)
+CREATE INDEX history_success ON history_items (delivery_success, created_at DESC, seq DESC, ordinal DESC) INCLUDE (item_id)
     WHERE delivery_success IS NOT NULL;
-CREATE INDEX history_alert ON history_items (alert_level, created_at DESC, seq DESC, ordinal DESC)
+CREATE INDEX history_alert ON history_items (alert_level, created_at DESC, seq DESC, ordinal DESC) INCLUDE (item_id)
     WHERE alert_level <> '';
 -- A job delivery learns its schedule from its plan, whichever event came first.
 CREATE INDEX history_unscheduled ON history_items (plan_id) WHERE schedule_id = '';
@@ -41,7 +42,7 @@ CREATE TABLE item_providers (
     ordinal    integer     NOT NULL,
     PRIMARY KEY (item_id, provider)
 );
-CREATE INDEX item_providers_position ON item_providers (provider, created_at DESC, seq DESC, ordinal DESC);
+CREATE INDEX item_providers_position ON item_providers (provider, created_at DESC, seq DESC, ordinal DESC) INCLUDE (item_id);
 
 -- Plans seen, and the current (newest) plan of each schedule.
 CREATE TABLE plans (

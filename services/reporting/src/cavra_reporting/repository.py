@@ -311,6 +311,8 @@ def _history_sql(where: HistoryFilter, params: list[Any]) -> tuple[str, str, lis
     if where.provider:
         params.append(where.provider)
         clauses.insert(0, f"p.provider = ${len(params)}")
+        if len(clauses) == 1:
+            return "item_providers p", "p", clauses
         return "item_providers p JOIN history_items h ON h.item_id = p.item_id", "p", clauses
     return "history_items h", "h", clauses
 
@@ -318,7 +320,10 @@ def _history_sql(where: HistoryFilter, params: list[Any]) -> tuple[str, str, lis
 async def history_page(
     conn: asyncpg.Connection, where: HistoryFilter, limit: int, offset: int, after: HistoryPosition | None
 ) -> tuple[list[dict[str, Any]], HistoryPosition | None]:
-    """A page of items newest first, and the position to continue after when more follow."""
+    """A page of items newest first, and the position to continue after when more follow.
+
+    The positions are found first (an index-only walk, however deep the offset), then only the page's
+    documents are fetched."""
     params: list[Any] = []
     source, alias, clauses = _history_sql(where, params)
     if after is not None:
@@ -328,9 +333,13 @@ async def history_page(
     condition = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     params += [limit + 1, offset]
     rows = await conn.fetch(
-        f"SELECT h.document, {alias}.created_at, {alias}.seq, {alias}.ordinal FROM {source}{condition} "
-        f"ORDER BY {alias}.created_at DESC, {alias}.seq DESC, {alias}.ordinal DESC "
-        f"LIMIT ${len(params) - 1} OFFSET ${len(params)}",
+        f"""SELECT d.document, k.created_at, k.seq, k.ordinal
+            FROM (SELECT {alias}.item_id, {alias}.created_at, {alias}.seq, {alias}.ordinal
+                  FROM {source}{condition}
+                  ORDER BY {alias}.created_at DESC, {alias}.seq DESC, {alias}.ordinal DESC
+                  LIMIT ${len(params) - 1} OFFSET ${len(params)}) k
+            JOIN history_items d ON d.item_id = k.item_id
+            ORDER BY k.created_at DESC, k.seq DESC, k.ordinal DESC""",
         *params,
     )
     page = rows[:limit]
