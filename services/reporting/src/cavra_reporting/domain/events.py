@@ -1,4 +1,4 @@
-"""What each event changes in the read models (pure, no I/O): its history items, routes and counters.
+"""What each event changes in the read models (pure, no I/O): its history items, routes and states.
 
 Every function takes the typed event and where it sits in the stream (:class:`EventPosition`) and
 returns a :class:`Change`; the repository applies it. The history items are metadata records shaped
@@ -10,13 +10,12 @@ NATS reply: a plan without its route decisions, a delivery record without its pe
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from cavra_contracts.acknowledgements import ACK_KIND, AcknowledgementsRecordedV1, AcknowledgementV1
-from cavra_contracts.deliveries import AUDIT_SOURCE, ESCALATION_SOURCE, MessageDeliveredV1
+from cavra_contracts.deliveries import AUDIT_SOURCE, MessageDeliveredV1
 from cavra_contracts.escalations import ESCALATION_PLAN_KIND, EscalationPlanGeneratedV1, RouteEscalatedV1
 from cavra_contracts.notifications import (
     DELIVERY_RECORD_KIND,
@@ -26,114 +25,20 @@ from cavra_contracts.notifications import (
     NotificationPlannedV1,
     RouteDeliveryV1,
 )
-from cavra_contracts.reporting import AUDIT_KIND_PREFIX, ESCALATION_KIND, PLAN_KIND
+from cavra_contracts.reporting import ESCALATION_KIND, PLAN_KIND
 from cavra_contracts.timestamps import iso, parse_timestamp
+from cavra_reporting.domain.model import (
+    Change,
+    EventPosition,
+    Item,
+    PlanChange,
+    Route,
+    RouteAck,
+    latest_per_route,
+    unique,
+)
 
 METADATA_SCHEMA = "cavra.evidence.metadata.v1"
-AUDIT_PACKAGE_KIND = f"{AUDIT_KIND_PREFIX}package"
-AUDIT_DELIVERY_PLAN_KIND = f"{AUDIT_KIND_PREFIX}delivery-plan"
-AUDIT_PROVIDER = "audit_provider:"
-"""Counter prefix of the providers acknowledgement-audit packages were delivered to."""
-
-
-@dataclass(frozen=True)
-class EventPosition:
-    """Where an event sits: its stream sequence and when it occurred (the envelope's time)."""
-
-    sequence: int
-    occurred_at: datetime
-
-
-@dataclass(frozen=True)
-class Item:
-    """One history item: its filter columns, its position and the document the history shows."""
-
-    item_id: str
-    metadata_kind: str
-    created_at: datetime
-    ordinal: int
-    document: dict[str, Any]
-    schedule_id: str = ""
-    plan_id: str = ""
-    providers: tuple[str, ...] = ()
-    acknowledgement_state: str = ""
-    connector_delivery_source: str = ""
-    delivery_success: bool | None = None
-    alert_level: str = ""
-    counters: tuple[str, ...] = ()
-    """Dashboard counters this item adds one to, beside the history's own facet counts."""
-
-    @property
-    def source_key(self) -> str:
-        """What ``connector_delivery_source`` matches: the record's source, and the audit delivery source
-        for every acknowledgement-audit kind (spec §3.9 special case)."""
-        if self.connector_delivery_source:
-            return self.connector_delivery_source
-        return AUDIT_SOURCE if self.metadata_kind.startswith(AUDIT_KIND_PREFIX) else ""
-
-    def facets(self) -> list[str]:
-        """The history counters this item counts in: every filter value it matches alone."""
-        names = ["items", f"kind:{self.metadata_kind}"]
-        names += [f"provider:{provider}" for provider in self.providers]
-        if self.schedule_id:
-            names.append(f"schedule:{self.schedule_id}")
-        if self.acknowledgement_state:
-            names.append(f"state:{self.acknowledgement_state}")
-        if self.source_key:
-            names.append(f"source:{self.source_key}")
-        if self.delivery_success is not None:
-            names.append(f"success:{str(self.delivery_success).lower()}")
-        if self.alert_level:
-            names.append(f"alert:{self.alert_level}")
-        return names
-
-
-@dataclass(frozen=True)
-class Route:
-    """A route decision of a plan, as the outstanding view needs it."""
-
-    route_id: str
-    provider: str
-    owner: str
-    action: str
-
-
-@dataclass(frozen=True)
-class PlanChange:
-    """A plan and its routes; it becomes its schedule's current plan when no newer one was applied."""
-
-    plan_id: str
-    schedule_id: str
-    generated_at: datetime
-    routes: tuple[Route, ...]
-
-
-@dataclass(frozen=True)
-class RouteAck:
-    """An acknowledgement state of a route; the latest by (time, sequence, ordinal) is the route's."""
-
-    route_id: str
-    state: str
-    acknowledged_at: datetime
-    ordinal: int
-
-
-@dataclass(frozen=True)
-class Change:
-    """Everything one event changes."""
-
-    items: tuple[Item, ...] = ()
-    plan: PlanChange | None = None
-    acks: tuple[RouteAck, ...] = ()
-    escalations: tuple[tuple[str, str], ...] = ()
-    """(route_id, reminder | escalation) the escalation service sent by itself."""
-    locks: tuple[str, ...] = ()
-    """What it must apply alone: ``schedule:<id>`` for routes of a schedule (a plan and its
-    acknowledgements and escalations), ``plan:<id>`` for a job delivery waiting for its plan's schedule."""
-
-    def lock_keys(self) -> list[str]:
-        """The advisory locks to take, in one global order (so appliers never deadlock)."""
-        return sorted(set(self.locks))
 
 
 def _moment(text: str, fallback: datetime) -> datetime:
@@ -192,7 +97,7 @@ def notification_planned(event: NotificationPlannedV1, at: EventPosition) -> Cha
         document=document,
         schedule_id=plan.schedule_id,
         plan_id=plan.plan_id,
-        providers=_unique(plan.selected_providers),
+        providers=unique(plan.selected_providers),
         alert_level=alert,
     )
     routes = tuple(
@@ -267,7 +172,7 @@ def _delivery_item(
         document=record,
         schedule_id=schedule_id,
         plan_id=record["plan_id"],
-        providers=_unique([*record["providers"], *record["failed_providers"]]),
+        providers=unique([*record["providers"], *record["failed_providers"]]),
         connector_delivery_source=source,
         delivery_success=success,
         alert_level=alert_level,
@@ -352,23 +257,13 @@ def acknowledgements_recorded(event: AcknowledgementsRecordedV1, at: EventPositi
                 document=_ack_document(ack, event.bulk_id),
                 schedule_id=ack.schedule_id,
                 plan_id=ack.plan_id,
-                providers=_unique([ack.provider]),
+                providers=unique([ack.provider]),
                 acknowledgement_state=ack.acknowledgement_state,
             )
         )
         acks.append(RouteAck(ack.route_id, ack.acknowledgement_state, acknowledged_at, ordinal))
     schedules = {f"schedule:{ack.schedule_id}" for ack in event.acknowledgements}
     return Change(items=tuple(items), acks=latest_per_route(acks), locks=tuple(sorted(schedules)))
-
-
-def latest_per_route(acks: Iterable[RouteAck]) -> tuple[RouteAck, ...]:
-    """The latest of each route's acknowledgements in one event (by time, then place in the event)."""
-    latest: dict[str, RouteAck] = {}
-    for ack in acks:
-        known = latest.get(ack.route_id)
-        if known is None or (ack.acknowledged_at, ack.ordinal) > (known.acknowledged_at, known.ordinal):
-            latest[ack.route_id] = ack
-    return tuple(latest[route_id] for route_id in sorted(latest))
 
 
 def escalation_plan_generated(event: EscalationPlanGeneratedV1, at: EventPosition) -> Change:
@@ -428,59 +323,9 @@ def route_escalated(event: RouteEscalatedV1, at: EventPosition) -> Change:
         document=document,
         schedule_id=event.schedule_id,
         plan_id=event.plan_id,
-        providers=_unique([event.provider, *event.providers]),
+        providers=unique([event.provider, *event.providers]),
         alert_level=document["alert_level"],
     )
     return Change(
         items=(item,), escalations=((event.route_id, event.kind),), locks=(f"schedule:{event.schedule_id}",)
     )
-
-
-def _unique(names: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted({name for name in names if name}))
-
-
-def success_rate(succeeded: int, total: int) -> float | None:
-    """Share of successful deliveries, 4 decimals (spec §3.10), or None when there were none."""
-    return round(succeeded / total, 4) if total else None
-
-
-def alert_level(failed_deliveries: int, outstanding: int) -> str:
-    """The dashboard's alert level (spec §3.10): critical on any failed delivery or outstanding route."""
-    return "critical" if failed_deliveries or outstanding else "healthy"
-
-
-def counter_names() -> Mapping[str, str]:
-    """Dashboard field -> counter it reads."""
-    return {
-        "plan_count": f"kind:{PLAN_KIND}",
-        "delivery_count": f"kind:{DELIVERY_RECORD_KIND}",
-        "notification_delivery_count": f"deliveries:{NOTIFICATION_SOURCE}",
-        "escalation_delivery_count": f"deliveries:{ESCALATION_SOURCE}",
-        "failed_delivery_count": "success:false",
-        "acknowledgement_count": f"kind:{ACK_KIND}",
-        "outstanding_acknowledgement_count": "outstanding",
-        "escalation_plan_count": f"kind:{ESCALATION_PLAN_KIND}",
-        "escalation_route_count": "escalated_routes:escalation",
-        "reminder_route_count": "escalated_routes:reminder",
-        "breached_route_count": "breached",
-        "acknowledgement_audit_package_count": f"kind:{AUDIT_PACKAGE_KIND}",
-        "acknowledgement_audit_delivery_plan_count": f"kind:{AUDIT_DELIVERY_PLAN_KIND}",
-        "acknowledgement_audit_delivery_count": f"deliveries:{AUDIT_SOURCE}",
-        "failed_acknowledgement_audit_delivery_count": f"failed_deliveries:{AUDIT_SOURCE}",
-    }
-
-
-@dataclass
-class CounterDeltas:
-    """Counter increments gathered while applying one event, written in name order (lock order)."""
-
-    values: Counter[str] = field(default_factory=Counter)
-
-    def add(self, name: str, amount: int = 1) -> None:
-        if amount:
-            self.values[name] += amount
-
-    def sorted(self) -> tuple[list[str], list[int]]:
-        names = sorted(name for name, value in self.values.items() if value)
-        return names, [self.values[name] for name in names]
