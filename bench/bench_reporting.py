@@ -256,7 +256,7 @@ async def seed_share(database_url: str, process: int) -> tuple[int, int]:
                 await applied(job, sequence + 15, n + 0.8)
             routes += len(planned.plan.route_decisions)
             if process == 0 and n % 400 == 0:
-                print(f"  seeded ~{routes * PROCESSES * APPLIERS:>9,} routes", flush=True)
+                print(f"  seeded ~{routes * PROCESSES:>9,} routes", flush=True)
 
     try:
         await asyncio.gather(*(applier(process + PROCESSES * a) for a in range(APPLIERS)))

@@ -1,5 +1,5 @@
 """Schemathesis over the gateway's own /openapi.json, against the in-process app and the real
-services (scheduler, router, delivery) on the test servers.
+services (scheduler, router, delivery, reporting) on the test servers.
 
 Bounded and reproducible: a few examples per operation, derandomized (a fixed seed per test),
 no example database. Every response must be a non-5xx that conforms to what the OpenAPI
@@ -89,6 +89,7 @@ async def test_generated_requests_get_no_5xx_and_answers_that_match_the_openapi_
             running_service("scheduler", nats_url, database_url),
             running_service("router", nats_url, database_url),
             running_service("delivery", nats_url, database_url, connector_config=str(config)),
+            running_service("reporting", nats_url, database_url),
             gateway_client(nats_url, database_url, command_wait_seconds=3, delivery_wait_seconds=3) as api,
         ):
             seeded = await api.put(

@@ -37,7 +37,8 @@ AUDIT_KIND_PREFIX: Final = "go-backend-rollback-drill-acknowledgement-audit-"
 MAX_HISTORY_LIMIT: Final = 200
 """Items in one history page: a page of the largest items still fits one NATS reply (1 MiB)."""
 MAX_CURSOR_LENGTH: Final = 64
-CURSOR_PATTERN: Final = r"^\d{1,19}\.\d{1,19}\.\d{1,6}$"
+CURSOR_PATTERN: Final = r"^\d{1,17}\.\d{1,18}\.\d{1,6}$"
+"""Microseconds (17 digits reach past year 5000), a stream sequence within bigint, an ordinal."""
 OUTSTANDING_LISTED: Final = 20
 """Outstanding routes the dashboard lists (the count is of all of them)."""
 LATEST_LISTED: Final = 10
