@@ -305,6 +305,12 @@ def cases(deep_cursor: str) -> list[tuple[str, str, dict[str, Any]]]:
             "",
             {"schedule_id": f"bench-{PLANS // 2:05d}", "metadata_kind": ack_kind},
         ),
+        ("history, provider + kind", "", {"provider": "slack", "metadata_kind": ack_kind}),
+        (
+            "history, 3 filters",
+            "",
+            {"provider": "slack", "metadata_kind": ack_kind, "acknowledgement_state": "resolved"},
+        ),
         ("history, offset 100,000", "", {"limit": 50, "offset": 100_000}),
         ("history, keyset at 100,050", "", {"limit": 50, "cursor": deep_cursor}),
     ]

@@ -51,6 +51,8 @@ def test_a_delivery_record_is_redacted_and_small() -> None:
         "failed_deliveries:go_backend_rollback_drill_notification",
     )
     assert "success:false" in item.facets() and item.created_at == AT.occurred_at
+    assert "provider:slack&success:false" in item.facets(), "pairs: a two-filter total is a counter"
+    assert not [f for f in item.facets() if f.count("provider:") > 1], "one provider per filter"
 
 
 def test_acknowledgement_items_keep_the_actor_name_role_and_method_only() -> None:

@@ -29,7 +29,7 @@ from cavra_contracts.reporting import (
     OutstandingRouteV1,
 )
 from cavra_contracts.timestamps import iso
-from cavra_reporting import domain
+from cavra_reporting import domain, queries
 from cavra_reporting import repository as repo
 from cavra_reporting.domain import AUDIT_PROVIDER, Change, EventPosition
 from cavra_runtime.dispatch import HandlerTable, Message
@@ -80,8 +80,8 @@ EVENTS: HandlerTable[Deps] = {contract: applying(change_of) for contract, change
 # --- queries --------------------------------------------------------------------------------------
 
 
-def history_filter(query: NotificationHistoryQueryV1) -> repo.HistoryFilter:
-    return repo.HistoryFilter(
+def history_filter(query: NotificationHistoryQueryV1) -> queries.HistoryFilter:
+    return queries.HistoryFilter(
         schedule_id=query.schedule_id,
         provider=query.provider,
         metadata_kind=query.metadata_kind,
@@ -94,10 +94,10 @@ def history_filter(query: NotificationHistoryQueryV1) -> repo.HistoryFilter:
 
 async def _history(conn: asyncpg.Connection, query: NotificationHistoryQueryV1) -> NotificationHistoryV1:
     where = history_filter(query)
-    items, after = await repo.history_page(conn, where, query.limit, query.offset, query.position())
+    items, after = await queries.history_page(conn, where, query.limit, query.offset, query.position())
     return NotificationHistoryV1(
         items=items,
-        total=await repo.history_total(conn, where),
+        total=await queries.history_total(conn, where),
         limit=query.limit,
         offset=query.offset,
         next=after.cursor() if after else None,
@@ -113,9 +113,9 @@ async def history(query: NotificationHistoryQueryV1, deps: Deps) -> QueryReplyV1
 async def dashboard(_: NotificationDashboardQueryV1, deps: Deps) -> QueryReplyV1:
     fields = domain.counter_names()
     async with deps.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        counted = await repo.counters(conn, list(fields.values()), AUDIT_PROVIDER)
-        state = await repo.dashboard_state(conn, ESCALATION_PLAN_KIND, OUTSTANDING_LISTED)
-        latest, _more = await repo.history_page(conn, repo.HistoryFilter(), LATEST_LISTED, 0, None)
+        counted = await queries.counters(conn, list(fields.values()), AUDIT_PROVIDER)
+        state = await queries.dashboard_state(conn, ESCALATION_PLAN_KIND, OUTSTANDING_LISTED)
+        latest, _more = await queries.history_page(conn, queries.HistoryFilter(), LATEST_LISTED, 0, None)
     values = {field: counted[name] for field, name in fields.items()}
     audit_providers = [
         name.removeprefix(AUDIT_PROVIDER) for name in counted if name.startswith(AUDIT_PROVIDER)

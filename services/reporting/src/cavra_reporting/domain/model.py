@@ -60,20 +60,32 @@ class Item:
         return AUDIT_SOURCE if self.metadata_kind.startswith(AUDIT_KIND_PREFIX) else ""
 
     def facets(self) -> list[str]:
-        """The history counters this item counts in: every filter value it matches alone."""
-        names = ["items", f"kind:{self.metadata_kind}"]
-        names += [f"provider:{provider}" for provider in self.providers]
+        """The history counters this item counts in: ``items``, every filter value it matches, and every
+        pair of them (so the total of a page with one or two filters is a counter, never a count)."""
+        values = [f"kind:{self.metadata_kind}"]
+        values += [f"provider:{provider}" for provider in self.providers]
         if self.schedule_id:
-            names.append(f"schedule:{self.schedule_id}")
+            values.append(f"schedule:{self.schedule_id}")
         if self.acknowledgement_state:
-            names.append(f"state:{self.acknowledgement_state}")
+            values.append(f"state:{self.acknowledgement_state}")
         if self.source_key:
-            names.append(f"source:{self.source_key}")
+            values.append(f"source:{self.source_key}")
         if self.delivery_success is not None:
-            names.append(f"success:{str(self.delivery_success).lower()}")
+            values.append(f"success:{str(self.delivery_success).lower()}")
         if self.alert_level:
-            names.append(f"alert:{self.alert_level}")
-        return names
+            values.append(f"alert:{self.alert_level}")
+        pairs = [
+            facet_pair(a, b)
+            for i, a in enumerate(values)
+            for b in values[i + 1 :]
+            if a.split(":", 1)[0] != b.split(":", 1)[0]  # one value per filter: never provider x provider
+        ]
+        return ["items", *values, *pairs]
+
+
+def facet_pair(a: str, b: str) -> str:
+    """The counter of the items matching both filter values ``a`` and ``b``."""
+    return "&".join(sorted((a, b)))
 
 
 @dataclass(frozen=True)
