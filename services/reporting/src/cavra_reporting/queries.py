@@ -16,6 +16,9 @@ import asyncpg
 from cavra_contracts.reporting import HistoryPosition
 from cavra_reporting.domain.model import facet_pair
 
+PARTIAL = frozenset({"acknowledgement_state", "source_key", "alert_level"})
+"""Columns whose page index leaves out the items without a value (``WHERE column <> ''``)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class HistoryFilter:
@@ -30,15 +33,18 @@ class HistoryFilter:
     alert_level: str = ""
 
     def clauses(self, params: list[Any]) -> list[str]:
+        """The WHERE clauses (``h`` is ``history_items``); ``params`` gets their values."""
         found: list[str] = []
         for column in ("schedule_id", "metadata_kind", "acknowledgement_state", "source_key", "alert_level"):
             value = getattr(self, column)
             if value:
                 params.append(value)
                 found.append(f"h.{column} = ${len(params)}")
+                if column in PARTIAL:
+                    found.append(f"h.{column} <> ''")  # lets a generic plan use the partial index too
         if self.delivery_success is not None:
             params.append(self.delivery_success)
-            found.append(f"h.delivery_success = ${len(params)}")
+            found += [f"h.delivery_success = ${len(params)}", "h.delivery_success IS NOT NULL"]
         return found
 
     def facets(self) -> list[str]:
