@@ -76,6 +76,23 @@ async def test_history_filters_alone_and_combined(nats_url: str, database_url: s
         assert await total(schedule_id="sched-a", acknowledgement_state="dismissed") == 1
         assert await total(schedule_id="sched-b", delivery_success="false", provider="slack") == 1
         assert await total(schedule_id="sched-a", provider="pagerduty") == 0
+        # up to three filters the total is a counter, with four a count: both agree with the items
+        assert (
+            await total(
+                provider="slack",
+                metadata_kind="go-backend-rollback-drill-notification-ack",
+                acknowledgement_state="acknowledged",
+            )
+            == 2
+        )
+        four = {
+            "schedule_id": "sched-b",
+            "provider": "slack",
+            "delivery_success": "false",
+            "alert_level": "critical",
+        }
+        assert await total(**four) == 1
+        assert await total(**four, metadata_kind="go-backend-rollback-drill-notification-plan") == 0
         job = await _get(api, connector_delivery_source="go_backend_rollback_drill_notification_escalation")
         assert {item["schedule_id"] for item in job["items"]} == {"sched-b"}, "job deliveries take the plan's"
 

@@ -52,6 +52,7 @@ def test_a_delivery_record_is_redacted_and_small() -> None:
     )
     assert "success:false" in item.facets() and item.created_at == AT.occurred_at
     assert "provider:slack&success:false" in item.facets(), "pairs: a two-filter total is a counter"
+    assert "alert:critical&provider:slack&success:false" in item.facets(), "and triples"
     assert not [f for f in item.facets() if f.count("provider:") > 1], "one provider per filter"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from cavra_contracts.reporting import HistoryPosition
-from cavra_reporting.domain.model import facet_pair
+from cavra_reporting.domain.model import MAX_COUNTED_FILTERS, facet_pair
 
 PARTIAL = frozenset({"acknowledgement_state", "source_key", "alert_level"})
 """Columns whose page index leaves out the items without a value (``WHERE column <> ''``)."""
@@ -112,10 +112,10 @@ async def history_page(
 
 
 async def history_total(conn: asyncpg.Connection, where: HistoryFilter) -> int:
-    """Items matching ``where``: a counter for up to two filters, else a count over an index."""
+    """Items matching ``where``: a counter for up to three filters, else a count over an index."""
     facets = where.facets()
-    if len(facets) <= 2:
-        return await counter(conn, facet_pair(*facets) if len(facets) == 2 else (facets or ["items"])[0])
+    if len(facets) <= MAX_COUNTED_FILTERS:
+        return await counter(conn, facet_pair(*facets) if facets else "items")
     params: list[Any] = []
     source, _, clauses = _history_sql(where, params)
     total = await conn.fetchval(f"SELECT count(*) FROM {source} WHERE {' AND '.join(clauses)}", *params)

@@ -6,6 +6,7 @@ the repository applies it. The dashboard's derived figures and counter names liv
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from cavra_contracts.reporting import AUDIT_KIND_PREFIX, PLAN_KIND
 
 AUDIT_PACKAGE_KIND = f"{AUDIT_KIND_PREFIX}package"
 AUDIT_DELIVERY_PLAN_KIND = f"{AUDIT_KIND_PREFIX}delivery-plan"
+MAX_COUNTED_FILTERS = 3
+"""History totals with up to this many filters are counters; more filters count over an index."""
 AUDIT_PROVIDER = "audit_provider:"
 """Counter prefix of the providers acknowledgement-audit packages were delivered to."""
 
@@ -61,7 +64,8 @@ class Item:
 
     def facets(self) -> list[str]:
         """The history counters this item counts in: ``items``, every filter value it matches, and every
-        pair of them (so the total of a page with one or two filters is a counter, never a count)."""
+        combination of up to ``MAX_COUNTED_FILTERS`` of them (so the total of a page with that many
+        filters is a counter, never a count)."""
         values = [f"kind:{self.metadata_kind}"]
         values += [f"provider:{provider}" for provider in self.providers]
         if self.schedule_id:
@@ -74,18 +78,19 @@ class Item:
             values.append(f"success:{str(self.delivery_success).lower()}")
         if self.alert_level:
             values.append(f"alert:{self.alert_level}")
-        pairs = [
-            facet_pair(a, b)
-            for i, a in enumerate(values)
-            for b in values[i + 1 :]
-            if a.split(":", 1)[0] != b.split(":", 1)[0]  # one value per filter: never provider x provider
+        combined = [
+            facet_pair(*combo)
+            for size in range(2, MAX_COUNTED_FILTERS + 1)
+            for combo in itertools.combinations(values, size)
+            # one value per filter: never provider x provider
+            if len({value.split(":", 1)[0] for value in combo}) == size
         ]
-        return ["items", *values, *pairs]
+        return ["items", *values, *combined]
 
 
-def facet_pair(a: str, b: str) -> str:
-    """The counter of the items matching both filter values ``a`` and ``b``."""
-    return "&".join(sorted((a, b)))
+def facet_pair(*values: str) -> str:
+    """The counter of the items matching every one of the filter ``values``."""
+    return "&".join(sorted(values))
 
 
 @dataclass(frozen=True)
