@@ -10,6 +10,7 @@ import typer
 
 from cavra_cli.reporting import reporting_app
 from cavra_cli.reports import runtime_app
+from cavra_cli.tokens import tokens_app
 from cavra_runtime import services
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(runtime_app, name="runtime")
 app.add_typer(reporting_app, name="reporting")
+app.add_typer(tokens_app, name="tokens")
 
 
 @app.command()
