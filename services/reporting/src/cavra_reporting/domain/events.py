@@ -212,7 +212,7 @@ def message_delivered(event: MessageDeliveredV1, at: EventPosition) -> Change:
         record_id=event.record_id,
         source=event.source,
         event_id=event.job_id,
-        event_type=event.kind,
+        event_type=event.event_type or event.kind,
         plan_id=plan_id,
         schedule_id="",
         success=event.success,
