@@ -1,5 +1,5 @@
 """Schemathesis over the gateway's own /openapi.json, against the in-process app and the real
-services (scheduler, router, delivery) on the test servers.
+services (scheduler, router, delivery, reporting) on the test servers.
 
 Bounded and reproducible: a few examples per operation, derandomized (a fixed seed per test),
 no example database. Every response must be a non-5xx that conforms to what the OpenAPI
@@ -95,6 +95,7 @@ async def test_generated_requests_get_no_5xx_and_answers_that_match_the_openapi_
             running_service("delivery", nats_url, database_url, connector_config=str(config)),
             running_service("acknowledgement", nats_url, database_url),
             running_service("escalation", nats_url, database_url),
+            running_service("reporting", nats_url, database_url),
             gateway_client(
                 nats_url,
                 database_url,

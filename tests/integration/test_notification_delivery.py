@@ -124,7 +124,7 @@ async def everything_in_postgres(database_url: str) -> str:
     try:
         tables = await conn.fetch(
             "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema IN ('scheduler', 'router', 'delivery')"
+            "WHERE table_schema IN ('scheduler', 'router', 'delivery', 'reporting')"
         )
         texts = []
         for table in tables:
@@ -155,8 +155,12 @@ async def test_stale_schedule_is_delivered_with_suppression_and_redacted_evidenc
             running_service(
                 "delivery", nats_url, database_url, connector_config=str(config), delivery_timeout_seconds=2
             ),
+            running_service("reporting", nats_url, database_url),
             gateway_client(
-                nats_url, database_url, delivery_wait_seconds=10, services=("scheduler", "router", "delivery")
+                nats_url,
+                database_url,
+                delivery_wait_seconds=10,
+                services=("scheduler", "router", "delivery", "reporting"),
             ) as api,
         ):
             created = await api.put(f"{BASE}/rollback-drill-schedules/payments", json=stale_schedule())
@@ -173,6 +177,15 @@ async def test_stale_schedule_is_delivered_with_suppression_and_redacted_evidenc
             assert decisions[("platform", "servicenow")]["category"] == "owner_calendar"
             assert decisions[("platform", "siem")]["category"] == "owner_calendar"
             assert plan["selected_providers"] == ["jira", "slack", "webhook"]
+
+            async def reported() -> bool:  # the reporting read models, from the real services' events
+                history = await api.get(f"{BASE}/rollback-drill-notifications", params={"limit": 200})
+                responses.append(history.text)
+                kinds = [item["metadata_kind"] for item in history.json()["items"]]
+                return kinds == ["release-connector-delivery", "go-backend-rollback-drill-notification-plan"]
+
+            await eventually(reported, what="the plan and its delivery in the notification history")
+            responses.append((await api.get(f"{BASE}/rollback-drill-notifications/dashboard")).text)
 
             assert len(fake.requests_for("slack")) == 1
             assert [r.step for r in fake.requests_for("jira")] == ["search", "create"]

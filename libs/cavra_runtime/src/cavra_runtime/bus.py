@@ -281,6 +281,22 @@ class Bus:
             await self.js.consumer_info(spec.stream, spec.durable)  # exists: keep it, say why
             log.warning("consumer.not_updated", durable=spec.durable, error=exc.description)
 
+    async def consumer_backlog(self, stream: str, durable: str) -> int | None:
+        """Messages the durable consumer has not settled yet (pending + unacknowledged); None if absent."""
+        try:
+            info = await self.js.consumer_info(stream, durable)
+        except NotFoundError:
+            return None
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    async def delete_consumer(self, stream: str, durable: str) -> bool:
+        """Forget the durable consumer (a new one starts again from the first stored message)."""
+        try:
+            await self.js.delete_consumer(stream, durable)
+        except NotFoundError:
+            return False
+        return True
+
     async def run_consumer(
         self,
         spec: ConsumerSpec,

@@ -106,6 +106,7 @@ SERVICES: tuple[Service, ...] = (
     Service("delivery", "cavra_delivery"),
     Service("acknowledgement", "cavra_acknowledgement"),
     Service("escalation", "cavra_escalation"),
+    Service("reporting", "cavra_reporting"),
     Service("gateway", "cavra_gateway", http=True),
 )
 """Every service, in start order (the gateway last: it is ready once the others answer)."""

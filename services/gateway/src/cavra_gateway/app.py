@@ -26,6 +26,7 @@ from cavra_gateway.routes import (
     console,
     escalations,
     health,
+    history,
     notifications,
     schedules,
     slack,
@@ -88,6 +89,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(schedules.router)
     app.include_router(notifications.router)
     app.include_router(escalations.router)
+    app.include_router(history.router)
     app.include_router(console.router)
     app.include_router(acknowledgements.router)
     app.include_router(slack.router)

@@ -1,0 +1,222 @@
+"""Reporting read models (spec §3.9, §3.10): the notification history and dashboard queries and replies.
+
+The reporting service builds both from the events on ``CAVRA_EVENTS`` only. Public schema_version
+strings kept from the original CAVRA:
+
+* ``cavra.go-backend-pilot.rollback-drill-notification-history.v1`` — the history page;
+* ``cavra.go-backend-pilot.rollback-drill-notification-dashboard.v1`` — the dashboard.
+
+A history page is found by ``offset`` or, for deep pages, by the keyset ``cursor`` the previous
+page returned as ``next`` (``<created_at in µs since the epoch>.<stream sequence>.<ordinal>``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Final
+
+from pydantic import Field, field_validator
+
+from cavra_contracts.base import Contract
+from cavra_contracts.limits import MAX_ID_LENGTH, MAX_OFFSET, MAX_PROVIDER_LENGTH, MAX_TEXT_LENGTH
+from cavra_contracts.subjects import MessageSpec
+
+SERVICE = "reporting"
+
+HISTORY_SCHEMA: Final = "cavra.go-backend-pilot.rollback-drill-notification-history.v1"
+DASHBOARD_SCHEMA: Final = "cavra.go-backend-pilot.rollback-drill-notification-dashboard.v1"
+
+PLAN_KIND: Final = "go-backend-rollback-drill-notification-plan"
+ESCALATION_KIND: Final = "go-backend-rollback-drill-notification-escalation"
+"""An automatic reminder or escalation of one route (beyond the original, which had none)."""
+AUDIT_KIND_PREFIX: Final = "go-backend-rollback-drill-acknowledgement-audit-"
+"""Every acknowledgement-audit kind starts so (spec §3.0b); the audit delivery source matches them all."""
+
+MAX_HISTORY_LIMIT: Final = 200
+"""Items in one history page: a page of the largest items still fits one NATS reply (1 MiB)."""
+MAX_CURSOR_LENGTH: Final = 64
+CURSOR_PATTERN: Final = r"^\d{1,17}\.\d{1,18}\.\d{1,6}$"
+"""Microseconds (17 digits reach past year 5000), a stream sequence within bigint, an ordinal."""
+OUTSTANDING_LISTED: Final = 20
+"""Outstanding routes the dashboard lists (the count is of all of them)."""
+LATEST_LISTED: Final = 10
+"""History items the dashboard shows as ``latest``."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, order=True)
+class HistoryPosition:
+    """Where an item sits in the history: newest first, ties broken by stream sequence, then ordinal."""
+
+    created_at: datetime
+    sequence: int
+    ordinal: int
+
+    def cursor(self) -> str:
+        """The opaque cursor of the page that starts after this item."""
+        micros = (self.created_at - _EPOCH) // timedelta(microseconds=1)
+        return f"{micros}.{self.sequence}.{self.ordinal}"
+
+    @classmethod
+    def from_cursor(cls, cursor: str) -> HistoryPosition:
+        """Parse a cursor; ``ValueError`` when it is not one."""
+        if not re.match(CURSOR_PATTERN, cursor):
+            raise ValueError("cursor must be the `next` value of a previous page")
+        micros, sequence, ordinal = (int(part) for part in cursor.split("."))
+        try:
+            created_at = _EPOCH + timedelta(microseconds=micros)
+        except OverflowError:
+            raise ValueError("cursor is out of range") from None
+        return cls(created_at, sequence, ordinal)
+
+
+class NotificationHistoryQueryV1(Contract):
+    """Ask for a page of the notification history (spec §3.9), newest first; every filter ANDs."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry",
+        SERVICE,
+        "notification_history",
+        "cavra.drillops.reporting.notification-history-query.v1",
+        summary=f"Reply: {HISTORY_SCHEMA}.",
+    )
+
+    schedule_id: str = Field(default="", max_length=MAX_ID_LENGTH)
+    provider: str = Field(default="", max_length=MAX_PROVIDER_LENGTH)
+    metadata_kind: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    acknowledgement_state: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    connector_delivery_source: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    delivery_success: bool | None = None
+    alert_level: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    limit: int = Field(default=50, ge=1, le=MAX_HISTORY_LIMIT)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    cursor: str = Field(default="", max_length=MAX_CURSOR_LENGTH, description="`next` of the previous page.")
+
+    @field_validator("cursor")
+    @classmethod
+    def _a_cursor(cls, value: str) -> str:
+        if value:
+            HistoryPosition.from_cursor(value)
+        return value
+
+    def position(self) -> HistoryPosition | None:
+        """Where the page starts (after this position), or None for the first page."""
+        return HistoryPosition.from_cursor(self.cursor) if self.cursor else None
+
+
+class NotificationDashboardQueryV1(Contract):
+    """Ask for the notification dashboard (spec §3.10)."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry",
+        SERVICE,
+        "notification_dashboard",
+        "cavra.drillops.reporting.notification-dashboard-query.v1",
+        summary=f"Reply: {DASHBOARD_SCHEMA}.",
+    )
+
+
+class NotificationHistoryV1(Contract):
+    """``cavra.go-backend-pilot.rollback-drill-notification-history.v1``: one page of history items."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry", SERVICE, "notification_history_page", HISTORY_SCHEMA, channel=False
+    )
+
+    schema_version: str = HISTORY_SCHEMA
+    product: str = "CAVRA"
+    items: list[dict[str, Any]] = Field(
+        description="Metadata records (plans, redacted delivery records, acknowledgements, escalation "
+        "plans, automatic escalations), newest first."
+    )
+    total: int = Field(description="Items matching the filters (before paging).")
+    limit: int
+    offset: int
+    next: str | None = Field(description="Cursor of the next page (`cursor=`), null on the last page.")
+
+
+class OutstandingRouteV1(Contract):
+    """A deliverable route of the current plan of its schedule that no acknowledgement cleared."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry", SERVICE, "outstanding_route", "cavra.drillops.reporting.outstanding-route.v1", channel=False
+    )
+
+    schedule_id: str
+    provider: str
+    plan_id: str
+    route_id: str
+    owner: str
+    acknowledgement_state: str
+    escalated: bool
+
+
+class LatestEscalationPlanV1(Contract):
+    """The newest escalation plan's summary."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry",
+        SERVICE,
+        "latest_escalation_plan",
+        "cavra.drillops.reporting.latest-escalation-plan.v1",
+        channel=False,
+    )
+
+    plan_id: str
+    generated_at: str
+    alert_level: str
+    route_count: int
+    outstanding_count: int
+    breached_count: int
+
+
+class NotificationDashboardV1(Contract):
+    """``cavra.go-backend-pilot.rollback-drill-notification-dashboard.v1`` (spec §3.10)."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry", SERVICE, "notification_dashboard_reply", DASHBOARD_SCHEMA, channel=False
+    )
+
+    schema_version: str = DASHBOARD_SCHEMA
+    product: str = "CAVRA"
+    generated_at: str | None = Field(description="Time of the latest applied event (null before any).")
+    alert_level: str = Field(
+        description="critical on any failed delivery or outstanding route, else healthy."
+    )
+    plan_count: int
+    delivery_count: int
+    notification_delivery_count: int
+    escalation_delivery_count: int
+    failed_delivery_count: int
+    acknowledgement_count: int
+    outstanding_acknowledgement_count: int
+    outstanding_acknowledgements: list[OutstandingRouteV1]
+    escalation_plan_count: int
+    escalation_route_count: int = Field(description="Routes the escalation service escalated by itself.")
+    reminder_route_count: int
+    breached_route_count: int = Field(description="Escalated routes of current plans still outstanding.")
+    latest_escalation_plan: LatestEscalationPlanV1 | None
+    acknowledgement_audit_package_count: int
+    acknowledgement_audit_delivery_plan_count: int
+    acknowledgement_audit_delivery_count: int
+    failed_acknowledgement_audit_delivery_count: int
+    acknowledgement_audit_delivery_success_count: int
+    acknowledgement_audit_delivery_success_rate: float | None
+    acknowledgement_audit_delivery_providers: list[str]
+    acknowledgement_audit_delivery_health: str
+    latest: list[dict[str, Any]]
+
+
+__all__ = [
+    "DASHBOARD_SCHEMA",
+    "HISTORY_SCHEMA",
+    "HistoryPosition",
+    "NotificationDashboardQueryV1",
+    "NotificationDashboardV1",
+    "NotificationHistoryQueryV1",
+    "NotificationHistoryV1",
+    "OutstandingRouteV1",
+]

@@ -1,0 +1,79 @@
+"""Notification history and dashboard (read models of the reporting service):
+``GET /runtime/go-pilot/rollback-drill-notifications`` and ``.../dashboard``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+
+from cavra_contracts.limits import MAX_OFFSET
+from cavra_contracts.reporting import (
+    CURSOR_PATTERN,
+    DASHBOARD_SCHEMA,
+    HISTORY_SCHEMA,
+    MAX_HISTORY_LIMIT,
+    NotificationDashboardQueryV1,
+    NotificationHistoryQueryV1,
+)
+from cavra_gateway.auth import Viewer
+from cavra_gateway.deps import State
+from cavra_gateway.errors import error_responses
+from cavra_gateway.messaging import ask
+from cavra_gateway.params import ID_OR_EMPTY, TEXT
+
+router = APIRouter(
+    prefix="/runtime/go-pilot/rollback-drill-notifications",
+    tags=["notifications"],
+    responses=error_responses(422, 503),
+)
+
+AckState = Literal["", "acknowledged", "dismissed", "escalated", "resolved"]
+AlertLevel = Literal["", "healthy", "warning", "critical"]
+
+
+@router.get(
+    "",
+    summary=f"Notification history ({HISTORY_SCHEMA})",
+    description="Plans, redacted delivery records, acknowledgements, escalation plans and automatic "
+    "escalations, newest first; every filter ANDs. Page with `offset`, or follow `next` with `cursor` "
+    "for deep pages (keyset, constant time at any depth).",
+)
+async def history(
+    state: State,
+    _: Viewer,
+    schedule_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
+    provider: str = Query(default="", max_length=64, pattern=TEXT),
+    metadata_kind: str = Query(default="", max_length=200, pattern=TEXT),
+    acknowledgement_state: AckState = Query(default=""),
+    connector_delivery_source: str = Query(
+        default="",
+        max_length=200,
+        pattern=TEXT,
+        description="go_backend_rollback_drill_acknowledgement_audit also matches every "
+        "acknowledgement-audit metadata kind.",
+    ),
+    delivery_success: bool | None = Query(default=None, description="Delivery records only."),
+    alert_level: AlertLevel = Query(default=""),
+    limit: int = Query(default=50, ge=1, le=MAX_HISTORY_LIMIT),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
+    cursor: str = Query(default="", max_length=64, pattern=f"^$|{CURSOR_PATTERN}"),
+) -> dict[str, Any]:
+    query = NotificationHistoryQueryV1(
+        schedule_id=schedule_id,
+        provider=provider,
+        metadata_kind=metadata_kind,
+        acknowledgement_state=acknowledgement_state,
+        connector_delivery_source=connector_delivery_source,
+        delivery_success=delivery_success,
+        alert_level=alert_level,
+        limit=limit,
+        offset=offset,
+        cursor=cursor,
+    )
+    return await ask(state, query)
+
+
+@router.get("/dashboard", summary=f"Notification dashboard ({DASHBOARD_SCHEMA})")
+async def dashboard(state: State, _: Viewer) -> dict[str, Any]:
+    return await ask(state, NotificationDashboardQueryV1())

@@ -1,0 +1,32 @@
+"""The only place that picks the reporting service's real dependencies and wires handlers to them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from cavra_contracts.envelope import utc_now
+from cavra_reporting import handlers, subscriptions
+from cavra_reporting.handlers import Deps
+from cavra_reporting.settings import ReportingSettings
+from cavra_runtime.dispatch import bind_table
+from cavra_runtime.ports import Infrastructure
+from cavra_runtime.service import Wiring, bind_queries
+
+
+@asynccontextmanager
+async def bootstrap(
+    runtime: Infrastructure, settings: ReportingSettings, clock: Callable[[], datetime] = utc_now
+) -> AsyncIterator[Wiring]:
+    # The clock is not used: every answer is a function of the events applied, never of the time asked.
+    deps = Deps(pool=runtime.pool)
+    yield Wiring(
+        consumers=[
+            (
+                subscriptions.events(settings.ack_wait_seconds, settings.event_concurrency),
+                bind_table(handlers.EVENTS, deps),
+            )
+        ],
+        queries=bind_queries(handlers.QUERIES, deps),
+    )

@@ -1,0 +1,153 @@
+"""Reporting handlers: events applied to the read models, and the history and dashboard queries.
+
+Every event handler is the same: the event's pure change (``domain``) applied once (inbox) in one
+transaction. Reading one more event type is one function in ``domain.events`` and one row in ``CHANGES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from cavra_contracts.acknowledgements import AcknowledgementsRecordedV1, normalize_state
+from cavra_contracts.base import Contract
+from cavra_contracts.deliveries import MessageDeliveredV1
+from cavra_contracts.escalations import ESCALATION_PLAN_KIND, EscalationPlanGeneratedV1, RouteEscalatedV1
+from cavra_contracts.notifications import NotificationDeliveredV1, NotificationPlannedV1
+from cavra_contracts.queries import QueryReplyV1
+from cavra_contracts.reporting import (
+    LATEST_LISTED,
+    OUTSTANDING_LISTED,
+    LatestEscalationPlanV1,
+    NotificationDashboardQueryV1,
+    NotificationDashboardV1,
+    NotificationHistoryQueryV1,
+    NotificationHistoryV1,
+    OutstandingRouteV1,
+)
+from cavra_contracts.timestamps import iso
+from cavra_reporting import domain, queries
+from cavra_reporting import repository as repo
+from cavra_reporting.domain import AUDIT_PROVIDER, Change, EventPosition
+from cavra_runtime.dispatch import HandlerTable, Message
+from cavra_runtime.inbox import once
+from cavra_runtime.service import QueryTable
+
+EVENTS_CONSUMER = "reporting-events"
+
+
+@dataclass(frozen=True)
+class Deps:
+    pool: asyncpg.Pool
+
+
+ChangeOf = Callable[[Any, EventPosition], Change]
+"""What an event changes in the read models (pure): ``domain.<event>(contract, position)``."""
+
+
+def applying(change_of: ChangeOf) -> Callable[[Message[Any], Deps], Awaitable[None]]:
+    """The handler that applies ``change_of(event, position)`` once, in one transaction."""
+
+    async def handle(message: Message[Any], deps: Deps) -> None:
+        at = EventPosition(message.stream_sequence, message.envelope.occurred_at)
+        change = change_of(message.contract, at)
+        async with once(deps.pool, EVENTS_CONSUMER, message.envelope) as conn:
+            if conn is None:
+                return
+            await repo.apply(conn, change, at)
+
+    handle.__name__ = f"apply_{change_of.__name__}"
+    return handle
+
+
+CHANGES: Mapping[type[Contract], ChangeOf] = {
+    NotificationPlannedV1: domain.notification_planned,
+    NotificationDeliveredV1: domain.notification_delivered,
+    MessageDeliveredV1: domain.message_delivered,
+    AcknowledgementsRecordedV1: domain.acknowledgements_recorded,
+    EscalationPlanGeneratedV1: domain.escalation_plan_generated,
+    RouteEscalatedV1: domain.route_escalated,
+}
+"""Every event the read models are built from, with what it changes."""
+
+EVENTS: HandlerTable[Deps] = {contract: applying(change_of) for contract, change_of in CHANGES.items()}
+"""Handlers of the reporting service's event consumer: each event's change, applied once."""
+
+
+# --- queries --------------------------------------------------------------------------------------
+
+
+def history_filter(query: NotificationHistoryQueryV1) -> queries.HistoryFilter:
+    return queries.HistoryFilter(
+        schedule_id=query.schedule_id,
+        provider=query.provider,
+        metadata_kind=query.metadata_kind,
+        acknowledgement_state=normalize_state(query.acknowledgement_state),
+        source_key=query.connector_delivery_source,
+        delivery_success=query.delivery_success,
+        alert_level=query.alert_level,
+    )
+
+
+async def _history(conn: asyncpg.Connection, query: NotificationHistoryQueryV1) -> NotificationHistoryV1:
+    where = history_filter(query)
+    items, after = await queries.history_page(conn, where, query.limit, query.offset, query.position())
+    return NotificationHistoryV1(
+        items=items,
+        total=await queries.history_total(conn, where),
+        limit=query.limit,
+        offset=query.offset,
+        next=after.cursor() if after else None,
+    )
+
+
+async def history(query: NotificationHistoryQueryV1, deps: Deps) -> QueryReplyV1:
+    async with deps.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        page = await _history(conn, query)
+    return QueryReplyV1(ok=True, result=page.model_dump(mode="json"))
+
+
+async def dashboard(_: NotificationDashboardQueryV1, deps: Deps) -> QueryReplyV1:
+    fields = domain.counter_names()
+    async with deps.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        counted = await queries.counters(conn, list(fields.values()), AUDIT_PROVIDER)
+        state = await queries.dashboard_state(conn, ESCALATION_PLAN_KIND, OUTSTANDING_LISTED)
+        latest, _more = await queries.history_page(conn, queries.HistoryFilter(), LATEST_LISTED, 0, None)
+    values = {field: counted[name] for field, name in fields.items()}
+    audit_providers = [
+        name.removeprefix(AUDIT_PROVIDER) for name in counted if name.startswith(AUDIT_PROVIDER)
+    ]
+    audit_total = values["acknowledgement_audit_delivery_count"]
+    audit_failed = values["failed_acknowledgement_audit_delivery_count"]
+    escalation_plan = state.latest_escalation_plan
+    report = NotificationDashboardV1(
+        generated_at=iso(state.latest_event_at) if state.latest_event_at else None,
+        alert_level=domain.alert_level(
+            values["failed_delivery_count"], values["outstanding_acknowledgement_count"]
+        ),
+        outstanding_acknowledgements=[OutstandingRouteV1.model_validate(row) for row in state.outstanding],
+        latest_escalation_plan=(
+            LatestEscalationPlanV1.model_validate(escalation_plan["escalation_plan"])
+            if escalation_plan
+            else None
+        ),
+        acknowledgement_audit_delivery_success_count=audit_total - audit_failed,
+        acknowledgement_audit_delivery_success_rate=domain.success_rate(
+            audit_total - audit_failed, audit_total
+        ),
+        acknowledgement_audit_delivery_providers=audit_providers,
+        acknowledgement_audit_delivery_health="critical" if audit_failed else "healthy",
+        latest=latest,
+        **values,
+    )
+    return QueryReplyV1(ok=True, result=report.model_dump(mode="json"))
+
+
+QUERIES: QueryTable[Deps] = {
+    NotificationHistoryQueryV1: history,
+    NotificationDashboardQueryV1: dashboard,
+}
+"""The reporting service's query handlers, one per contract."""
