@@ -1,0 +1,1 @@
+"""Acknowledgement service (temporary local stand-in until the ack branch is merged)."""
