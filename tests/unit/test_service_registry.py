@@ -52,7 +52,14 @@ def test_cavra_up_starts_every_entry_and_the_replicas_each_one_asks_for() -> Non
     started = supervisor.processes({})
     assert [service.name for service, _ in started] == list(services.names())
     scaled = supervisor.processes({"CAVRA_DELIVERY_REPLICAS": "2", "CAVRA_GATEWAY_REPLICAS": "3"})
-    assert [log for _, log in scaled] == ["scheduler", "router", "delivery-1", "delivery-2", "gateway"]
+    assert [log for _, log in scaled] == [
+        "scheduler",
+        "router",
+        "delivery-1",
+        "delivery-2",
+        "acknowledgement",
+        "gateway",
+    ]
 
 
 def test_replicas_come_from_one_variable_per_message_driven_service() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from cavra_cli import acknowledgements
 from cavra_cli.audit import audit_app
 from cavra_cli.reports import runtime_app
 from cavra_runtime import services
@@ -15,6 +16,7 @@ from cavra_runtime import services
 app = typer.Typer(
     help="CAVRA Drill Ops: governed rollback drills.", no_args_is_help=True, add_completion=False
 )
+acknowledgements.register(runtime_app)
 app.add_typer(runtime_app, name="runtime")
 app.add_typer(audit_app, name="audit")
 

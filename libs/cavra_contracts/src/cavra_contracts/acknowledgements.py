@@ -9,7 +9,8 @@ and ends in the same :class:`AcknowledgementV1` records.
 
 from __future__ import annotations
 
-from typing import ClassVar, Final, Literal, get_args
+import hashlib
+from typing import Any, ClassVar, Final, Literal, get_args
 
 from pydantic import Field
 
@@ -17,11 +18,11 @@ from cavra_contracts.actors import ActorV1
 from cavra_contracts.base import Contract
 from cavra_contracts.limits import (
     MAX_ID_LENGTH,
+    MAX_OFFSET,
     MAX_OWNER_LENGTH,
     MAX_PLAN_ID_LENGTH,
     MAX_PROVIDER_LENGTH,
     MAX_REF_LENGTH,
-    MAX_TEXT_LENGTH,
 )
 from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.subjects import MessageSpec
@@ -47,6 +48,12 @@ MAX_BULK_ROUTES: Final = 100
 """Routes in one bulk acknowledgement (spec §1.2 #7)."""
 MAX_SCOPE_ROUTES: Final = 1000
 """Routes one action over a filter scope may touch; a wider scope is refused (409), not cut."""
+MAX_NOTES_LENGTH: Final = 2000
+MAX_ROUTE_STATES_LIMIT: Final = 500
+"""Routes one page of :class:`RouteStatesQueryV1` returns."""
+ROUTE_STATES_SCHEMA: Final = "cavra.drillops.acknowledgement.route-states.v1"
+ACK_ID_PREFIX: Final = "gordack-"
+BULK_ID_PREFIX: Final = "gordbulkack-"
 
 
 def normalize_state(raw: str) -> str:
@@ -57,6 +64,18 @@ def normalize_state(raw: str) -> str:
 def clears(state: str) -> bool:
     """Does ``state`` clear a route (no longer outstanding)?"""
     return state in CLEARING_STATES
+
+
+def acknowledgement_id(source_id: str, route_id: str) -> str:
+    """``gordack-<16 hex>``: deterministic from the command (message id) and the route, so a
+    redelivered command names the same records and stores nothing twice."""
+    digest = hashlib.sha256(f"{source_id}\x1f{route_id}".encode()).hexdigest()
+    return f"{ACK_ID_PREFIX}{digest[:16]}"
+
+
+def bulk_id(count: int, first_acknowledgement_id: str) -> str:
+    """``gordbulkack-{count}-{first acknowledgement_id}`` (spec §1.2 #7)."""
+    return f"{BULK_ID_PREFIX}{count}-{first_acknowledgement_id}"
 
 
 class AcknowledgementV1(Contract):
@@ -106,7 +125,7 @@ class AckTargetV1(Contract):
         default="", max_length=MAX_OWNER_LENGTH, description="Default: every owner on that provider."
     )
     external_ref: str = Field(default="", max_length=MAX_REF_LENGTH)
-    notes: str = Field(default="", max_length=2000)
+    notes: str = Field(default="", max_length=MAX_NOTES_LENGTH)
 
 
 class RouteScopeV1(Contract):
@@ -119,8 +138,10 @@ class RouteScopeV1(Contract):
     schedule_id: str = Field(default="", max_length=MAX_ID_LENGTH)
     owner: str = Field(default="", max_length=MAX_OWNER_LENGTH)
     provider: str = Field(default="", max_length=MAX_PROVIDER_LENGTH)
-    state: str = Field(default="", max_length=MAX_TEXT_LENGTH, description="A RouteAckState, or empty.")
-    breached: bool | None = None
+    state: RouteAckState | Literal[""] = Field(default="", description="A route state, or empty: any.")
+    breached: bool | None = Field(
+        default=None, description="True: not cleared and age >= SLO; False: the others; None: any."
+    )
 
 
 class RecordAcknowledgementsV1(Contract):
@@ -147,7 +168,7 @@ class RecordAcknowledgementsV1(Contract):
         default=None, ge=0, le=MAX_SCOPE_ROUTES, description="Scope: refuse (409) when the count differs."
     )
     external_ref: str = Field(default="", max_length=MAX_REF_LENGTH)
-    notes: str = Field(default="", max_length=2000)
+    notes: str = Field(default="", max_length=MAX_NOTES_LENGTH)
     link_id: str = Field(default="", max_length=MAX_ID_LENGTH, description="Ack link: its one-time id.")
 
 
@@ -185,6 +206,46 @@ class AcknowledgementRejectedV1(Contract):
     problems: list[FieldProblem]
 
 
+class RouteStatesQueryV1(Contract):
+    """Ask for the routes of the current plan of each schedule matching a scope, with their state."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry",
+        SERVICE,
+        "route_states",
+        "cavra.drillops.acknowledgement.route-states-query.v1",
+        summary=f"Reply: {ROUTE_STATES_SCHEMA} {{items: [route, state, age, SLO, breached], total}}.",
+    )
+
+    scope: RouteScopeV1 = Field(default_factory=RouteScopeV1)
+    limit: int = Field(default=50, ge=0, le=MAX_ROUTE_STATES_LIMIT, description="0: only the total.")
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+
+def ack_metadata(ack: AcknowledgementV1) -> dict[str, Any]:
+    """The ``go-backend-rollback-drill-notification-ack`` evidence record of one acknowledgement."""
+    return {
+        "schema_version": "cavra.evidence.metadata.v1",
+        "product": "CAVRA",
+        "session_id": ack.acknowledgement_id,
+        "created_at": ack.acknowledged_at,
+        "signer": ack.acknowledged_by,
+        "decision_count": 1,
+        "blocked_count": 0,
+        "approval_required_count": 0,
+        "metadata_kind": ACK_KIND,
+        "acknowledgement_id": ack.acknowledgement_id,
+        "route_id": ack.route_id,
+        "schedule_id": ack.schedule_id,
+        "plan_id": ack.plan_id,
+        "provider": ack.provider,
+        "owner": ack.owner,
+        "acknowledgement_state": ack.acknowledgement_state,
+        "previous_state": ack.previous_state,
+        "mode": ack.mode,
+    }
+
+
 __all__ = [
     "ACKNOWLEDGEMENT_STATES",
     "AckTargetV1",
@@ -193,6 +254,10 @@ __all__ = [
     "AcknowledgementsRecordedV1",
     "RecordAcknowledgementsV1",
     "RouteScopeV1",
+    "RouteStatesQueryV1",
+    "ack_metadata",
+    "acknowledgement_id",
+    "bulk_id",
     "clears",
     "normalize_state",
 ]

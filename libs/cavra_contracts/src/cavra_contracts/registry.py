@@ -70,6 +70,7 @@ CONTRACTS: tuple[type[Contract], ...] = (
     acknowledgements.RecordAcknowledgementsV1,
     acknowledgements.AcknowledgementsRecordedV1,
     acknowledgements.AcknowledgementRejectedV1,
+    acknowledgements.RouteStatesQueryV1,
     escalations.EscalationPlanGeneratedV1,
     escalations.RouteEscalatedV1,
     audit.AuditFiltersV1,

@@ -104,6 +104,7 @@ SERVICES: tuple[Service, ...] = (
     Service("scheduler", "cavra_scheduler"),
     Service("router", "cavra_router"),
     Service("delivery", "cavra_delivery"),
+    Service("acknowledgement", "cavra_acknowledgement"),
     Service("gateway", "cavra_gateway", http=True),
 )
 """Every service, in start order (the gateway last: it is ready once the others answer)."""

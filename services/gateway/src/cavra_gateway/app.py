@@ -15,7 +15,7 @@ from cavra_gateway.errors import on_request_validation_error
 from cavra_gateway.idempotency import IdempotencyStore, bucket_spec
 from cavra_gateway.limits import BodyLimits
 from cavra_gateway.outcomes import OutcomeWaiter
-from cavra_gateway.routes import health, notifications, schedules
+from cavra_gateway.routes import ack_links, acknowledgements, health, notifications, schedules, slack
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus, ensure_bucket
 
@@ -48,6 +48,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(schedules.router)
     app.include_router(notifications.router)
+    app.include_router(acknowledgements.router)
+    app.include_router(slack.router)
+    app.include_router(ack_links.router)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -46,3 +46,8 @@ class GatewaySettings(RuntimeSettings):
     def idempotency_lease_seconds(self) -> float:
         """How long a request may run; an ``in_progress`` record older than this was abandoned."""
         return self.command_wait_seconds + self.delivery_wait_seconds + 3 * self.query_timeout_seconds + 10
+
+    slack_signing_secret: SecretStr | None = None
+    """CAVRA_SLACK_SIGNING_SECRET: verifies Slack interactive callbacks (the Ack button)."""
+    ack_link_secret: SecretStr | None = None
+    """CAVRA_ACK_LINK_SECRET: verifies one-time ack links (the delivery service signs them)."""
