@@ -39,7 +39,7 @@ def export(key: Ed25519PrivateKey, length: int = 3) -> dict[str, Any]:
             )
         ]
         built = package.build_package(
-            rows, filters=AuditFiltersV1(), actor=ACTOR, now=NOW + timedelta(minutes=n)
+            rows, filters=AuditFiltersV1(), actor=ACTOR, now=NOW + timedelta(minutes=n), sequence=n + 1
         )
         envelope, head = chain.seal(built, head, key)
         envelopes.append(envelope)

@@ -38,7 +38,7 @@ def row(route_id: str, provider: str, owner: str, state: str = "outstanding", **
 def test_an_acknowledged_route_is_counted_and_shown_with_its_ack() -> None:
     rows = [row("r1", "slack", "release-governance", "acknowledged", external_ref="CHG-123", notes="paged")]
     built = package.build_package(
-        rows, filters=AuditFiltersV1(owner="release-governance"), actor=ACTOR, now=NOW
+        rows, filters=AuditFiltersV1(owner="release-governance"), actor=ACTOR, now=NOW, sequence=1
     )
     assert built["schema_version"] == "cavra.go-backend-pilot.rollback-drill-acknowledgement-audit-package.v1"
     assert (built["route_count"], built["acknowledged_count"], built["outstanding_count"]) == (1, 1, 0)
@@ -65,7 +65,7 @@ def test_escalated_and_dismissed_routes_stay_outstanding_and_make_the_package_cr
         row("r3", "jira", "b", "resolved"),
         row("r4", "webhook", "b"),
     ]
-    built = package.build_package(rows, filters=AuditFiltersV1(), actor=ACTOR, now=NOW)
+    built = package.build_package(rows, filters=AuditFiltersV1(), actor=ACTOR, now=NOW, sequence=1)
     assert {k: built[k] for k in ("escalated_count", "dismissed_count", "resolved_count")} == {
         "escalated_count": 1,
         "dismissed_count": 1,
@@ -78,15 +78,20 @@ def test_escalated_and_dismissed_routes_stay_outstanding_and_make_the_package_cr
 
 
 def test_an_empty_package_is_healthy_and_every_package_has_its_own_id() -> None:
-    first = package.build_package([], filters=AuditFiltersV1(), actor=ACTOR, now=NOW)
-    later = package.build_package([], filters=AuditFiltersV1(), actor=ACTOR, now=NOW + timedelta(seconds=1))
+    first = package.build_package([], filters=AuditFiltersV1(), actor=ACTOR, now=NOW, sequence=1)
+    later = package.build_package(
+        [], filters=AuditFiltersV1(), actor=ACTOR, now=NOW + timedelta(seconds=1), sequence=1
+    )
     assert first["alert_level"] == "healthy" and first["route_count"] == 0
-    assert first["audit_id"] != later["audit_id"]
-    assert package.build_package([], filters=AuditFiltersV1(), actor=ACTOR, now=NOW) == first
+    next_in_chain = package.build_package([], filters=AuditFiltersV1(), actor=ACTOR, now=NOW, sequence=2)
+    assert len({first["audit_id"], later["audit_id"], next_in_chain["audit_id"]}) == 3
+    assert package.build_package([], filters=AuditFiltersV1(), actor=ACTOR, now=NOW, sequence=1) == first
 
 
 def test_the_delivery_plan_keeps_requested_providers_in_available_order() -> None:
-    built = package.build_package([row("r1", "slack", "a")], filters=AuditFiltersV1(), actor=ACTOR, now=NOW)
+    built = package.build_package(
+        [row("r1", "slack", "a")], filters=AuditFiltersV1(), actor=ACTOR, now=NOW, sequence=1
+    )
     plan = package.build_delivery_plan(
         built,
         requested="jira,splunk",
@@ -115,7 +120,7 @@ def test_the_delivery_plan_keeps_requested_providers_in_available_order() -> Non
 
 def test_the_delivery_job_routes_carry_no_notes() -> None:
     rows = [row("r1", "splunk", "a", "acknowledged", notes="customer ACME called")]
-    built = package.build_package(rows, filters=AuditFiltersV1(), actor=ACTOR, now=NOW)
+    built = package.build_package(rows, filters=AuditFiltersV1(), actor=ACTOR, now=NOW, sequence=1)
     plan = package.build_delivery_plan(
         built,
         requested="splunk",

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from cavra_acknowledgement import handlers, subscriptions
+from cavra_acknowledgement.audit.wiring import audit_wiring
 from cavra_acknowledgement.handlers import Deps
 from cavra_acknowledgement.settings import AcknowledgementSettings
 from cavra_contracts.envelope import utc_now
@@ -20,6 +21,7 @@ async def bootstrap(
     runtime: Infrastructure, settings: AcknowledgementSettings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Wiring]:
     deps = Deps(pool=runtime.pool, clock=clock)
+    audit = audit_wiring(runtime, settings, clock)
     yield Wiring(
         consumers=[
             (
@@ -32,6 +34,8 @@ async def bootstrap(
                 ),
                 bind_table(handlers.COMMANDS, deps),
             ),
+            *audit.consumers,
         ],
-        queries=bind_queries(handlers.QUERIES, deps),
+        queries={**bind_queries(handlers.QUERIES, deps), **audit.queries},
+        workers=audit.workers,
     )

@@ -15,7 +15,7 @@ from cavra_gateway.errors import on_request_validation_error
 from cavra_gateway.idempotency import IdempotencyStore, bucket_spec
 from cavra_gateway.limits import BodyLimits
 from cavra_gateway.outcomes import OutcomeWaiter
-from cavra_gateway.routes import ack_links, acknowledgements, health, notifications, schedules, slack
+from cavra_gateway.routes import ack_links, acknowledgements, audit, health, notifications, schedules, slack
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus, ensure_bucket
 
@@ -51,6 +51,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(acknowledgements.router)
     app.include_router(slack.router)
     app.include_router(ack_links.router)
+    app.include_router(audit.router)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -238,8 +238,22 @@ async def audit_package(query: AuditPackageQueryV1, deps: AuditDeps) -> QueryRep
     """One package: its DSSE envelope (the caller decodes the payload) and its metadata record."""
     async with deps.pool.acquire() as conn:
         row = await repo.package_by_id(conn, query.audit_id)
-    if row is None:
-        return QueryReplyV1(ok=False, status_code=404, error=f"audit package not found: {query.audit_id}")
+        if row is None:
+            return QueryReplyV1(ok=False, status_code=404, error=f"audit package not found: {query.audit_id}")
+        deliveries = []
+        for delivery in await repo.deliveries_of(conn, query.audit_id):
+            schedule = None
+            if delivery["schedule_ref_id"]:
+                found = await repo.schedule_by_id(conn, delivery["schedule_ref_id"])
+                schedule = schedule_view(found) if found else None
+            plan = delivery["plan"]
+            deliveries.append(
+                {
+                    "delivery_plan": plan,
+                    "metadata": workflow.delivery_plan_metadata(plan),
+                    "schedule": schedule,
+                }
+            )
     envelope = row["envelope"]
     document = json.loads(base64.b64decode(envelope["payload"]))
     reference = {
@@ -255,6 +269,7 @@ async def audit_package(query: AuditPackageQueryV1, deps: AuditDeps) -> QueryRep
         "trigger": row["trigger"],
         "envelope": envelope,
         "metadata": metadata,
+        "deliveries": deliveries,
     }
     return QueryReplyV1(ok=True, result=result)
 

@@ -2,8 +2,8 @@
 
 A package covers the delivered routes of the current plan of each schedule matching the filters
 (not every historical plan, spec §9), each with its latest acknowledgement state. Its id is the
-spec's ``gordackaudit-`` content hash, over ``generated_at`` too: every package is its own entry of
-the signed chain, never an overwrite of an earlier one with the same content (spec §9).
+spec's ``gordackaudit-`` content hash, over ``generated_at`` and the chain position too: every
+package is its own entry of the signed chain, never an overwrite of an earlier one (spec §9).
 """
 
 from __future__ import annotations
@@ -134,9 +134,9 @@ def alert_level(summary: AuditCountsV1) -> str:
 
 
 def build_package(
-    rows: Sequence[RouteRow], *, filters: AuditFiltersV1, actor: ActorV1, now: datetime
+    rows: Sequence[RouteRow], *, filters: AuditFiltersV1, actor: ActorV1, now: datetime, sequence: int
 ) -> dict[str, Any]:
-    """The package document (without its chain position, which :mod:`.chain` adds under the lock)."""
+    """The package document for chain position ``sequence`` (:mod:`.chain` adds the link under the lock)."""
     entries = [route_entry(row) for row in sorted(rows, key=_route_order)]
     summary = counts(entries)
     generated_at = iso(now)
@@ -148,6 +148,7 @@ def build_package(
             "filters": filter_values,
             "route_entries": entries,
             "generated_at": generated_at,
+            "sequence": sequence,
         },
     )
     plans = sorted({(entry["schedule_id"], entry["plan_id"]) for entry in entries})

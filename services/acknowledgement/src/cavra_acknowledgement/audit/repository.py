@@ -177,6 +177,16 @@ async def insert_delivery(
     )
 
 
+async def deliveries_of(conn: asyncpg.Connection, audit_id: str) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            "SELECT delivery_id, schedule_ref_id, plan FROM audit_deliveries WHERE audit_id = $1 "
+            "ORDER BY created_at, delivery_id",
+            audit_id,
+        )
+    )
+
+
 async def insert_schedule(conn: asyncpg.Connection, row: Mapping[str, Any]) -> None:
     await conn.execute(
         """INSERT INTO audit_schedules (schedule_ref_id, schedule_ref, cadence, interval_minutes, filters,

@@ -104,7 +104,9 @@ async def generate(
             "filters",
             f"more than {MAX_AUDIT_ROUTES} routes match: narrow schedule_id, provider or owner",
         )
-    document = chain.place(package.build_package(rows, filters=filters, actor=actor, now=now), head)
+    sequence, _ = chain.next_position(head)
+    built = package.build_package(rows, filters=filters, actor=actor, now=now, sequence=sequence)
+    document = chain.place(built, head)
     if len(dsse.canonical_json(document)) > MAX_AUDIT_PACKAGE_BYTES:
         raise Rejected(413, "filters", "the package is too large: narrow schedule_id, provider or owner")
     key = keyring.get()
