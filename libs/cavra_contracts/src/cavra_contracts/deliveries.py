@@ -10,9 +10,10 @@ the stored ``release-connector-delivery`` record); nothing else differs between 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final
+import json
+from typing import Any, ClassVar, Final, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from cavra_contracts.base import Contract
 from cavra_contracts.limits import (
@@ -33,6 +34,8 @@ ESCALATION_SOURCE: Final = "go_backend_rollback_drill_notification_escalation"
 """Automatic escalations and reminders of unacknowledged notification routes."""
 AUDIT_SOURCE: Final = "go_backend_rollback_drill_acknowledgement_audit"
 """Acknowledgement audit packages (spec §3.11)."""
+MAX_JOB_DATA_BYTES: Final = 64 * 1024
+"""Largest ``MessageContentV1.data`` as compact JSON (a job's message is sent to each target)."""
 
 
 class DeliveryTargetV1(Contract):
@@ -43,10 +46,11 @@ class DeliveryTargetV1(Contract):
     )
 
     target_key: str = Field(
+        min_length=1,
         max_length=MAX_ID_LENGTH,
         description="Stable within the job: delivery ids are job_id:target_key:connector (idempotent).",
     )
-    provider: str = Field(max_length=MAX_PROVIDER_LENGTH)
+    provider: str = Field(min_length=1, max_length=MAX_PROVIDER_LENGTH)
     owner: str = Field(default="", max_length=MAX_OWNER_LENGTH)
     route_id: str = Field(default="", max_length=MAX_ID_LENGTH, description="The route concerned, if any.")
     schedule_id: str = Field(default="", max_length=MAX_ID_LENGTH)
@@ -71,15 +75,29 @@ class MessageContentV1(Contract):
         "cmd", SERVICE, "message_content", "cavra.drillops.delivery.message-content.v1", channel=False
     )
 
-    kind: str = Field(max_length=MAX_TEXT_LENGTH, description="e.g. rollback_drill_escalation.")
-    event_type: str = Field(max_length=MAX_TEXT_LENGTH, description="CloudEvents type of webhook/HEC bodies.")
-    title: str = Field(max_length=MAX_TEXT_LENGTH)
+    kind: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH, description="e.g. rollback_drill_escalation.")
+    event_type: str = Field(
+        min_length=1, max_length=MAX_TEXT_LENGTH, description="CloudEvents type of webhook/HEC bodies."
+    )
+    title: str = Field(min_length=1, max_length=MAX_TEXT_LENGTH)
     text: str = Field(max_length=4000)
     severity: AlertLevel
     facts: list[FactV1] = Field(default_factory=list, max_length=20)
     data: dict[str, Any] = Field(
-        default_factory=dict, description="The CloudEvent's data: structured, public-safe, JSON only."
+        default_factory=dict,
+        description="The CloudEvent's data: structured, public-safe, JSON only "
+        f"(at most {MAX_JOB_DATA_BYTES} bytes as JSON).",
     )
+
+    @model_validator(mode="after")
+    def _bounded_data(self) -> Self:
+        try:
+            size = len(json.dumps(self.data, separators=(",", ":"), allow_nan=False))
+        except (TypeError, ValueError):
+            raise ValueError("data must be plain JSON") from None
+        if size > MAX_JOB_DATA_BYTES:
+            raise ValueError(f"data must be at most {MAX_JOB_DATA_BYTES} bytes as JSON, not {size}")
+        return self
 
 
 class DeliverMessageV1(Contract):
@@ -94,15 +112,26 @@ class DeliverMessageV1(Contract):
     )
 
     job_id: str = Field(
-        max_length=MAX_PLAN_ID_LENGTH, description="Stable id: a redelivery sends nothing twice."
+        min_length=1,
+        max_length=MAX_PLAN_ID_LENGTH,
+        description="Stable id: a redelivery sends nothing twice.",
     )
-    source: str = Field(max_length=MAX_TEXT_LENGTH, description="connector_delivery_source of the record.")
+    source: str = Field(
+        min_length=1, max_length=MAX_TEXT_LENGTH, description="connector_delivery_source of the record."
+    )
     content: MessageContentV1
     targets: list[DeliveryTargetV1] = Field(min_length=1, max_length=MAX_ROUTES_PER_PLAN)
     delivery: DeliveryOptions = Field(default_factory=DeliveryOptions)
     ack_links: bool = Field(
         default=False, description="Put a signed one-time ack link for each target's route in the payloads."
     )
+
+    @model_validator(mode="after")
+    def _unique_target_keys(self) -> Self:
+        keys = [target.target_key for target in self.targets]
+        if len(set(keys)) != len(keys):
+            raise ValueError("targets must have distinct target_key values")
+        return self
 
 
 class MessageDeliveredV1(Contract):
@@ -119,6 +148,7 @@ class MessageDeliveredV1(Contract):
     job_id: str
     source: str
     kind: str
+    event_type: str = Field(default="", description="The job's content.event_type.")
     success: bool
     record_id: str
     deliveries: list[RouteDeliveryV1]
@@ -129,6 +159,7 @@ __all__ = [
     "ESCALATION_SOURCE",
     "DeliverMessageV1",
     "DeliveryTargetV1",
+    "MAX_JOB_DATA_BYTES",
     "FactV1",
     "MessageContentV1",
     "MessageDeliveredV1",

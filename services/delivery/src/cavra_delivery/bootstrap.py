@@ -11,6 +11,7 @@ from cavra_delivery import handlers, subscriptions
 from cavra_delivery.connectors.quarantine import QuarantinePolicy
 from cavra_delivery.connectors.transport import HttpTransport
 from cavra_delivery.handlers import Deps
+from cavra_delivery.links import ack_links_from
 from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.pipeline import Pipeline
 from cavra_delivery.registry import ConnectorRegistry
@@ -48,12 +49,16 @@ async def bootstrap(
             quarantine_policy=policy,
             concurrency=settings.delivery_concurrency,
             heartbeat_seconds=settings.ack_wait_seconds / 5,
+            links=ack_links_from(settings),
         )
         deps = Deps(pool=runtime.pool, pipeline=pipeline, registry=registry, clock=clock)
-        spec = subscriptions.planned_notifications(
-            settings.ack_wait_seconds, min(settings.delivery_concurrency, 64)
-        )
+        jobs_at_once = min(settings.delivery_concurrency, 64)
+        plans = subscriptions.planned_notifications(settings.ack_wait_seconds, jobs_at_once)
+        jobs = subscriptions.delivery_jobs(settings.ack_wait_seconds, jobs_at_once)
         yield Wiring(
-            consumers=[(spec, bind_table(handlers.PLANNED_NOTIFICATIONS, deps))],
+            consumers=[
+                (plans, bind_table(handlers.PLANNED_NOTIFICATIONS, deps)),
+                (jobs, bind_table(handlers.JOBS, deps)),
+            ],
             queries=bind_queries(handlers.QUERIES, deps),
         )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from cavra_contracts.notifications import NOTIFICATION_SOURCE
 from cavra_delivery.connectors.http import DeliveryOutcome
 from cavra_delivery.connectors.redaction import REDACTED, scrub
 
@@ -40,13 +41,15 @@ _CHOSEN_FIELDS = (
 
 @dataclass(frozen=True, slots=True)
 class RouteOutcome:
-    """How one route's delivery through one connector ended; one ``deliveries`` row, written once."""
+    """How one target's delivery through one connector ended; one ``deliveries`` row, written once."""
 
     delivery_id: str
-    """``<plan_id>:<route_key>:<connector>``: the row's key and the idempotency key providers see."""
+    """``<job_id>:<route_key>:<connector>``: the row's key and the idempotency key providers see."""
     plan_id: str
+    """The plan of the route ('' for a job target that concerns none)."""
     route_id: str
     route_key: str
+    """The target's key within its job (a plan route's route key)."""
     schedule_id: str
     provider: str
     owner: str
@@ -60,6 +63,14 @@ class RouteOutcome:
     status_code: int | None = None
     external_ref: str | None = None
     deduplicated: bool = False
+    job_id: str = ""
+    """The job the target belongs to; a notification plan is its own job (empty: ``plan_id``)."""
+    source: str = NOTIFICATION_SOURCE
+    """The job's family: the ``connector_delivery_source`` of its record."""
+
+    def __post_init__(self) -> None:
+        if not self.job_id:
+            object.__setattr__(self, "job_id", self.plan_id)
 
     @property
     def sent(self) -> bool:
@@ -96,6 +107,8 @@ class RouteOutcome:
             result.status_code,
             result.external_ref,
             result.deduplicated,
+            self.job_id,
+            self.source,
         )
 
     def as_delivery(self) -> dict[str, Any]:
@@ -140,6 +153,8 @@ class RouteOutcome:
             status_code=row["status_code"],
             external_ref=row["external_ref"],
             deduplicated=row["deduplicated"],
+            job_id=row["job_id"],
+            source=row["source"],
         )
 
 

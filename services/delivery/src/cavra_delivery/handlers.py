@@ -1,4 +1,4 @@
-"""Delivery handlers: plans from the bus, delivery status and connector queries from the gateway."""
+"""Delivery handlers: plans and delivery jobs from the bus, delivery status and connector queries."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from datetime import datetime
 
 import asyncpg
 
+from cavra_contracts.deliveries import DeliverMessageV1
 from cavra_contracts.notifications import (
     ConnectorsQueryV1,
     DeliveryStatusQueryV1,
     NotificationPlannedV1,
 )
 from cavra_contracts.queries import QueryReplyV1
-from cavra_delivery import records
+from cavra_delivery import jobs, records
 from cavra_delivery import repository as repo
 from cavra_delivery.connectors import quarantine
 from cavra_delivery.pipeline import Pipeline, route_delivery
@@ -23,6 +24,7 @@ from cavra_runtime.dispatch import HandlerTable, Message
 from cavra_runtime.service import QueryTable
 
 CONSUMER = "delivery-notifications"
+JOBS_CONSUMER = "delivery-jobs"
 
 
 @dataclass(frozen=True)
@@ -34,17 +36,25 @@ class Deps:
 
 
 async def on_notification_planned(message: Message[NotificationPlannedV1], deps: Deps) -> None:
-    await deps.pipeline.deliver_plan(message.contract, message.envelope, message.heartbeat)
+    await deps.pipeline.deliver(jobs.plan_job(message.contract), message.envelope, message.heartbeat)
+
+
+async def on_deliver_message(message: Message[DeliverMessageV1], deps: Deps) -> None:
+    await deps.pipeline.deliver(jobs.message_job(message.contract), message.envelope, message.heartbeat)
 
 
 PLANNED_NOTIFICATIONS: HandlerTable[Deps] = {NotificationPlannedV1: on_notification_planned}
 """Handlers of the delivery service's plan consumer."""
 
+JOBS: HandlerTable[Deps] = {DeliverMessageV1: on_deliver_message}
+"""Handlers of the delivery service's job consumer (commands)."""
+
 
 async def delivery_status(query: DeliveryStatusQueryV1, deps: Deps) -> QueryReplyV1:
+    """The evidence of one plan, or of one job (``plan_id`` names either: a plan is its own job)."""
     async with deps.pool.acquire() as conn:
-        rows = await repo.for_plan(conn, query.plan_id)
-        record = await repo.record_for_plan(conn, query.plan_id)
+        rows = await repo.for_job(conn, query.plan_id)
+        record = await repo.record_for_job(conn, query.plan_id)
     deliveries = [route_delivery(row) for row in rows]
     if record is not None:
         record = records.with_deliveries(record, deliveries)
@@ -52,6 +62,7 @@ async def delivery_status(query: DeliveryStatusQueryV1, deps: Deps) -> QueryRepl
         ok=True,
         result={
             "plan_id": query.plan_id,
+            "job_id": query.plan_id,
             "complete": record is not None,
             "success": bool(record and record["delivery_success"]),
             "deliveries": deliveries,

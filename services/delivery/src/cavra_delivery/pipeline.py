@@ -1,20 +1,24 @@
-"""Deliver a plan: each deliverable route through each of its connectors, concurrently, crash-safe.
+"""Deliver a job: each target through each connector serving its provider, concurrently, crash-safe.
 
-1. One read finds the routes of the plan that already have a final outcome (an earlier pass
+A job (:mod:`cavra_delivery.jobs`) is a notification plan's deliverable routes or a DeliverMessageV1
+command's targets; nothing below asks which. A "route" here is one target x connector.
+
+1. One read finds the routes of the job that already have a final outcome (an earlier pass
    delivered them before a crash, a nak or a failed final transaction); only the others are sent.
 2. The connectors' breakers decide which routes may go (quarantine, one probe when half-open).
 3. The routes run as one task group: each sends (holding a concurrency slot only while an HTTP
    attempt is in flight, never while backing off) and hands its outcome to the process's
    :class:`~cavra_delivery.outcomes.OutcomeWriter`, which commits it within milliseconds, batched
    with other routes. When one route task fails, its siblings are cancelled at once: no route of
-   the plan keeps sending while the plan is redelivered.
-4. When every route is final, one transaction writes the plan's ``release-connector-delivery``
-   record and its NotificationDeliveredV1 event, once (records are unique per plan).
+   the job keeps sending while the job is redelivered.
+4. When every route is final, one transaction writes the job's ``release-connector-delivery``
+   record and the event the job announces itself with, once (records are unique per job).
 
-While a plan runs, its message's ack wait is renewed (``in_progress``) every
-``heartbeat_seconds``, so a long plan is not handed to another replica. A route sent just before
+While a job runs, its message's ack wait is renewed (``in_progress``) every
+``heartbeat_seconds``, so a long job is not handed to another replica. A route sent just before
 a crash is sent again under the same idempotency key, which providers de-duplicate on
-(webhook-id, Jira label search, ServiceNow correlation_id).
+(webhook-id, Jira label search, ServiceNow correlation_id). A target that gets an ack link gets
+a fresh one each time it is sent; the link goes to the provider only, never into evidence or logs.
 """
 
 from __future__ import annotations
@@ -31,14 +35,7 @@ import asyncpg
 import structlog
 
 from cavra_contracts.envelope import Envelope, make_envelope
-from cavra_contracts.notifications import (
-    NOTIFICATION_SOURCE,
-    DeliveryOptions,
-    NotificationDeliveredV1,
-    NotificationPlannedV1,
-    NotificationPlanV1,
-    RouteDecisionV1,
-)
+from cavra_contracts.notifications import DeliveryOptions
 from cavra_delivery import SERVICE, compose, records
 from cavra_delivery import repository as repo
 from cavra_delivery.connectors import quarantine
@@ -47,8 +44,11 @@ from cavra_delivery.connectors.http import RetryPolicy, deliver
 from cavra_delivery.connectors.redaction import secret_pattern
 from cavra_delivery.connectors.transport import HttpTransport
 from cavra_delivery.evidence import RouteOutcome, redacted_places, scrub_outcome, scrub_record
+from cavra_delivery.jobs import Job
+from cavra_delivery.links import AckLinks
 from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.registry import ConnectorRegistry, connectors_for
+from cavra_delivery.targets import Target
 from cavra_runtime.dispatch import Heartbeat, no_heartbeat
 from cavra_runtime.failures import is_transient
 from cavra_runtime.outbox import enqueue
@@ -58,9 +58,9 @@ log = structlog.get_logger()
 
 @dataclass(frozen=True, slots=True)
 class PlannedRoute:
-    """One route x connector of a plan: what to send, and the outcome it starts from."""
+    """One target x connector of a job: what to send, and the outcome it starts from."""
 
-    decision: RouteDecisionV1
+    target: Target
     connector: ConnectorConfig | None
     outcome: RouteOutcome
 
@@ -78,67 +78,64 @@ class Pipeline:
     concurrency: int
     heartbeat_seconds: float = 60.0
     database_timeout_seconds: float = 30.0
-    """The longest a plan waits for its own reads and its final transaction (then it is retried)."""
+    """The longest a job waits for its own reads and its final transaction (then it is retried)."""
+    links: AckLinks | None = None
+    """Signs the ack links of the targets that get one; ``None``: no links (not configured)."""
     _limiter: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         self._limiter = asyncio.Semaphore(self.concurrency)
 
-    async def deliver_plan(
-        self, planned: NotificationPlannedV1, cause: Envelope, heartbeat: Heartbeat = no_heartbeat
-    ) -> None:
-        plan = planned.plan
-        decisions = plan.deliverable()
-        if not decisions:
+    async def deliver(self, job: Job, cause: Envelope, heartbeat: Heartbeat = no_heartbeat) -> None:
+        """Send every target of ``job`` not yet final, then record and announce the job once."""
+        if not job.targets:
             return
-        connectors = self.registry.current()  # one config for the whole plan
+        connectors = self.registry.current()  # one config for the whole job
         pattern = secret_pattern(secret_values(connectors))
-        routes = self._routes(plan, decisions, connectors)
+        routes = self._routes(job, connectors)
         async with _keep_alive(heartbeat, self.heartbeat_seconds):
             async with asyncio.timeout(self.database_timeout_seconds), self.pool.acquire() as conn:
                 done = {
                     row["delivery_id"]: scrub_outcome(RouteOutcome.from_row(row), pattern)[0]
-                    for row in await repo.final_outcomes(conn, plan.plan_id)
+                    for row in await repo.final_outcomes(conn, job.job_id)
                 }
                 todo = [route for route in routes if route.outcome.delivery_id not in done]
                 names = {route.connector.name for route in todo if route.connector is not None}
                 admissions = await self._admissions(conn, names) if names else {}
-            message = compose.PlanMessage.of(plan, planned.content)
-            ended = await self._deliver_routes(message, planned.delivery, todo, admissions, pattern)
+            ended = await self._deliver_routes(job, todo, admissions, pattern)
             async with asyncio.timeout(self.database_timeout_seconds):
-                await self._finish(plan, [*done.values(), *ended], cause, pattern)
+                await self._finish(job, [*done.values(), *ended], cause, pattern)
 
-    def _routes(
-        self, plan: NotificationPlanV1, decisions: Sequence[RouteDecisionV1], connectors: ConnectorSet
-    ) -> list[PlannedRoute]:
-        """One route per decision x connector serving its provider; no connector: ``unconfigured``."""
+    def _routes(self, job: Job, connectors: ConnectorSet) -> list[PlannedRoute]:
+        """One route per target x connector serving its provider; no connector: ``unconfigured``."""
         now = self.clock()
-        targets_of: dict[str, list[ConnectorConfig | None]] = {}
+        serving_of: dict[str, list[ConnectorConfig | None]] = {}
         hosts = {name: connector.host for name, connector in connectors.connectors.items()}
         routes: list[PlannedRoute] = []
-        for decision in decisions:
-            targets = targets_of.get(decision.provider)
-            if targets is None:
-                targets = targets_of[decision.provider] = [
-                    *connectors_for(connectors, decision.provider)
-                ] or [None]
-            for connector in targets:
+        for target in job.targets:
+            serving = serving_of.get(target.provider)
+            if serving is None:
+                serving = [*connectors_for(connectors, target.provider)] or [None]
+                serving_of[target.provider] = serving
+            for connector in serving:
                 name = connector.name if connector else None
                 outcome = RouteOutcome(
-                    delivery_id=compose.delivery_id(plan.plan_id, decision.route_key, name),
-                    plan_id=plan.plan_id,
-                    route_id=decision.route_id,
-                    route_key=decision.route_key,
-                    schedule_id=plan.schedule_id,
-                    provider=decision.provider,
-                    owner=decision.owner,
+                    delivery_id=compose.delivery_id(job.job_id, target.key, name),
+                    plan_id=target.plan_id,
+                    route_id=target.route_id,
+                    route_key=target.key,
+                    schedule_id=target.schedule_id,
+                    provider=target.provider,
+                    owner=target.owner,
                     connector=name,
                     connector_type=connector.type if connector else None,
                     target_host=hosts[name] if name else None,
                     status="unconfigured",  # reported as its own outcome, never silently dropped
                     completed_at=now,
+                    job_id=job.job_id,
+                    source=job.source,
                 )
-                routes.append(PlannedRoute(decision, connector, outcome))
+                routes.append(PlannedRoute(target, connector, outcome))
         return routes
 
     async def _admissions(self, conn: asyncpg.Connection, names: set[str]) -> dict[str, str]:
@@ -164,18 +161,17 @@ class Pipeline:
 
     async def _deliver_routes(
         self,
-        message: compose.PlanMessage,
-        options: DeliveryOptions,
+        job: Job,
         routes: Sequence[PlannedRoute],
         admissions: Mapping[str, str],
         pattern: re.Pattern[str] | None,
     ) -> list[RouteOutcome]:
         """Every route as one task group: the first route task that fails cancels the others."""
-        policies = self._policies(routes, admissions, options)
+        policies = self._policies(routes, admissions, job.options)
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [
-                    group.create_task(self._route(message, route, policy, pattern))
+                    group.create_task(self._route(job, route, policy, pattern))
                     for route, policy in zip(routes, policies, strict=True)
                 ]
         except BaseExceptionGroup as failed:
@@ -186,7 +182,7 @@ class Pipeline:
         self, routes: Sequence[PlannedRoute], admissions: Mapping[str, str], options: DeliveryOptions
     ) -> list[RetryPolicy | None]:
         """Per route, how hard to try sending it, or ``None`` when it must not be sent now. A
-        probing connector sends one route; the others of the plan wait the probe out (quarantined)."""
+        probing connector sends one route; the others of the job wait the probe out (quarantined)."""
         by_connector: dict[str, RetryPolicy] = {}
         probed: set[str] = set()
         policies: list[RetryPolicy | None] = []
@@ -211,7 +207,7 @@ class Pipeline:
 
     async def _route(
         self,
-        message: compose.PlanMessage,
+        job: Job,
         route: PlannedRoute,
         policy: RetryPolicy | None,
         pattern: re.Pattern[str] | None,
@@ -220,14 +216,18 @@ class Pipeline:
         if route.connector is not None and policy is None:
             log.warning(
                 "delivery.quarantined",
-                plan_id=outcome.plan_id,
+                job_id=outcome.job_id,
                 route_id=outcome.route_id,
                 connector=outcome.connector,
             )
             outcome = replace(outcome, status="quarantined")
         elif route.connector is not None and policy is not None:
-            notification = compose.notification(
-                message, route.decision, delivery=outcome.delivery_id, now=self.clock()
+            now = self.clock()
+            notification = job.message.notification(
+                route.target,
+                delivery=outcome.delivery_id,
+                now=now,
+                ack_url=self.links.for_target(route.target, now) if self.links else None,
             )
             result = await deliver(
                 route.connector,
@@ -240,7 +240,7 @@ class Pipeline:
             outcome = outcome.ended(result, self.clock())
             log.debug(
                 "delivery.ended",
-                plan_id=outcome.plan_id,
+                job_id=outcome.job_id,
                 route_id=outcome.route_id,
                 connector=outcome.connector,
                 outcome=outcome.status,
@@ -253,12 +253,12 @@ class Pipeline:
 
     async def _finish(
         self,
-        plan: NotificationPlanV1,
+        job: Job,
         ended: Sequence[RouteOutcome],
         cause: Envelope,
         pattern: re.Pattern[str] | None,
     ) -> None:
-        """Write the plan's record and its event once, from the final outcomes (scrubbed in place).
+        """Write the job's record and its event once, from the final outcomes (scrubbed in place).
 
         The stored record leaves out its ``deliveries``: the rows are that evidence, and the
         delivery status query puts them back in."""
@@ -266,41 +266,32 @@ class Pipeline:
         outcomes = sorted(ended, key=lambda o: o.delivery_id)
         deliveries = [outcome.as_delivery() for outcome in outcomes]
         full = records.delivery_record(
-            {"plan_id": plan.plan_id, "schedule_id": plan.schedule_id},
-            deliveries,
-            source=NOTIFICATION_SOURCE,
-            generated_at=now.isoformat(),
+            job.ids, deliveries, source=job.source, generated_at=now.isoformat(), event_type=job.event_type
         )
         record, text, redacted = scrub_record(records.without_deliveries(full), pattern)
         redacted += redacted_places(outcomes)
-        delivered = NotificationDeliveredV1.model_validate(
-            {
-                "plan_id": plan.plan_id,
-                "schedule_id": record["schedule_id"],
-                "alert_level": plan.alert_level,
-                "success": record["delivery_success"],
-                "record_id": record["record_id"],
-                "deliveries": deliveries,
-            }
+        envelope = make_envelope(
+            job.announce(record, deliveries), producer=SERVICE, subject=job.about, cause=cause
         )
-        envelope = make_envelope(delivered, producer=SERVICE, subject=f"plan/{plan.plan_id}", cause=cause)
         async with self.pool.acquire() as conn, conn.transaction():
-            if not await repo.insert_record(conn, record, text, now):
-                return  # a redelivered plan that another pass finished
+            if not await repo.insert_record(conn, job.job_id, job.record_plan_id, record, text, now):
+                return  # a redelivered job that another pass finished
             if redacted:
-                await repo.insert_redaction_alarm(conn, plan.plan_id, record["record_id"], redacted, now)
+                await repo.insert_redaction_alarm(conn, job.job_id, record["record_id"], redacted, now)
             await enqueue(conn, envelope, schema=SERVICE)
         if redacted:
             log.error(
                 "delivery.redaction_alarm",
-                plan_id=plan.plan_id,
+                job_id=job.job_id,
                 record_id=record["record_id"],
                 places=redacted[:20],
                 redactions=len(redacted),
             )
         log.info(
-            "plan.delivered",
-            plan_id=plan.plan_id,
+            f"{job.noun}.delivered",
+            job_id=job.job_id,
+            plan_id=record.get("plan_id"),
+            source=job.source,
             success=record["delivery_success"],
             routes=len(deliveries),
             failed_providers=record["failed_providers"],
@@ -332,8 +323,8 @@ async def _keep_alive(heartbeat: Heartbeat, every: float) -> AsyncIterator[None]
             await asyncio.sleep(every)
             try:
                 await heartbeat()
-            except Exception as exc:  # the plan goes on; at worst it is redelivered after ack_wait
-                log.warning("plan.heartbeat_failed", error_class=type(exc).__name__)
+            except Exception as exc:  # the job goes on; at worst it is redelivered after ack_wait
+                log.warning("job.heartbeat_failed", error_class=type(exc).__name__)
 
     task = asyncio.create_task(beat())
     try:

@@ -1,4 +1,4 @@
-"""The ``release-connector-delivery`` record of a plan's delivery (pure; redacted by construction)."""
+"""The ``release-connector-delivery`` record of a job's delivery (pure; redacted by construction)."""
 
 from __future__ import annotations
 
@@ -21,14 +21,23 @@ def record_id(event_id: str, generated_at: str, providers: Sequence[str]) -> str
 
 
 def delivery_record(
-    plan: Mapping[str, Any], deliveries: Sequence[Mapping[str, Any]], *, source: str, generated_at: str
+    ids: Mapping[str, Any],
+    deliveries: Sequence[Mapping[str, Any]],
+    *,
+    source: str,
+    generated_at: str,
+    event_type: str = NOTIFICATION_EVENT_TYPE,
 ) -> dict[str, Any]:
-    """Summarise every route delivery of one plan; only hosts, codes, counts and ids — no secrets."""
+    """Summarise every delivery of one job; only hosts, codes, counts and ids — no secrets.
+
+    ``ids`` are merged into the record (spec §5.5): a plan's ``plan_id`` and ``schedule_id``, a
+    job's ``job_id`` and ``kind``, ...; the job id is ``job_id``, else ``plan_id`` (a plan's own)."""
     providers = sorted({d["provider"] for d in deliveries})
     failed = sorted({d["provider"] for d in deliveries if d["outcome"] != "delivered"})
-    event_id = str(plan.get("schedule_id") or plan["plan_id"])
+    job_id = str(ids.get("job_id") or ids["plan_id"])
+    event_id = str(ids.get("schedule_id") or job_id)
     attempts = [int(d["attempt_count"]) for d in deliveries]
-    rid = record_id(f"{event_id}-{plan['plan_id']}", generated_at, providers)
+    rid = record_id(f"{event_id}-{job_id}", generated_at, providers)
     return {
         "schema_version": "cavra.evidence.metadata.v1",
         "product": "CAVRA",
@@ -42,9 +51,9 @@ def delivery_record(
         "metadata_kind": DELIVERY_RECORD_KIND,
         "connector_delivery_source": source,
         "event_id": event_id,
-        "event_type": NOTIFICATION_EVENT_TYPE,
-        "plan_id": plan["plan_id"],
-        "schedule_id": plan["schedule_id"],
+        "event_type": event_type,
+        **ids,
+        "job_id": job_id,
         "delivery_success": not failed,
         "providers": providers,
         "failed_providers": failed,
@@ -54,7 +63,7 @@ def delivery_record(
         "delivery": {
             "schema_version": DELIVERY_SCHEMA,
             "product": "CAVRA",
-            "event_type": NOTIFICATION_EVENT_TYPE,
+            "event_type": event_type,
             "event_id": event_id,
             "generated_at": generated_at,
             "success": not failed,

@@ -13,25 +13,27 @@ from cavra_delivery.connectors.quarantine import QuarantineState
 from cavra_delivery.evidence import RouteOutcome
 
 DELIVERY_COLUMNS = (
-    "delivery_id, plan_id, route_id, route_key, schedule_id, provider, owner, connector, connector_type, "
-    "target_host, status, attempt_count, status_code, external_ref, deduplicated, attempts, completed_at"
+    "delivery_id, job_id, source, plan_id, route_id, route_key, schedule_id, provider, owner, connector, "
+    "connector_type, target_host, status, attempt_count, status_code, external_ref, deduplicated, attempts, "
+    "completed_at"
 )
 
 
-async def final_outcomes(conn: asyncpg.Connection, plan_id: str) -> list[asyncpg.Record]:
-    """The plan's routes whose outcome is final (a redelivered plan sends only the others)."""
+async def final_outcomes(conn: asyncpg.Connection, job_id: str) -> list[asyncpg.Record]:
+    """The job's targets whose outcome is final (a redelivered job sends only the others)."""
     return list(
         await conn.fetch(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE plan_id = $1 AND status <> 'pending'", plan_id
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE job_id = $1 AND status <> 'pending'", job_id
         )
     )
 
 
-async def for_plan(conn: asyncpg.Connection, plan_id: str) -> list[asyncpg.Record]:
-    """Every stored route of the plan (also rows an older release left pending), by delivery id."""
+async def for_job(conn: asyncpg.Connection, job_id: str) -> list[asyncpg.Record]:
+    """Every stored delivery of the job (a plan is its own job; also rows an older release left
+    pending), by delivery id."""
     return list(
         await conn.fetch(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE plan_id = $1 ORDER BY delivery_id", plan_id
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE job_id = $1 ORDER BY delivery_id", job_id
         )
     )
 
@@ -39,6 +41,8 @@ async def for_plan(conn: asyncpg.Connection, plan_id: str) -> list[asyncpg.Recor
 OUTCOME_STAGING = "delivery_outcome_staging"
 OUTCOME_COLUMNS = (
     "delivery_id",
+    "job_id",
+    "source",
     "plan_id",
     "route_id",
     "route_key",
@@ -74,8 +78,9 @@ async def prepare_outcome_writes(conn: asyncpg.Connection) -> None:
     """Create this session's staging table for :func:`write_outcomes` (once per connection)."""
     await conn.execute(
         f"""CREATE TEMP TABLE IF NOT EXISTS {OUTCOME_STAGING} (
-                delivery_id text, plan_id text, route_id text, route_key text, schedule_id text,
-                provider text, owner text, connector text, connector_type text, target_host text,
+                delivery_id text, job_id text, source text, plan_id text, route_id text,
+                route_key text, schedule_id text, provider text, owner text, connector text,
+                connector_type text, target_host text,
                 status text, attempts text, attempt_count integer, status_code integer,
                 external_ref text, deduplicated boolean, completed_at timestamptz
             ) ON COMMIT DELETE ROWS"""
@@ -92,6 +97,8 @@ async def write_outcomes(conn: asyncpg.Connection, outcomes: Sequence[RouteOutco
         records=[
             (
                 o.delivery_id,
+                o.job_id,
+                o.source,
                 o.plan_id,
                 o.route_id,
                 o.route_key,
@@ -194,14 +201,21 @@ async def all_health(conn: asyncpg.Connection) -> dict[str, QuarantineState]:
 
 
 async def insert_record(
-    conn: asyncpg.Connection, record: dict[str, Any], text: str, created_at: datetime
+    conn: asyncpg.Connection,
+    job_id: str,
+    plan_id: str | None,
+    record: dict[str, Any],
+    text: str,
+    created_at: datetime,
 ) -> bool:
-    """Store the plan's delivery record once (``text``: the record as JSON); True when it is new."""
+    """Store the job's delivery record once (``text``: the record as JSON); True when it is new.
+    ``plan_id``: the plan when the job is a plan's, else ``None``."""
     inserted = await conn.fetchval(
-        """INSERT INTO delivery_records (record_id, plan_id, source, success, document, created_at)
-           VALUES ($1, $2, $3, $4, $5::text::jsonb, $6) ON CONFLICT (plan_id) DO NOTHING RETURNING 1""",
+        """INSERT INTO delivery_records (record_id, job_id, plan_id, source, success, document, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7) ON CONFLICT (job_id) DO NOTHING RETURNING 1""",
         record["record_id"],
-        record["plan_id"],
+        job_id,
+        plan_id,
         record["connector_delivery_source"],
         record["delivery_success"],
         text,
@@ -210,18 +224,18 @@ async def insert_record(
     return inserted is not None
 
 
-async def record_for_plan(conn: asyncpg.Connection, plan_id: str) -> dict[str, Any] | None:
-    value = await conn.fetchval("SELECT document FROM delivery_records WHERE plan_id = $1", plan_id)
+async def record_for_job(conn: asyncpg.Connection, job_id: str) -> dict[str, Any] | None:
+    value = await conn.fetchval("SELECT document FROM delivery_records WHERE job_id = $1", job_id)
     return dict(value) if value is not None else None
 
 
 async def insert_redaction_alarm(
-    conn: asyncpg.Connection, plan_id: str, record_id: str, places: Sequence[str], created_at: datetime
+    conn: asyncpg.Connection, job_id: str, record_id: str, places: Sequence[str], created_at: datetime
 ) -> None:
     await conn.execute(
         """INSERT INTO redaction_alarms (plan_id, record_id, places, created_at) VALUES ($1, $2, $3, $4)
            ON CONFLICT (plan_id) DO NOTHING""",
-        plan_id,
+        job_id,
         record_id,
         list(places),
         created_at,
@@ -229,7 +243,8 @@ async def insert_redaction_alarm(
 
 
 async def redaction_alarms(conn: asyncpg.Connection) -> dict[str, Any]:
-    """How many plans needed a redaction in their evidence, and the latest one."""
+    """How many jobs needed a redaction in their evidence, and the latest one (``last_plan_id``:
+    its job id, a plan's id for a plan)."""
     row = await conn.fetchrow(
         """SELECT (SELECT count(*) FROM redaction_alarms) AS count, plan_id, created_at
            FROM (SELECT 1) AS one LEFT JOIN LATERAL (

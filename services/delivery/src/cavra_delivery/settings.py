@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
 
 from cavra_runtime.settings import RuntimeSettings
 
@@ -15,10 +17,25 @@ class DeliverySettings(RuntimeSettings):
     quarantine_after_failures: int = Field(default=5, ge=1, le=1000)
     quarantine_seconds: float = Field(default=300.0, ge=1)
     ack_wait_seconds: float = Field(default=30.0, ge=1, le=3600)
-    """A running plan renews it every fifth (in_progress): it bounds only how long a plan whose replica
+    """A running job renews it every fifth (in_progress): it bounds only how long a job whose replica
     died waits before another replica takes it."""
-    """A plan renews its ack wait (``in_progress``) every fifth of it while it runs."""
     outcome_batch_rows: int = Field(default=256, ge=1, le=10_000)
     """Route outcomes committed per transaction at most."""
     outcome_batch_ms: float = Field(default=5.0, ge=0, le=1000)
     """How long the first outcome of a batch waits for others before the batch is committed."""
+    ack_link_secret: SecretStr | None = Field(default=None, min_length=16, max_length=512)
+    """CAVRA_ACK_LINK_SECRET: signs one-time ack links (the gateway verifies them with the same secret)."""
+    public_base_url: str = Field(default="", max_length=512)
+    """CAVRA_PUBLIC_BASE_URL: the gateway's public URL that ack links point at."""
+    ack_link_ttl_seconds: float = Field(default=86_400.0, ge=60, le=30 * 86_400)
+    """How long an ack link stays valid."""
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must be an http(s) URL without query or fragment")
+        return value.rstrip("/")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cavra_contracts.subjects import EVENT_STREAM
-from cavra_delivery.handlers import CONSUMER
+from cavra_contracts.subjects import COMMAND_STREAM, EVENT_STREAM
+from cavra_delivery.handlers import CONSUMER, JOBS_CONSUMER
 from cavra_runtime.bus import ConsumerSpec
 
 
@@ -16,6 +16,20 @@ def planned_notifications(ack_wait_seconds: float, concurrency: int) -> Consumer
     return ConsumerSpec(
         durable=CONSUMER,
         stream=EVENT_STREAM,
+        ack_wait_seconds=ack_wait_seconds,
+        concurrency=concurrency,
+        batch=concurrency,
+        max_deliver=20,
+        nak_delays=(1.0, 2.0, 5.0, 10.0, 30.0),
+    )
+
+
+def delivery_jobs(ack_wait_seconds: float, concurrency: int) -> ConsumerSpec:
+    """DeliverMessageV1 commands (escalations, reminders, audit packages): delivered like plans,
+    by the same pipeline, with the same patience."""
+    return ConsumerSpec(
+        durable=JOBS_CONSUMER,
+        stream=COMMAND_STREAM,
         ack_wait_seconds=ack_wait_seconds,
         concurrency=concurrency,
         batch=concurrency,

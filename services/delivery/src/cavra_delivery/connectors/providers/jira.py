@@ -104,7 +104,10 @@ def _adf(notification: Notification) -> dict[str, Any]:
             ],
         }
     )
-    for label, url in notification.links:
+    links = [*notification.links]
+    if notification.ack_url is not None:
+        links.insert(0, ("Acknowledge this alert (one-time link)", notification.ack_url))
+    for label, url in links:
         content.append({"type": "paragraph", "content": [_adf_text(label, href=url)]})
     return {"type": "doc", "version": 1, "content": content}
 

@@ -84,6 +84,8 @@ def created_ref(body: Any) -> str | None:
 def _plain_description(notification: Notification) -> str:
     lines = [notification.text, "", f"Severity: {notification.severity}"]
     lines += [f"{title}: {value}" for title, value in notification.facts]
+    if notification.ack_url is not None:
+        lines += ["", f"Acknowledge (one-time link): {notification.ack_url}"]
     lines += [f"{label}: {url}" for label, url in notification.links]
     return "\n".join(lines)
 

@@ -10,6 +10,7 @@ from cavra_delivery.connectors.notification import Notification
 from cavra_delivery.connectors.payloads import HttpRequest, base_headers, url_of
 from cavra_delivery.connectors.providers.base import Provider
 
+ACK_TITLE = "Acknowledge"
 _COLOURS = {"critical": "Attention", "warning": "Warning", "healthy": "Good"}
 
 
@@ -38,10 +39,11 @@ def build(
         ],
         "msteams": {"width": "Full"},
     }
-    if notification.links:
-        card["actions"] = [
-            {"type": "Action.OpenUrl", "title": label, "url": url} for label, url in notification.links
-        ]
+    links = [*notification.links]
+    if notification.ack_url is not None:
+        links.insert(0, (ACK_TITLE, notification.ack_url))
+    if links:
+        card["actions"] = [{"type": "Action.OpenUrl", "title": label, "url": url} for label, url in links]
     body = {
         "type": "message",
         "attachments": [

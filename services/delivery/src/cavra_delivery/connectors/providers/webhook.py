@@ -8,6 +8,7 @@ import functools
 import math
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
@@ -47,9 +48,9 @@ def build(
     """The CloudEvent as structured JSON, signed per Standard Webhooks when a secret is configured.
 
     ``webhook-id`` is the idempotency key, so receivers see the same id on every retry; the
-    timestamp and signature are fresh per attempt.
+    timestamp and signature are fresh per attempt. An ack link goes into the data as ``ack_url``.
     """
-    body = json_bytes(notification.event)
+    body = json_bytes(_with_ack_url(notification))
     headers = {**base_headers(idempotency_key), "Content-Type": CLOUDEVENTS_JSON}
     secret = connector.secret("secret")
     if secret is not None:
@@ -58,6 +59,14 @@ def build(
         headers["webhook-timestamp"] = str(math.floor(stamp.timestamp()))
         headers["webhook-signature"] = _signer(secret).sign(idempotency_key, stamp, body.decode())
     return [HttpRequest("POST", url_of(connector), headers, content=body, signed=secret is not None)]
+
+
+def _with_ack_url(notification: Notification) -> Mapping[str, Any]:
+    event = notification.event
+    if notification.ack_url is None:
+        return event
+    data = event.get("data")
+    return {**event, "data": {**(data if isinstance(data, Mapping) else {}), "ack_url": notification.ack_url}}
 
 
 PROVIDER = Provider(type="webhook", build=build, check=check)
