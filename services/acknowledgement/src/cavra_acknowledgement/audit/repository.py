@@ -205,6 +205,13 @@ async def insert_schedule(conn: asyncpg.Connection, row: Mapping[str, Any]) -> N
     )
 
 
+async def any_due(conn: asyncpg.Connection, now: datetime) -> bool:
+    found = await conn.fetchval(
+        "SELECT 1 FROM audit_schedules WHERE cancelled_at IS NULL AND due_at <= $1 LIMIT 1", now
+    )
+    return found is not None
+
+
 async def due_schedules(conn: asyncpg.Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
     """Active schedules due by ``now``, locked; other replicas skip them."""
     return list(

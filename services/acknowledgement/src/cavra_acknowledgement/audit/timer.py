@@ -43,6 +43,9 @@ async def run_schedules(deps: AuditDeps, stop: asyncio.Event, *, tick_seconds: f
 
 async def deliver_due(deps: AuditDeps, batch: int) -> int:
     """Deliver at most ``batch`` due schedules in one transaction; how many ran."""
+    async with deps.pool.acquire() as conn:
+        if not await repo.any_due(conn, deps.clock()):
+            return 0
     available = await deps.peers.routable_providers()  # asked before any lock is taken
     async with deps.pool.acquire() as conn, conn.transaction():
         now = deps.clock()
