@@ -321,3 +321,25 @@ async def test_a_cadence_schedules_real_deliveries_until_cancelled(database_url:
         await asyncio.sleep(0.3)
         assert len(h.jobs()) == 2, "a cancelled schedule delivers nothing more"
         assert (await h.ask(AuditSchedulesQueryV1()))["items"] == []
+
+
+async def test_a_new_signing_key_ends_the_old_ones_validity_and_both_verify_the_chain(
+    database_url: str, tmp_path: Path
+) -> None:
+    other = Ed25519PrivateKey.generate()
+    async with service(database_url) as h:
+        await h.plan(plan_event("s1", "gordn-0000000000000091", NOW))
+        first = await h.generated()
+    async with service(database_url, audit_signing_key=keys.private_pem(other).decode()) as h:
+        h.clock.advance(hours=1)
+        second = await h.generated()
+        published = await h.ask(AuditKeysQueryV1())
+        page = await h.ask(AuditChainQueryV1())
+    assert second.key_id == dsse.key_id(other.public_key()) != first.key_id
+    assert second.previous_hash == first.payload_sha256
+    by_id = {k["key_id"]: k for k in published["keys"]}
+    assert by_id[first.key_id]["valid_until"] == (NOW.replace(hour=13)).isoformat()
+    assert by_id[second.key_id]["valid_until"] is None
+    trusted = keys.keys_from_records(published)
+    report = chain.verify_chain([item["envelope"] for item in page["packages"]], trusted, page["statement"])
+    assert report.ok, report.problems

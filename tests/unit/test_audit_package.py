@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from cavra_acknowledgement.audit import package
 from cavra_acknowledgement.audit.package import RouteRow
 from cavra_contracts.actors import ActorV1
 from cavra_contracts.audit import AUDIT_DELIVERY_EVENT_TYPE, AuditFiltersV1, cadence_minutes
-from cavra_contracts.deliveries import AUDIT_SOURCE
+from cavra_contracts.deliveries import AUDIT_SOURCE, MAX_JOB_DATA_BYTES
 from cavra_contracts.notifications import DeliveryOptions
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -162,3 +163,29 @@ def test_cadences(cadence: str, minutes: int | None) -> None:
 def test_unknown_cadences_are_refused(cadence: str) -> None:
     with pytest.raises(ValueError, match="cadence"):
         cadence_minutes(cadence)
+
+
+def test_a_large_package_is_delivered_with_the_routes_that_fit_and_says_how_many_are_omitted() -> None:
+    rows = [row(f"gordroute-{n:04d}", "splunk", f"owner-{n:04d}-" + "x" * 60) for n in range(400)]
+    built = package.build_package(rows, filters=AuditFiltersV1(), actor=ACTOR, now=NOW, sequence=3)
+    plan = package.build_delivery_plan(
+        built,
+        requested="all",
+        available=["splunk"],
+        cadence="on_demand",
+        schedule_ref="",
+        next_delivery_at="",
+        now=NOW,
+    )
+    signature = {
+        "audit_id": built["audit_id"],
+        "sequence": 3,
+        "payload_sha256": "ab" * 32,
+        "key_id": "cd" * 32,
+    }
+    job = package.delivery_job(built, plan, signature, DeliveryOptions())
+    data = job.content.data
+    assert 0 < data["routes_included"] < 400 and data["routes_included"] + data["routes_omitted"] == 400
+    assert data["routes"][0]["route_id"] == "gordroute-0000"
+    assert len(json.dumps(data, separators=(",", ":"))) <= MAX_JOB_DATA_BYTES
+    assert data["audit_package_summary"]["route_count"] == 400

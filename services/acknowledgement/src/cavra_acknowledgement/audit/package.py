@@ -27,6 +27,7 @@ from cavra_contracts.audit import (
 )
 from cavra_contracts.deliveries import (
     AUDIT_SOURCE,
+    MAX_JOB_DATA_BYTES,
     DeliverMessageV1,
     DeliveryTargetV1,
     FactV1,
@@ -66,6 +67,8 @@ ROUTE_EVENT_FIELDS: Final = (
     "acknowledgement_id",
 )
 """A route as the delivery event shows it: without ``notes`` (spec §3.11)."""
+JOB_DATA_HEADROOM: Final = 512
+"""Bytes of a job's data kept for the route counts and JSON punctuation."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +265,7 @@ def delivery_event(
         )
     }
     summary |= {key: plan[key] for key in ("delivery_id", "cadence", "schedule_ref", "next_delivery_at")}
-    return {
+    event = {
         "schema_version": AUDIT_DELIVERY_SCHEMA,
         "event_type": AUDIT_DELIVERY_EVENT_TYPE,
         "product": PRODUCT,
@@ -277,9 +280,34 @@ def delivery_event(
         "audit_package_summary": summary,
         "signed_package": dict(signature),
         "delivery_plan": dict(plan),
-        "routes": [{key: route[key] for key in ROUTE_EVENT_FIELDS} for route in package["routes"]],
         "controls": list(DELIVERY_CONTROLS),
     }
+    routes = _routes_within(
+        [{key: route[key] for key in ROUTE_EVENT_FIELDS} for route in package["routes"]],
+        budget=MAX_JOB_DATA_BYTES - _json_size(event) - JOB_DATA_HEADROOM,
+    )
+    return event | {
+        "routes": routes,
+        "routes_included": len(routes),
+        "routes_omitted": len(package["routes"]) - len(routes),
+    }
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+def _routes_within(routes: list[dict[str, Any]], *, budget: int) -> list[dict[str, Any]]:
+    """The first routes whose JSON fits ``budget``: a delivery job's data is bounded, the signed
+    package (``signed_package``) always has every route."""
+    kept: list[dict[str, Any]] = []
+    used = 0
+    for route in routes:
+        used += _json_size(route) + 1
+        if used > budget:
+            break
+        kept.append(route)
+    return kept
 
 
 def _title(package: Mapping[str, Any]) -> str:
