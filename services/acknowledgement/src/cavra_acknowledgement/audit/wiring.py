@@ -31,6 +31,9 @@ def audit_wiring(runtime: Infrastructure, settings: AuditSettings, clock: Callab
         peers=BusConnectors(runtime.bus, settings.audit_query_timeout_seconds),
     )
 
+    if secret is not None:
+        deps.keyring.get()  # a configured key that is not one stops the service at start, not later
+
     async def timer(stop: asyncio.Event) -> None:
         await run_schedules(deps, stop, tick_seconds=settings.audit_tick_seconds, batch=settings.audit_batch)
 
