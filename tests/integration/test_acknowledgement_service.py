@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from cavra_acknowledgement import handlers
+from cavra_acknowledgement import recording
 from cavra_contracts.acknowledgements import (
     AcknowledgementRejectedV1,
     AcknowledgementsRecordedV1,
@@ -204,12 +204,16 @@ async def test_a_redelivered_command_stores_nothing_twice(database_url: str) -> 
         envelope = make_envelope(command, producer="gateway")
         pool = await create_pool(database_url, schema="acknowledgement", application="test")
         try:
-            deps = handlers.Deps(pool=pool, clock=h.clock)
-            for attempt in (1, 2):  # a redelivery after a lost ack: the same message twice
-                message = Message(command, envelope, delivery_attempt=attempt)
-                await handlers.on_record_acknowledgements(message, deps)
+            writer = recording.CommandWriter(pool, h.clock)
+            # a redelivery after a lost ack: the same message again, in the same batch and in a later one
+            first = await writer.flush(
+                [Message(command, envelope), Message(command, envelope, delivery_attempt=2)]
+            )
+            later = await writer.flush([Message(command, envelope, delivery_attempt=3)])
         finally:
             await pool.close()
+        assert [a.recorded is not None for a in first] == [True, False]
+        assert all(isinstance(a, recording.Applied) and a.duplicate for a in [first[1], *later])
         assert await h.scalar("SELECT count(*) FROM acknowledgements") == 1
         assert await h.scalar("SELECT count(*) FROM outbox") == 1, "one event, not a second"
         stored = await h.scalar("SELECT acknowledgement_id FROM acknowledgements")

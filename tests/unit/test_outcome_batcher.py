@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from cavra_delivery.batching import Batcher, BatcherClosed
+from cavra_runtime.batching import Batcher, BatcherClosed
 
 
 class Recorder:

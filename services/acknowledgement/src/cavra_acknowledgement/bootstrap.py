@@ -9,8 +9,10 @@ from datetime import datetime
 from cavra_acknowledgement import handlers, subscriptions
 from cavra_acknowledgement.audit.wiring import audit_wiring
 from cavra_acknowledgement.handlers import Deps
+from cavra_acknowledgement.recording import CommandWriter
 from cavra_acknowledgement.settings import AcknowledgementSettings
 from cavra_contracts.envelope import utc_now
+from cavra_runtime.batching import Batcher
 from cavra_runtime.dispatch import bind_table
 from cavra_runtime.ports import Infrastructure
 from cavra_runtime.service import Wiring, bind_queries
@@ -20,22 +22,29 @@ from cavra_runtime.service import Wiring, bind_queries
 async def bootstrap(
     runtime: Infrastructure, settings: AcknowledgementSettings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Wiring]:
-    deps = Deps(pool=runtime.pool, clock=clock)
+    writer = CommandWriter(runtime.pool, clock)
     audit = audit_wiring(runtime, settings, clock)
-    yield Wiring(
-        consumers=[
-            (
-                subscriptions.planned_notifications(settings.ack_wait_seconds, settings.plan_concurrency),
-                bind_table(handlers.PLANNED_NOTIFICATIONS, deps),
-            ),
-            (
-                subscriptions.acknowledgement_commands(
-                    settings.ack_wait_seconds, settings.command_concurrency
+    async with Batcher(
+        writer.flush,
+        max_items=settings.command_batch_size,
+        max_delay=settings.command_batch_ms / 1000,
+        name="acknowledgement-commands",
+    ) as commands:
+        deps = Deps(pool=runtime.pool, clock=clock, commands=commands)
+        yield Wiring(
+            consumers=[
+                (
+                    subscriptions.planned_notifications(settings.ack_wait_seconds, settings.plan_concurrency),
+                    bind_table(handlers.PLANNED_NOTIFICATIONS, deps),
                 ),
-                bind_table(handlers.COMMANDS, deps),
-            ),
-            *audit.consumers,
-        ],
-        queries={**bind_queries(handlers.QUERIES, deps), **audit.queries},
-        workers=audit.workers,
-    )
+                (
+                    subscriptions.acknowledgement_commands(
+                        settings.ack_wait_seconds, settings.command_concurrency
+                    ),
+                    bind_table(handlers.COMMANDS, deps),
+                ),
+                *audit.consumers,
+            ],
+            queries={**bind_queries(handlers.QUERIES, deps), **audit.queries},
+            workers=audit.workers,
+        )

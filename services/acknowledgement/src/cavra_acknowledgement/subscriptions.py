@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cavra_acknowledgement.handlers import COMMANDS_CONSUMER, PLANS_CONSUMER
+from cavra_acknowledgement.handlers import PLANS_CONSUMER
+from cavra_acknowledgement.recording import COMMANDS_CONSUMER
 from cavra_contracts.subjects import COMMAND_STREAM, EVENT_STREAM
 from cavra_runtime.bus import ConsumerSpec
 

@@ -24,9 +24,9 @@ from datetime import datetime
 import asyncpg
 
 from cavra_delivery import repository as repo
-from cavra_delivery.batching import Batcher
 from cavra_delivery.connectors import quarantine
 from cavra_delivery.evidence import RouteOutcome
+from cavra_runtime.batching import Batcher
 
 DEFAULT_MAX_ROWS = 256
 DEFAULT_MAX_DELAY_SECONDS = 0.005

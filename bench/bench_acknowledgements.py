@@ -1,0 +1,249 @@
+"""Benchmark acknowledgement POSTs end to end through the running system; print the figures.
+
+Starts ``cavra up`` (embedded NATS + PostgreSQL, every service as its own process, the gateway under
+uvicorn) in a temporary $CAVRA_HOME on free loopback ports. BENCH_SCHEDULES plans (each OWNERS owners
+on slack) are published onto CAVRA_EVENTS as the router publishes them; once the acknowledgement
+service tracks every route, BENCH_CLIENTS concurrent HTTP clients POST
+``.../{schedule_id}/acknowledgements`` (one owner each: one route per ack) for BENCH_SECONDS.
+Each answer is the recorded acknowledgement (gateway -> JetStream -> acknowledgement service ->
+PostgreSQL + outbox -> JetStream -> gateway), so a 201 is a committed ack.
+
+Prints acks/s, p50/p95/p99 latency, non-201 answers and the CPU seconds each process used.
+Target (issue 7): >= 1,000 acks/s on 2 cores. Loopback only; bounded.
+Run: ``.venv/bin/python bench/bench_acknowledgements.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cavra_contracts.envelope import Envelope, make_envelope  # noqa: E402
+from cavra_runtime.bus import Bus  # noqa: E402
+from cavra_runtime.embedded import free_port  # noqa: E402
+from tests.support.acks import plan_event  # noqa: E402
+
+SCHEDULES = int(os.environ.get("BENCH_SCHEDULES", "200"))
+OWNERS = int(os.environ.get("BENCH_OWNERS", "10"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "64"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
+REPLICAS = os.environ.get("BENCH_ACKNOWLEDGEMENT_REPLICAS", "1")
+NATS_SYNC = os.environ.get("BENCH_NATS_SYNC", "always")
+NP = "/runtime/go-pilot/rollback-drill-notifications"
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def descendants(pid: int) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid:
+            found[int(proc.name)] = cmdline
+            found.update(descendants(int(proc.name)))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def label(cmd: str) -> str:
+    if " -m " in cmd:
+        return cmd.split(" -m ")[-1].split()[0]
+    if "postgres" in cmd:
+        return "postgres"
+    return Path(cmd.split()[0]).name if cmd else "?"
+
+
+def cpu_by_name(pids: dict[int, str]) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for pid, cmd in pids.items():
+        totals[label(cmd)] = totals.get(label(cmd), 0.0) + cpu_seconds(pid)
+    return totals
+
+
+def start_system(home: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "cavra"), "up"],
+        env=env,
+        stdout=(home / "up.log").open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{env['CAVRA_API_PORT']}/readyz"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    raise SystemExit(f"system not ready; see {home / 'up.log'}")
+
+
+async def publish_plans(nats_url: str) -> None:
+    bus = await Bus.connect(nats_url, name="bench-router")
+    now = datetime.now(UTC)
+    owners = tuple(f"team-{i}" for i in range(OWNERS))
+    try:
+        for index in range(SCHEDULES):
+            planned = plan_event(f"bench-{index:04d}", f"gordn-{index:016x}", now, owners=owners)
+            await bus.publish(make_envelope(planned, producer="router"))
+    finally:
+        await bus.close()
+
+
+async def wait_tracked(api: httpx.AsyncClient) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        response = await api.get(f"{NP}/acknowledgements/routes", params={"limit": 0})
+        if response.status_code == 200 and response.json()["total"] >= SCHEDULES * OWNERS:
+            return
+        await asyncio.sleep(0.2)
+    raise SystemExit("the acknowledgement service did not track every plan in time")
+
+
+async def load(api: httpx.AsyncClient) -> tuple[list[float], dict[int, int], float]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    stop_at = time.monotonic() + SECONDS
+
+    async def client(number: int) -> None:
+        index = number
+        while time.monotonic() < stop_at:
+            schedule, owner = index % SCHEDULES, (index // SCHEDULES) % OWNERS
+            index += CLIENTS
+            body = {"provider": "slack", "owner": f"team-{owner}", "acknowledgement_state": "acknowledged"}
+            started = time.perf_counter()
+            try:
+                response = await api.post(f"{NP}/bench-{schedule:04d}/acknowledgements", json=body)
+                status = response.status_code
+            except httpx.HTTPError:
+                status = 0
+            if status == 201:
+                latencies.append((time.perf_counter() - started) * 1000)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    began = time.monotonic()
+    await asyncio.gather(*(client(n) for n in range(CLIENTS)))
+    return latencies, statuses, time.monotonic() - began
+
+
+class Stages:
+    """When each command and its outcome event went over the bus (core NATS sees JetStream publishes)."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, float] = {}
+        self.outcomes: dict[str, float] = {}
+
+    async def watch(self, nats_url: str) -> Bus:
+        bus = await Bus.connect(nats_url, name="bench-watch")
+
+        async def command(envelope: Envelope) -> None:
+            self.commands[envelope.message_id] = time.perf_counter()
+
+        async def outcome(envelope: Envelope) -> None:
+            if envelope.causation_id:
+                self.outcomes[envelope.causation_id] = time.perf_counter()
+
+        await bus.listen("cavra.cmd.acknowledgement.>", command)
+        await bus.listen("cavra.evt.acknowledgement.>", outcome)
+        return bus
+
+    def service_ms(self) -> list[float]:
+        return [(self.outcomes[k] - t) * 1000 for k, t in self.commands.items() if k in self.outcomes]
+
+
+async def workload(env: dict[str, str], pids: dict[int, str]) -> None:
+    await publish_plans(env["CAVRA_NATS_URL"])
+    stages = Stages()
+    watcher = await stages.watch(env["CAVRA_NATS_URL"])
+    headers = {"Authorization": f"Bearer {env['CAVRA_BOOTSTRAP_ADMIN_TOKEN']}"}
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    base = f"http://127.0.0.1:{env['CAVRA_API_PORT']}"
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, limits=limits) as api:
+        await wait_tracked(api)
+        await asyncio.sleep(2)  # let the delivery service finish with the plans (no connectors)
+        before = cpu_by_name(pids)
+        latencies, statuses, elapsed = await load(api)
+        after = cpu_by_name(pids)
+    print(
+        f"acknowledgement POST, {CLIENTS} clients for {elapsed:.1f}s "
+        f"({SCHEDULES} schedules x {OWNERS} owners, acknowledgement replicas {REPLICAS}, "
+        f"NATS sync {NATS_SYNC}): "
+        f"{len(latencies) / elapsed:.0f} acks/s; p50 {percentile(latencies, 50):.1f} ms, "
+        f"p95 {percentile(latencies, 95):.1f} ms, p99 {percentile(latencies, 99):.1f} ms"
+    )
+    print(f"answers: {dict(sorted(statuses.items()))}")
+    inside = stages.service_ms()
+    await watcher.close()
+    print(
+        f"command -> outcome event on the bus (acknowledgement service, PostgreSQL, outbox): "
+        f"p50 {percentile(inside, 50):.1f} ms, p99 {percentile(inside, 99):.1f} ms over {len(inside)}"
+    )
+    used = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+    print(
+        "CPU seconds during the load: "
+        + ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(used.items()) if seconds >= 0.05)
+    )
+    print(f"bench client CPU seconds (this process, all phases): {time.process_time():.1f}")
+    print(f"load average at the end (other work on this machine counts): {os.getloadavg()[0]:.2f}")
+
+
+def main() -> None:
+    home = Path(tempfile.mkdtemp(prefix="cavra-bench-ack-"))
+    nats_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
+    env |= {
+        "CAVRA_HOME": str(home),
+        "CAVRA_API_PORT": str(free_port()),
+        "CAVRA_EMBEDDED_NATS_PORT": str(nats_port),
+        "CAVRA_EMBEDDED_NATS_MONITOR_PORT": str(free_port()),
+        "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
+        "CAVRA_LOG_LEVEL": "warning",
+        "CAVRA_BOOTSTRAP_ADMIN_TOKEN": secrets.token_urlsafe(24),
+        "CAVRA_ACKNOWLEDGEMENT_REPLICAS": REPLICAS,
+        "CAVRA_NATS_SYNC": NATS_SYNC,
+    }
+    process = start_system(home, env)
+    try:
+        pids = descendants(process.pid)
+        asyncio.run(workload(env | {"CAVRA_NATS_URL": f"nats://127.0.0.1:{nats_port}"}, pids))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
