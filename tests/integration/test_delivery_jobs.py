@@ -24,6 +24,7 @@ from cavra_contracts.notifications import DeliveryStatusQueryV1, NotificationDel
 from cavra_contracts.subjects import COMMAND_STREAM
 from cavra_delivery.handlers import JOBS_CONSUMER
 from cavra_runtime.bus import Bus
+from tests.integration.test_delivery_crash_safety import fail_once, fired
 from tests.integration.test_notification_delivery import SIGNING_SECRET, connector_config
 from tests.support.fake_providers import FakeProviders
 from tests.support.harness import eventually, running_service, stored_events
@@ -198,6 +199,32 @@ async def test_a_redelivered_job_sends_only_what_has_no_final_outcome_and_nothin
     ]
 
 
+async def test_a_job_whose_final_transaction_failed_is_redelivered_and_sends_nothing_again(
+    nats_url: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAVRA_TEST_JIRA_TOKEN", "CANARY-JIRA-TOKEN")
+    async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:  # a webhook id twice: a failure
+        config = connector_config(fake, tmp_path / "connectors.json")
+        conn = await asyncpg.connect(database_url)
+        try:
+            async with (
+                running_service("delivery", nats_url, database_url, connector_config=str(config)),
+                publisher(nats_url) as bus,
+            ):
+                await fail_once(conn, "job_record_fault", "delivery_records", "NEW.job_id = 'esc-5'")
+                await bus.publish(make_envelope(job("esc-5", ("webhook", "jira", "slack")), producer="e"))
+
+                async def one_event() -> bool:
+                    return len(await delivered_events(nats_url)) == 1
+
+                await eventually(one_event, timeout=20, what="the job's event after the redelivery")
+            assert await fired(conn, "job_record_fault") >= 2, "the first final transaction failed"
+        finally:
+            await conn.close()
+        assert [len(fake.requests_for(p)) for p in ("webhook", "slack")] == [1, 1]
+        assert [r.step for r in fake.requests_for("jira")] == ["search", "create"], "sent once"
+
+
 async def test_a_poison_job_is_rejected_at_once_and_the_next_job_is_delivered(
     nats_url: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -246,3 +273,35 @@ async def test_a_poison_job_is_rejected_at_once_and_the_next_job_is_delivered(
         (r.consumer, r.reason, r.delivery_attempts) == (JOBS_CONSUMER, "undecodable", 1) for r in rejections
     )
     assert any("targets" in r.error for r in rejections) and any("content" in r.error for r in rejections)
+
+
+async def test_rows_written_by_the_previous_release_belong_to_their_plan(
+    nats_url: str, database_url: str
+) -> None:
+    async with running_service("delivery", nats_url, database_url):
+        conn = await asyncpg.connect(database_url)
+        try:
+            # The statements of the release before jobs, during a rolling deploy.
+            await conn.execute(
+                """INSERT INTO delivery.deliveries (delivery_id, plan_id, route_key, schedule_id, provider,
+                       owner, status, route_id)
+                   VALUES ('gordn-old:gordrk-1:-', 'gordn-old', 'gordrk-1', 's', 'slack', 'ops',
+                       'unconfigured', 'gordroute-1')"""
+            )
+            inserted = await conn.fetchval(
+                """INSERT INTO delivery.delivery_records (record_id, plan_id, source, success, document,
+                       created_at)
+                   VALUES ('rcd-old', 'gordn-old', 'go_backend_rollback_drill_notification', false,
+                       '{}', now())
+                   ON CONFLICT (plan_id) DO NOTHING RETURNING 1"""
+            )
+            row = await conn.fetchrow("SELECT job_id, source FROM delivery.deliveries")
+            record = await conn.fetchval("SELECT job_id FROM delivery.delivery_records")
+        finally:
+            await conn.close()
+    assert inserted == 1
+    assert (row["job_id"], row["source"], record) == (
+        "gordn-old",
+        "go_backend_rollback_drill_notification",
+        "gordn-old",
+    )

@@ -198,3 +198,15 @@ def test_links_need_both_the_secret_and_the_public_url() -> None:
         DeliverySettings(ack_link_secret="short")
     with pytest.raises(ValidationError, match="public_base_url"):
         DeliverySettings(public_base_url="https://ops.example/?token=x")
+
+
+def test_a_slack_message_about_no_route_has_no_ack_button() -> None:
+    job = jobs.message_job(command())
+    unrouted = job.message.notification(job.targets[1], delivery="d-2", now=NOW)
+    routed = job.message.notification(job.targets[0], delivery="d-1", now=NOW)
+    slack = CONNECTORS.connectors["slack"]
+    kinds = [
+        [block["type"] for block in providers.build_requests(slack, note, "d", NOW)[0].json_body["blocks"]]
+        for note in (routed, unrouted)
+    ]
+    assert "actions" in kinds[0] and "actions" not in kinds[1]

@@ -14,7 +14,7 @@ from cavra_delivery.connectors.providers.base import Provider
 def build(
     connector: ConnectorConfig, notification: Notification, idempotency_key: str, now: datetime
 ) -> list[HttpRequest]:
-    """Incoming webhook with Block Kit: header, text, facts, links and an Ack button."""
+    """Incoming webhook with Block Kit: header, text, facts, links and an Ack button (with a route)."""
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -37,20 +37,21 @@ def build(
     if notification.links:
         links = " | ".join(f"<{url}|{_mrkdwn(label)}>" for label, url in notification.links)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": clip(links, 3000)}]})
-    blocks.append(
-        {
-            "type": "actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "text": {"type": "plain_text", "text": "Ack"},
-                    "action_id": "ack",
-                    "value": clip(notification.route_id, 2000),
-                    "style": "primary",
-                }
-            ],
-        }
-    )
+    if notification.route_id:  # a message about no route (an audit package) has nothing to ack
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Ack"},
+                        "action_id": "ack",
+                        "value": clip(notification.route_id, 2000),
+                        "style": "primary",
+                    }
+                ],
+            }
+        )
     body = {"text": clip(f"{notification.title}: {notification.text}", 3000), "blocks": blocks}
     return [HttpRequest("POST", url_of(connector), base_headers(idempotency_key), json_body=body)]
 
