@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 
+from cavra_acknowledgement import SERVICE
 from cavra_contracts.audit import (
     MAX_CHAIN_PAGE_BYTES,
     AuditChainQueryV1,
@@ -41,7 +42,6 @@ from . import repository as repo
 from .subscriptions import AUDIT_CONSUMER
 
 log = structlog.get_logger()
-SERVICE = "acknowledgement"
 SCHEDULE_ID_PREFIX = "gordackauditschedule-"
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cavra_acknowledgement import SERVICE
 from cavra_contracts.envelope import make_envelope
 from cavra_contracts.notifications import ConnectorsQueryV1
 from cavra_runtime.ports import MessageBus
-
-SERVICE = "acknowledgement"
 
 
 @dataclass

@@ -14,6 +14,7 @@ from datetime import datetime
 import asyncpg
 import structlog
 
+from cavra_acknowledgement import SERVICE
 from cavra_contracts.actors import system_actor
 from cavra_contracts.audit import AuditFiltersV1
 from cavra_contracts.envelope import make_envelope
@@ -22,7 +23,7 @@ from cavra_runtime.outbox import enqueue
 
 from . import repository as repo
 from . import workflow
-from .handlers import SERVICE, AuditDeps
+from .handlers import AuditDeps
 
 log = structlog.get_logger()
 
