@@ -47,6 +47,7 @@ from cavra_contracts.limits import (
 from cavra_contracts.notifications import ConnectorsQueryV1, DeliveryOptions
 from cavra_contracts.timestamps import iso
 from cavra_contracts.vocabulary import normalize_provider
+from cavra_gateway.api_models import Accepted
 from cavra_gateway.auth import Operator, Viewer
 from cavra_gateway.deps import GatewayState, State
 from cavra_gateway.errors import error_responses, problem_response, rejection_response
@@ -137,7 +138,7 @@ def _rejected(outcome_payload: dict[str, Any]) -> JSONResponse:
     description="Per route of the current plan of each schedule matching the filters: its latest "
     "acknowledgement state, and the counts of the package. `envelope` is the DSSE envelope "
     "(Ed25519) that `cavra audit verify` checks offline.",
-    responses={200: {"description": "Signed and chained"}, **COMMAND_ERRORS},
+    responses={200: {"description": "Signed and chained"}, 202: {"model": Accepted}, **COMMAND_ERRORS},
 )
 async def audit_package(
     state: State,
@@ -204,7 +205,9 @@ async def _unconfigured(state: GatewayState, requested: str) -> JSONResponse | N
     "that delivers a fresh package every interval until it is cancelled.",
     responses={
         200: {"description": "Planned and delivered (see `delivery`)"},
-        202: {"description": "Planned; the delivery is under way: poll `poll`"},
+        202: {
+            "description": "Queued (`status` accepted), or planned with the delivery under way: poll `poll`"
+        },
         **COMMAND_ERRORS,
     },
 )
@@ -280,7 +283,7 @@ async def audit_schedules(
 @router.delete(
     "/acknowledgements/audit-schedules/{schedule_ref_id}",
     summary="Cancel an audit delivery schedule: it delivers nothing more",
-    responses={200: {"description": "Cancelled"}, **error_responses(404, 409, 503)},
+    responses={200: {"description": "Cancelled"}, 202: {"model": Accepted}, **error_responses(404, 409, 503)},
 )
 async def cancel_audit_schedule(
     state: State,
