@@ -10,7 +10,12 @@ import pytest
 from cavra_acknowledgement.audit import package
 from cavra_acknowledgement.audit.package import RouteRow
 from cavra_contracts.actors import ActorV1
-from cavra_contracts.audit import AUDIT_DELIVERY_EVENT_TYPE, AuditFiltersV1, cadence_minutes
+from cavra_contracts.audit import (
+    AUDIT_DELIVERY_EVENT_TYPE,
+    AuditFiltersV1,
+    cadence_minutes,
+    unconfigured_providers,
+)
 from cavra_contracts.deliveries import AUDIT_SOURCE, MAX_JOB_DATA_BYTES
 from cavra_contracts.notifications import DeliveryOptions
 
@@ -115,8 +120,8 @@ def test_the_delivery_plan_keeps_requested_providers_in_available_order() -> Non
         next_delivery_at="",
         now=NOW,
     )["selected_providers"] == ["webhook"]
-    assert package.unconfigured("splunk, pagerduty", ["splunk", "webhook"]) == ["pagerduty"]
-    assert package.unconfigured("all", []) == []
+    assert unconfigured_providers("splunk, Pager-Duty", ["splunk", "webhook"]) == ["pager_duty"]
+    assert unconfigured_providers("all", []) == []
 
 
 def test_the_delivery_job_routes_carry_no_notes() -> None:

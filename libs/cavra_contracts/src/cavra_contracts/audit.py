@@ -17,6 +17,7 @@ creates an audit schedule that delivers the next packages by itself until it is 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, ClassVar, Final, Literal
 
 from pydantic import Field, StringConstraints
@@ -32,7 +33,7 @@ from cavra_contracts.limits import (
 from cavra_contracts.notifications import DeliveryOptions
 from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.subjects import MessageSpec
-from cavra_contracts.vocabulary import AlertLevel
+from cavra_contracts.vocabulary import AlertLevel, normalize_providers
 
 SERVICE = "acknowledgement"
 
@@ -80,6 +81,19 @@ def cadence_minutes(cadence: str) -> int | None:
     if minutes > MAX_CADENCE_MINUTES:
         raise ValueError(f"cadence every_N_minutes allows N up to {MAX_CADENCE_MINUTES}")
     return minutes
+
+
+def requested_providers(requested: str) -> list[str]:
+    """The providers a ``delivery_provider`` names, normalised, first occurrence order (``all``: none)."""
+    if requested.strip().lower() == "all":
+        return []
+    return normalize_providers(requested.split(","))
+
+
+def unconfigured_providers(requested: str, routable: Sequence[str]) -> list[str]:
+    """Requested providers no connector serves: the audit delivery answers 400 naming them."""
+    served = set(normalize_providers(routable))
+    return [name for name in requested_providers(requested) if name not in served]
 
 
 ScheduleFilter = Annotated[
@@ -371,4 +385,6 @@ __all__ = [
     "DeliverAuditPackageV1",
     "GenerateAuditPackageV1",
     "cadence_minutes",
+    "requested_providers",
+    "unconfigured_providers",
 ]

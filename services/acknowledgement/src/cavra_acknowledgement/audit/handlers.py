@@ -334,9 +334,9 @@ def schedule_view(row: asyncpg.Record) -> dict[str, Any]:
 
 async def audit_schedules(query: AuditSchedulesQueryV1, deps: AuditDeps) -> QueryReplyV1:
     async with deps.pool.acquire() as conn:
-        rows = await repo.schedules(conn, query.include_cancelled, query.limit)
+        rows, total = await repo.schedules(conn, query.include_cancelled, query.limit)
     items = [schedule_view(row) for row in rows]
-    return QueryReplyV1(ok=True, result={"items": items, "total": len(items)})
+    return QueryReplyV1(ok=True, result={"items": items, "total": total, "limit": query.limit})
 
 
 QUERIES: QueryTable[AuditDeps] = {

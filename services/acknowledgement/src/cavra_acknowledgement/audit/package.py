@@ -24,6 +24,7 @@ from cavra_contracts.audit import (
     AUDIT_PACKAGE_SCHEMA,
     AuditCountsV1,
     AuditFiltersV1,
+    requested_providers,
 )
 from cavra_contracts.deliveries import (
     AUDIT_SOURCE,
@@ -176,24 +177,6 @@ def _route_order(row: RouteRow) -> tuple[str, str, str, str]:
 
 
 # --- delivery -------------------------------------------------------------------------------
-
-
-def requested_providers(requested: str) -> list[str]:
-    """The providers a ``delivery_provider`` names (``all``: none in particular)."""
-    if requested.strip().lower() == "all":
-        return []
-    found: list[str] = []
-    for name in requested.split(","):
-        provider = normalize_provider(name)
-        if provider and provider not in found:
-            found.append(provider)
-    return found
-
-
-def unconfigured(requested: str, available: Sequence[str]) -> list[str]:
-    """Requested providers no connector serves (the audit delivery answers 400 naming them)."""
-    configured = {normalize_provider(name) for name in available}
-    return [name for name in requested_providers(requested) if name not in configured]
 
 
 def build_delivery_plan(

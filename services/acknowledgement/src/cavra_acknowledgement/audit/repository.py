@@ -269,8 +269,14 @@ async def cancel_schedule(
     return "cancelled"
 
 
-async def schedules(conn: asyncpg.Connection, include_cancelled: bool, limit: int) -> list[asyncpg.Record]:
-    return list(
+async def schedules(
+    conn: asyncpg.Connection, include_cancelled: bool, limit: int
+) -> tuple[list[asyncpg.Record], int]:
+    """The first ``limit`` schedules (active first) and how many there are."""
+    total = await conn.fetchval(
+        "SELECT count(*) FROM audit_schedules WHERE $1 OR cancelled_at IS NULL", include_cancelled
+    )
+    rows = list(
         await conn.fetch(
             f"""SELECT {SCHEDULE_COLUMNS} FROM audit_schedules
                 WHERE $1 OR cancelled_at IS NULL
@@ -279,6 +285,7 @@ async def schedules(conn: asyncpg.Connection, include_cancelled: bool, limit: in
             limit,
         )
     )
+    return rows, int(total)
 
 
 async def schedule_by_id(conn: asyncpg.Connection, schedule_ref_id: str) -> asyncpg.Record | None:

@@ -25,6 +25,7 @@ from cavra_contracts.audit import (
     AuditDeliveryPlannedV1,
     AuditFiltersV1,
     AuditPackageGeneratedV1,
+    unconfigured_providers,
 )
 from cavra_contracts.deliveries import DeliverMessageV1
 from cavra_contracts.notifications import DeliveryOptions
@@ -163,7 +164,7 @@ def check_providers(requested: str, available: Sequence[str] | None) -> list[str
     """The routable providers, or :class:`Rejected` (400) naming what is not configured."""
     if available is None:
         raise Rejected(400, "CAVRA_CONNECTOR_CONFIG", "connector config is not configured")
-    missing = package.unconfigured(requested, available)
+    missing = unconfigured_providers(requested, available)
     if missing:
         raise Rejected(
             400, "delivery_provider", f"connector provider is not configured: {', '.join(missing)}"

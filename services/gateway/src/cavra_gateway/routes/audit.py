@@ -31,6 +31,7 @@ from cavra_contracts.audit import (
     DeliverAuditPackageV1,
     GenerateAuditPackageV1,
     cadence_minutes,
+    unconfigured_providers,
 )
 from cavra_contracts.base import Timestamp
 from cavra_contracts.deliveries import AUDIT_SOURCE, MessageDeliveredV1
@@ -186,11 +187,7 @@ async def _unconfigured(state: GatewayState, requested: str) -> JSONResponse | N
             "connector config is not configured",
             [{"field": "CAVRA_CONNECTOR_CONFIG", "message": problem}],
         )
-    routable = {normalize_provider(name) for name in connectors.get("routable_providers", [])}
-    wanted = (
-        [] if requested.strip().lower() == "all" else [normalize_provider(p) for p in requested.split(",")]
-    )
-    missing = [name for name in wanted if name and name not in routable]
+    missing = unconfigured_providers(requested, connectors.get("routable_providers", []))
     if not missing:
         return None
     message = f"connector provider is not configured: {', '.join(missing)}"
