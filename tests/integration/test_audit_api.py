@@ -246,6 +246,9 @@ async def test_a_delivery_reaches_the_connector_and_an_hourly_cadence_is_listed_
         assert (
             body["delivery"]["source"] == AUDIT_SOURCE and body["delivery"]["job_id"] == plan["delivery_id"]
         )
+        record = body["metadata"]
+        assert record["connector_delivery_source"] == AUDIT_SOURCE and record["delivery_success"] is True
+        assert (record["audit_id"], record["delivery_id"]) == (plan["audit_id"], plan["delivery_id"])
         schedule = body["schedule"]
         assert schedule["schedule_ref"] == "release-governance-hourly" and schedule["state"] == "active"
         [request] = s.audit_requests()

@@ -45,7 +45,7 @@ from cavra_contracts.limits import (
     MAX_TEXT_LENGTH,
     MAX_TIMEOUT_SECONDS,
 )
-from cavra_contracts.notifications import ConnectorsQueryV1, DeliveryOptions
+from cavra_contracts.notifications import ConnectorsQueryV1, DeliveryOptions, DeliveryStatusQueryV1
 from cavra_contracts.timestamps import iso
 from cavra_contracts.vocabulary import normalize_provider
 from cavra_gateway.api_models import Accepted
@@ -250,6 +250,7 @@ async def audit_delivery(
             "delivery_plan": delivered_plan["delivery_plan"],
             "plan_metadata": delivered_plan["metadata"],
             "delivery": None,
+            "metadata": None,
             "success": None,
             "schedule": delivered_plan["schedule"],
             "actor": view["actor"],
@@ -258,7 +259,10 @@ async def audit_delivery(
         if delivered is None:
             return JSONResponse(status_code=202, content=response | {"poll": _package_poll(planned.audit_id)})
         message = MessageDeliveredV1.model_validate(delivered.payload)
+        status = await ask(state, DeliveryStatusQueryV1(plan_id=planned.delivery_id))
+        record = status.get("record") or {}
         response["delivery"] = message.model_dump(mode="json")
+        response["metadata"] = record | {"audit_id": planned.audit_id, "delivery_id": planned.delivery_id}
         response["success"] = message.success
         return JSONResponse(status_code=200, content=response)
 
