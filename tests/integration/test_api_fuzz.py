@@ -90,7 +90,14 @@ async def test_generated_requests_get_no_5xx_and_answers_that_match_the_openapi_
             running_service("router", nats_url, database_url),
             running_service("delivery", nats_url, database_url, connector_config=str(config)),
             running_service("acknowledgement", nats_url, database_url, home=tmp_path),
-            gateway_client(nats_url, database_url, command_wait_seconds=3, delivery_wait_seconds=3) as api,
+            gateway_client(
+                nats_url,
+                database_url,
+                command_wait_seconds=3,
+                delivery_wait_seconds=3,
+                slack_signing_secret="fuzz-slack-secret",
+                ack_link_secret="fuzz-ack-link-secret",
+            ) as api,
         ):
             seeded = await api.put(
                 f"{BASE}/rollback-drill-schedules/seed",

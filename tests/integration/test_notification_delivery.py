@@ -155,7 +155,9 @@ async def test_stale_schedule_is_delivered_with_suppression_and_redacted_evidenc
             running_service(
                 "delivery", nats_url, database_url, connector_config=str(config), delivery_timeout_seconds=2
             ),
-            gateway_client(nats_url, database_url, delivery_wait_seconds=10) as api,
+            gateway_client(
+                nats_url, database_url, delivery_wait_seconds=10, services=("scheduler", "router", "delivery")
+            ) as api,
         ):
             created = await api.put(f"{BASE}/rollback-drill-schedules/payments", json=stale_schedule())
             responses.append(created.text)

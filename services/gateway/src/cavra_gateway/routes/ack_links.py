@@ -4,7 +4,8 @@ The token is the credential (signed with ``CAVRA_ACK_LINK_SECRET``, see ``cavra_
 so no bearer token is needed. A ``GET`` only shows a confirmation page, because mail and chat link
 scanners fetch every link they see; the page's button ``POST``s the same URL, which records the
 acknowledgement once (the acknowledgement service stores the link id: a second use is 409).
-Forged or malformed → 401, expired → 410. The token is never logged, stored or sent on.
+Forged or malformed → 401, expired → 410, no secret configured → 404. The token is never logged,
+stored or sent on.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from cavra_contracts.ack_links import MAX_TOKEN_LENGTH, AckLinkClaims, AckLinkEr
 from cavra_contracts.acknowledgements import ACKNOWLEDGEMENT_STATES, AckTargetV1
 from cavra_contracts.actors import ActorV1
 from cavra_contracts.limits import MAX_ID_LENGTH, MAX_PROVIDER_LENGTH
+from cavra_gateway.api_models import Accepted
 from cavra_gateway.deps import GatewayState, State
-from cavra_gateway.errors import error_responses, problem_response
+from cavra_gateway.errors import Problem, error_responses, problem_response
 from cavra_gateway.routes.acknowledgements import PREFIX, command, record, single_view
 
 router = APIRouter(prefix=f"{PREFIX}/ack-links", tags=["integrations"])
@@ -46,7 +48,7 @@ class LinkRefused(Exception):
 def _claims(state: GatewayState, token: str) -> AckLinkClaims:
     secret = state.settings.ack_link_secret
     if secret is None:
-        raise LinkRefused(503, "ack links are not configured (CAVRA_ACK_LINK_SECRET)")
+        raise LinkRefused(404, "ack links are not configured (CAVRA_ACK_LINK_SECRET)")
     try:
         claims = verify(token, secret.get_secret_value(), datetime.now(UTC))
     except AckLinkError as exc:
@@ -75,7 +77,12 @@ def _page(status_code: int, title: str, body: str) -> HTMLResponse:
     "/{token}",
     summary="Confirmation page of a one-time ack link (a GET never acknowledges)",
     response_class=HTMLResponse,
-    responses={401: {"description": "Forged or malformed"}, 410: {"description": "Expired"}},
+    responses={
+        401: {"description": "Forged or malformed", "content": {"text/html": {}}},
+        404: {"description": "Ack links are not configured", "content": {"text/html": {}}},
+        410: {"description": "Expired", "content": {"text/html": {}}},
+        422: {"model": Problem, "description": "Not a token"},
+    },
 )
 async def confirm(state: State, token: str = TOKEN) -> Response:
     try:
@@ -98,8 +105,10 @@ async def confirm(state: State, token: str = TOKEN) -> Response:
     summary="Use a one-time ack link: records its acknowledgement once",
     responses={
         201: {"description": "Recorded"},
-        410: {"description": "Expired"},
-        **error_responses(404, 409, 503),
+        202: {"model": Accepted, "description": "Queued: the outcome did not arrive in time"},
+        401: {"model": Problem, "description": "Forged or malformed"},
+        410: {"model": Problem, "description": "Expired"},
+        **error_responses(404, 409, 422, 503),
     },
 )
 async def use(state: State, request: Request, token: str = TOKEN) -> Response:

@@ -45,7 +45,7 @@ from cavra_contracts.limits import (
     MAX_TEXT_LENGTH,
 )
 from cavra_contracts.vocabulary import normalize_provider
-from cavra_gateway.api_models import body_schema
+from cavra_gateway.api_models import Accepted, body_schema
 from cavra_gateway.auth import Operator, Viewer
 from cavra_gateway.deps import GatewayState, State
 from cavra_gateway.errors import error_responses, problem_response, rejection_response
@@ -67,6 +67,13 @@ from cavra_gateway.params import ID_OR_EMPTY, ID_PATTERN, TEXT
 PREFIX = "/runtime/go-pilot/rollback-drill-notifications"
 router = APIRouter(prefix=PREFIX, tags=["acknowledgements"], responses=error_responses(422, 503))
 COMMAND_ERRORS = error_responses(404, 409, 413, 422, 503)
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": Accepted,
+        "description": "Queued: no outcome within CAVRA_COMMAND_WAIT_SECONDS. Poll `poll`, or repeat the "
+        "request with the same Idempotency-Key.",
+    }
+}
 STATES_POLL = f"{PREFIX}/acknowledgements/routes"
 
 ACTIONS: dict[str, str] = {"ack": "acknowledged", "escalate": "escalated", "resolve": "resolved"}
@@ -281,7 +288,7 @@ def bulk_view(requested_state: str) -> Respond:
     description="Covers every owner on that provider in the plan (default: the schedule's current plan), "
     "or one `owner`. `acknowledged_by` is always the verified caller.",
     openapi_extra=body_schema(AckRequest),
-    responses={201: {"description": "Recorded"}, **COMMAND_ERRORS},
+    responses={201: {"description": "Recorded"}, **ACCEPTED, **COMMAND_ERRORS},
 )
 async def acknowledge(
     state: State,
@@ -321,7 +328,7 @@ async def acknowledge(
     summary="Acknowledge 1-100 routes at once, atomically "
     "(cavra.go-backend-pilot.rollback-drill-bulk-acknowledgement.v1)",
     openapi_extra=body_schema(BulkRequest),
-    responses={201: {"description": "Every route recorded"}, **COMMAND_ERRORS},
+    responses={201: {"description": "Every route recorded"}, **ACCEPTED, **COMMAND_ERRORS},
 )
 async def bulk(
     state: State, request: Request, actor: Operator, body: Any = Body(...), key: str | None = IDEMPOTENCY_KEY
@@ -367,7 +374,7 @@ async def bulk(
 @router.post(
     "/routes/{route_id}/actions",
     summary="Ack, Escalate or Resolve one route (recorded with actor, time, before and after state)",
-    responses={201: {"description": "Recorded"}, **COMMAND_ERRORS},
+    responses={201: {"description": "Recorded"}, **ACCEPTED, **COMMAND_ERRORS},
 )
 async def route_action(
     state: State,
@@ -394,7 +401,7 @@ async def route_action(
     summary="Ack, Escalate or Resolve every route of the current plans matching a filter scope",
     description=f"At most {MAX_SCOPE_ROUTES} routes; with `expected_count` (what the caller was shown) a "
     "scope that changed meanwhile is refused with 409 and nothing is recorded.",
-    responses={201: {"description": "Every route recorded"}, **COMMAND_ERRORS},
+    responses={201: {"description": "Every route recorded"}, **ACCEPTED, **COMMAND_ERRORS},
 )
 async def scope_action(
     state: State,

@@ -3,9 +3,10 @@
 No bearer token: Slack signs every callback with the app's signing secret
 (``CAVRA_SLACK_SIGNING_SECRET``): ``X-Slack-Signature`` is ``v0=`` + the HMAC-SHA256 hex of
 ``v0:{X-Slack-Request-Timestamp}:{raw body}``. A timestamp more than five minutes from now, a missing or
-wrong signature answers 401 and nothing is recorded. The button's value is the route id (see the
-delivery service's Slack provider); the Slack user becomes the actor ``slack:<user name>``. The same
-callback delivered twice is one command (its message id is derived from the signature).
+wrong signature answers 401 and nothing is recorded; without the secret the endpoint answers 404. The
+button's value is the route id (see the delivery service's Slack provider); the Slack user becomes the
+actor ``slack:<user name>``. The same callback delivered twice is one command (its message id is
+derived from the signature).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from fastapi.responses import JSONResponse, Response
 from cavra_contracts.acknowledgements import AcknowledgementsRecordedV1, AckTargetV1
 from cavra_contracts.actors import ActorV1
 from cavra_contracts.limits import MAX_ID_LENGTH, MAX_TEXT_LENGTH
+from cavra_gateway.api_models import Accepted
 from cavra_gateway.deps import State
-from cavra_gateway.errors import error_responses, problem_response
+from cavra_gateway.errors import Problem, error_responses, problem_response
 from cavra_gateway.params import ID_PATTERN
 from cavra_gateway.routes.acknowledgements import PREFIX, command, record
 
@@ -67,14 +69,14 @@ def interaction(body: bytes) -> tuple[str, ActorV1]:
     try:
         [raw] = parse_qs(body.decode(), strict_parsing=True)["payload"]
         payload: Any = json.loads(raw)
-        user = payload["user"]
-        action = payload["actions"][0]
+        user, action = payload["user"], payload["actions"][0]
         route_id, user_id = action["value"], user["id"]
         name = user.get("username") or user.get("name") or user_id
-    except (UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError):
+        action_id = action.get("action_id", ACK_ACTION)
+        team = str((payload.get("team") or {}).get("id", ""))
+    except (UnicodeDecodeError, ValueError, KeyError, IndexError, TypeError, AttributeError):
         raise SlackRefused(422, "payload", "not a Slack block_actions payload with an Ack button") from None
-    checks = (isinstance(route_id, str), isinstance(user_id, str), isinstance(name, str))
-    if not all(checks) or action.get("action_id", ACK_ACTION) != ACK_ACTION:
+    if not all(isinstance(value, str) for value in (route_id, user_id, name)) or action_id != ACK_ACTION:
         raise SlackRefused(422, "payload.actions[0]", "not the Ack button of a CAVRA notification")
     if len(route_id) > MAX_ID_LENGTH or not ROUTE_ID.match(route_id):
         raise SlackRefused(422, "payload.actions[0].value", "not a route id")
@@ -83,7 +85,7 @@ def interaction(body: bytes) -> tuple[str, ActorV1]:
         role="operator",
         method="slack",
         subject=user_id[:MAX_TEXT_LENGTH],
-        issuer=str((payload.get("team") or {}).get("id", ""))[:MAX_TEXT_LENGTH],
+        issuer=team[:MAX_TEXT_LENGTH],
     )
     return route_id, actor
 
@@ -105,13 +107,18 @@ def _slack_reply(recorded: AcknowledgementsRecordedV1) -> JSONResponse:
 @router.post(
     "/interactions",
     summary="Slack interactive callback: the Ack button of a notification (signed by Slack)",
-    responses={200: {"description": "Recorded"}, **error_responses(404, 413, 422, 503)},
+    responses={
+        200: {"description": "Recorded"},
+        202: {"model": Accepted, "description": "Queued, or a repeated callback (recorded once)"},
+        401: {"model": Problem, "description": "Missing or wrong signature, or a stale timestamp"},
+        **error_responses(404, 413, 422, 503),
+    },
 )
 async def interactions(state: State, request: Request) -> Response:
     secret = state.settings.slack_signing_secret
-    if secret is None:
+    if secret is None:  # the endpoint is off until the operator gives it the app's secret
         return problem_response(
-            503, "not configured", [{"field": "CAVRA_SLACK_SIGNING_SECRET", "message": "not set"}]
+            404, "not configured", [{"field": "CAVRA_SLACK_SIGNING_SECRET", "message": "not set"}]
         )
     body = await request.body()
     if len(body) > MAX_SLACK_BODY_BYTES:
