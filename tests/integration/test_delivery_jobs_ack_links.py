@@ -99,3 +99,35 @@ async def test_ack_links_reach_the_providers_and_never_the_evidence_events_or_lo
     for secret in secrets:
         assert secret not in stores, f"{secret[:24]}... stored"
         assert secret not in logs, f"{secret[:24]}... logged"
+
+
+async def test_the_ack_link_secret_inside_a_chosen_string_is_redacted_like_a_connector_secret(
+    nats_url: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAVRA_TEST_JIRA_TOKEN", "CANARY-JIRA-TOKEN")
+    command = job("esc-owner", ("webhook",)).model_dump(mode="json")
+    command["targets"][0]["owner"] = f"team-{ACK_SECRET}"
+    async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
+        config = connector_config(fake, tmp_path / "connectors.json")
+        async with (
+            running_service(
+                "delivery",
+                nats_url,
+                database_url,
+                connector_config=str(config),
+                ack_link_secret=ACK_SECRET,
+                public_base_url=PUBLIC_URL,
+            ),
+            publisher(nats_url) as bus,
+        ):
+            envelope = make_envelope(job("esc-owner", ("webhook",)), producer="escalation")
+            await bus.publish(envelope.model_copy(update={"payload": command}))
+
+            async def delivered() -> bool:
+                return len(await stored_events(nats_url, MessageDeliveredV1.MESSAGE.subject)) == 1
+
+            await eventually(delivered, what="the job with a redacted owner")
+    [event] = await stored_events(nats_url, MessageDeliveredV1.MESSAGE.subject)
+    [delivery] = event.payload["deliveries"]
+    assert (delivery["owner"], delivery["outcome"]) == ("team-[REDACTED]", "delivered")
+    assert ACK_SECRET not in await everything_in_postgres(database_url)

@@ -91,7 +91,8 @@ class Pipeline:
         if not job.targets:
             return
         connectors = self.registry.current()  # one config for the whole job
-        pattern = secret_pattern(secret_values(connectors))
+        signing = [self.links.secret.get_secret_value()] if self.links else []
+        pattern = secret_pattern([*secret_values(connectors), *signing])
         routes = self._routes(job, connectors)
         async with _keep_alive(heartbeat, self.heartbeat_seconds):
             async with asyncio.timeout(self.database_timeout_seconds), self.pool.acquire() as conn:

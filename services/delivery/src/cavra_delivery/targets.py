@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """A plan's deliverable route, or a DeliverMessageV1 target; delivered through every connector
-    serving ``provider``, each under the delivery id ``job_id:key:connector``."""
+    serving ``provider``, each under the delivery id ``job_id:key:connector``.
+
+    A named tuple rather than a frozen dataclass: one is built per route of every plan, and a tuple
+    is built about ten times faster."""
 
     key: str
     """Stable within the job: a plan route's ``route_key``, a command target's ``target_key``."""
