@@ -178,3 +178,10 @@ def test_public_records_round_trip_into_trusted_keys() -> None:
     assert set(keys.trusted_keys(record["public_key_pem"])) == {record["key_id"]}
     with pytest.raises(keys.AuditKeyError, match="SHA-256"):
         keys.trusted_keys(json.dumps([{**record, "key_id": "0" * 64}]))
+
+
+def test_a_key_file_others_may_read_is_refused(tmp_path: Path) -> None:
+    keys.load_signing_key(None, tmp_path)
+    os.chmod(tmp_path / keys.KEY_FILE_NAME, 0o644)
+    with pytest.raises(keys.AuditKeyError, match="chmod 600"):
+        keys.load_signing_key(None, tmp_path)

@@ -83,6 +83,8 @@ def load_signing_key(configured: str | None, home: Path) -> SigningKey:
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        if os.stat(path).st_mode & 0o077:
+            raise AuditKeyError(f"{path} may be read by other users: chmod 600 it") from None
         return SigningKey(parse_private(path.read_text(), source=str(path)), str(path))
     key = Ed25519PrivateKey.generate()
     with os.fdopen(descriptor, "wb") as handle:

@@ -24,14 +24,15 @@ from .workflow import KeyRing
 def audit_wiring(runtime: Infrastructure, settings: AuditSettings, clock: Callable[[], datetime]) -> Wiring:
     """The audit consumer, its queries and the schedule timer, wired to ``runtime``."""
     secret = settings.audit_signing_key
+    configured = (secret.get_secret_value() if secret is not None else "") or None  # empty: unset
     deps = AuditDeps(
         pool=runtime.pool,
         clock=clock,
-        keyring=KeyRing(secret.get_secret_value() if secret else None, settings.home),
+        keyring=KeyRing(configured, settings.home),
         peers=BusConnectors(runtime.bus, settings.audit_query_timeout_seconds),
     )
 
-    if secret is not None:
+    if configured is not None:
         deps.keyring.get()  # a configured key that is not one stops the service at start, not later
 
     async def timer(stop: asyncio.Event) -> None:
