@@ -185,3 +185,12 @@ def test_a_key_file_others_may_read_is_refused(tmp_path: Path) -> None:
     os.chmod(tmp_path / keys.KEY_FILE_NAME, 0o644)
     with pytest.raises(keys.AuditKeyError, match="chmod 600"):
         keys.load_signing_key(None, tmp_path)
+
+
+def test_racing_replicas_end_with_one_key_and_no_draft_left(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        loaded = list(pool.map(lambda _: keys.load_signing_key(None, tmp_path), range(16)))
+    assert len({key.key_id for key in loaded}) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [keys.KEY_FILE_NAME]

@@ -2,7 +2,7 @@
 
 The private key comes from ``CAVRA_AUDIT_SIGNING_KEY`` (PKCS#8 PEM, or the base64 of the raw 32
 bytes) or, when that is unset, from ``$CAVRA_HOME/audit-signing-key.pem``, created on first use
-with mode 0600 (replicas sharing ``$CAVRA_HOME`` race safely: the file is created exclusively).
+with mode 0600 (written whole, then linked into place: replicas sharing ``$CAVRA_HOME`` race safely).
 It never leaves this module: ``repr`` hides it, errors never quote it, and only public keys
 (:func:`public_record`) are stored, served and exported.
 """
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -79,17 +81,28 @@ def load_signing_key(configured: str | None, home: Path) -> SigningKey:
     if configured:
         return SigningKey(parse_private(configured, source="CAVRA_AUDIT_SIGNING_KEY"), "environment")
     path = home / KEY_FILE_NAME
-    home.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        _create(path)
+    if os.stat(path).st_mode & 0o077:
+        raise AuditKeyError(f"{path} may be read by other users: chmod 600 it")
+    return SigningKey(parse_private(path.read_text(), source=str(path)), str(path))
+
+
+def _create(path: Path) -> None:
+    """Write a fresh key completely, then link it into place: a crash never leaves a half-written
+    key, and of replicas racing here exactly one key wins (the others read it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        if os.stat(path).st_mode & 0o077:
-            raise AuditKeyError(f"{path} may be read by other users: chmod 600 it") from None
-        return SigningKey(parse_private(path.read_text(), source=str(path)), str(path))
-    key = Ed25519PrivateKey.generate()
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(private_pem(key))
-    return SigningKey(key, str(path))
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(private_pem(Ed25519PrivateKey.generate()))
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
 
 
 def public_pem(key: Ed25519PublicKey) -> str:
