@@ -15,6 +15,7 @@ import asyncpg
 
 from cavra_acknowledgement import recording
 from cavra_contracts.acknowledgements import (
+    MAX_SCOPE_ROUTES,
     AcknowledgementRejectedV1,
     AcknowledgementsRecordedV1,
     AckTargetV1,
@@ -142,6 +143,10 @@ async def test_an_ack_of_an_old_plan_never_clears_the_newer_plan(database_url: s
         assert current["plan_id"] == new.plan.plan_id and current["state"] == "outstanding"
         latest = await h.recorded(ack(AckTargetV1(schedule_id="s1", provider="slack")))
         assert latest.acknowledgements[0].plan_id == new.plan.plan_id
+        # the same generated_at: the later one in the stream is current
+        tie = await h.plan(plan_event("s1", "gordn-00000000000000a3", NOW.replace(minute=10)))
+        [current] = (await h.states(schedule_id="s1"))["items"]
+        assert current["plan_id"] == tie.plan.plan_id and current["state"] == "outstanding"
 
 
 async def test_escalated_and_dismissed_stay_outstanding_and_breach_by_the_clock(database_url: str) -> None:
@@ -218,3 +223,16 @@ async def test_a_redelivered_command_stores_nothing_twice(database_url: str) -> 
         assert await h.scalar("SELECT count(*) FROM outbox") == 1, "one event, not a second"
         stored = await h.scalar("SELECT acknowledgement_id FROM acknowledgements")
         assert stored == acknowledgement_id(envelope.message_id, (await h.states())["items"][0]["route_id"])
+
+
+async def test_a_scope_wider_than_the_limit_is_refused_whole(database_url: str) -> None:
+    async with service(database_url) as h:
+        owners = tuple(f"o{n}" for n in range(MAX_SCOPE_ROUTES // 2 + 1))
+        for index in range(2):  # two current plans: one route more than a scope may touch
+            await h.plan(plan_event(f"s{index}", f"gordn-00000000000001a{index}", NOW, owners=owners))
+        assert (await h.states())["total"] == MAX_SCOPE_ROUTES + 2
+        wide = await h.rejected(ack(mode="scope", scope=RouteScopeV1(provider="slack")))
+        assert (wide.status_code, wide.problems[0].field) == (409, "scope")
+        narrow = await h.recorded(ack(mode="scope", scope=RouteScopeV1(schedule_id="s0")))
+        assert narrow.acknowledgement_count == len(owners)
+        assert await h.scalar("SELECT count(*) FROM acknowledgements") == len(owners)
