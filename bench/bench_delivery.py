@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -46,6 +47,9 @@ from cavra_contracts.notifications import DeliveryOptions, PlanNotificationV1  #
 from cavra_runtime.embedded import free_port  # noqa: E402
 from tests.support.sink import Sink  # noqa: E402
 
+ADMIN_TOKEN = secrets.token_urlsafe(32)
+"""Given to `cavra up` as CAVRA_BOOTSTRAP_ADMIN_TOKEN: every API call here is the admin's."""
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SCHEDULES = int(os.environ.get("BENCH_SCHEDULES", "150"))
 REPLICAS = os.environ.get("BENCH_DELIVERY_REPLICAS", "2")
 PROFILE_DIR = Path(os.environ["BENCH_PROFILE"]) if os.environ.get("BENCH_PROFILE") else None
@@ -371,6 +375,7 @@ async def main() -> None:
             "CAVRA_CONNECTOR_CONFIG": str(config),
             "CAVRA_DELIVERY_WAIT_SECONDS": "30",
             "CAVRA_DELIVERY_REPLICAS": REPLICAS,
+            "CAVRA_BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN,
         }
         env["CAVRA_NATS_URL_FOR_BENCH"] = f"nats://127.0.0.1:{env['CAVRA_EMBEDDED_NATS_PORT']}"
         up = subprocess.Popen(
@@ -380,7 +385,9 @@ async def main() -> None:
             stderr=subprocess.STDOUT,
         )
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as api:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", timeout=60, headers=ADMIN_HEADERS
+            ) as api:
                 deadline = time.monotonic() + 120
                 while time.monotonic() < deadline and up.poll() is None:
                     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -34,6 +35,9 @@ from cavra_contracts.scheduler import DrillRunRecordedV1, RecordDrillRunV1
 from cavra_contracts.schedules import DrillRunV1
 from cavra_runtime.embedded import free_port
 
+ADMIN_TOKEN = secrets.token_urlsafe(32)
+"""Given to `cavra up` as CAVRA_BOOTSTRAP_ADMIN_TOKEN: every API call here is the admin's."""
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SCHEDULES = 300
 DRILLS = 2000
 QUERY_SECONDS = 5.0
@@ -202,7 +206,7 @@ async def bench_timer(api: httpx.AsyncClient, nats_url: str) -> float:
 
 async def workload(env: dict[str, str]) -> None:
     base = f"http://127.0.0.1:{env['CAVRA_API_PORT']}"
-    async with httpx.AsyncClient(base_url=base, timeout=30) as api:
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers=ADMIN_HEADERS) as api:
         puts = await bench_puts(api)
         print(
             f"PUT schedule (command->event), {SCHEDULES} sequential: p50 {percentile(puts, 50):.1f} ms, "
@@ -235,6 +239,7 @@ def main() -> None:
         "CAVRA_EMBEDDED_NATS_MONITOR_PORT": str(free_port()),
         "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
         "CAVRA_LOG_LEVEL": "warning",
+        "CAVRA_BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN,
     }
     try:
         process, cold = start_system(home, env)

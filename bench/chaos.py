@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -51,6 +52,9 @@ from bench.chaos_sink import RecordingSink, children, identity  # noqa: E402
 from bench.chaos_summary import EvidenceRow, Kill, render, summarize  # noqa: E402
 from cavra_runtime.embedded import free_port  # noqa: E402
 
+ADMIN_TOKEN = secrets.token_urlsafe(32)
+"""Given to `cavra up` as CAVRA_BOOTSTRAP_ADMIN_TOKEN: every API call here is the admin's."""
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SCHEDULES = int(os.environ.get("CHAOS_SCHEDULES", "200"))
 LOAD_SECONDS = float(os.environ.get("CHAOS_LOAD_SECONDS", "60"))
 REPLICAS = int(os.environ.get("CHAOS_DELIVERY_REPLICAS", "2"))
@@ -342,17 +346,22 @@ class Run:
 
 def environment(home: Path, config: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
-    return env | {
-        "CAVRA_HOME": str(home),
-        "CAVRA_API_PORT": str(port),
-        "CAVRA_LOG_LEVEL": "info",
-        "CAVRA_EMBEDDED_NATS_PORT": str(free_port()),
-        "CAVRA_EMBEDDED_NATS_MONITOR_PORT": str(free_port()),
-        "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
-        "CAVRA_CONNECTOR_CONFIG": str(config),
-        "CAVRA_DELIVERY_WAIT_SECONDS": "0",  # answer once planned: the load measures the pipeline
-        "CAVRA_DELIVERY_REPLICAS": str(REPLICAS),
-    } | ({"CAVRA_ACK_WAIT_SECONDS": ACK_WAIT} if ACK_WAIT else {})
+    return (
+        env
+        | {
+            "CAVRA_HOME": str(home),
+            "CAVRA_API_PORT": str(port),
+            "CAVRA_LOG_LEVEL": "info",
+            "CAVRA_EMBEDDED_NATS_PORT": str(free_port()),
+            "CAVRA_EMBEDDED_NATS_MONITOR_PORT": str(free_port()),
+            "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
+            "CAVRA_CONNECTOR_CONFIG": str(config),
+            "CAVRA_DELIVERY_WAIT_SECONDS": "0",  # answer once planned: the load measures the pipeline
+            "CAVRA_DELIVERY_REPLICAS": str(REPLICAS),
+            "CAVRA_BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN,
+        }
+        | ({"CAVRA_ACK_WAIT_SECONDS": ACK_WAIT} if ACK_WAIT else {})
+    )
 
 
 def stop_everything(up: subprocess.Popen[bytes], seen: set[tuple[int, int]]) -> list[int]:
@@ -391,7 +400,10 @@ async def main() -> int:
         failed = True
         try:
             async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", timeout=30, limits=httpx.Limits(max_connections=64)
+                base_url=f"http://127.0.0.1:{port}",
+                timeout=30,
+                limits=httpx.Limits(max_connections=64),
+                headers=ADMIN_HEADERS,
             ) as api:
                 run = Run(
                     home,

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.integration.test_scheduler_api import BASE, schedule
-from tests.support.harness import gateway_client, running_service
+from tests.support.harness import ADMIN_TOKEN, gateway_client, running_service
 from tests.support.sink import Sink
 
 EXAMPLES_PER_OPERATION = 20
@@ -71,9 +71,13 @@ def fuzz(schema: Any, call: Call, seen: Counter[tuple[str, int]]) -> list[str]:
 
 
 def request_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Schemathesis's requests-style kwargs as httpx's."""
+    """Schemathesis's requests-style kwargs as httpx's, signed in as the admin: the bearer scheme
+    makes schemathesis generate Authorization headers, and the auth matrix (test_auth.py) covers
+    refusals; here every request must reach its route."""
     allowed = {"method", "url", "params", "headers", "json", "content"}
     out = {k: v for k, v in kwargs.items() if k in allowed}
+    headers = {k: v for k, v in (out.get("headers") or {}).items() if k.lower() != "authorization"}
+    out["headers"] = {**headers, "Authorization": f"Bearer {ADMIN_TOKEN}"}
     if "data" in kwargs and kwargs["data"] is not None:
         out["content"] = kwargs["data"]
     return out

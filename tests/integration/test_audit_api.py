@@ -153,12 +153,7 @@ async def test_a_package_states_each_current_route_and_is_signed_by_the_publishe
         assert acked.status_code == 201, acked.text
         response = await s.client.post(
             f"{NP}/acknowledgements/audit-package",
-            json={
-                "owner": "release-governance",
-                "provider": "webhook",
-                "generated_by": "mallory",
-                "actor_claims": {"sub": "root"},
-            },
+            json={"owner": "release-governance", "provider": "webhook", "generated_by": "mallory"},
         )
         assert response.status_code == 200, response.text
         body = response.json()
@@ -187,6 +182,8 @@ BAD_INPUT = [
     ("audit-package", {"provider": "x" * 65}, 422, "provider"),
     ("audit-package", {"owner": 7}, 422, "owner"),
     ("audit-package", {"schedule_id": "unknown"}, 404, "schedule_id"),
+    ("audit-package", {"actor_claims": {"sub": "root"}}, 422, "actor_claims"),
+    ("audit-delivery", {"delivery_provider": "webhook", "actor_token": "x"}, 422, "actor_token"),
     ("audit-delivery", {"cadence": "monthly"}, 422, "cadence"),
     ("audit-delivery", {"cadence": "every_99999_minutes"}, 422, "cadence"),
     ("audit-delivery", {"delivery_provider": "pagerduty"}, 400, "delivery_provider"),

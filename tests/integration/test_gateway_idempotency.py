@@ -13,7 +13,9 @@ from cavra_gateway.idempotency import BUCKET
 from cavra_gateway.idempotency_keys import Record, Scope, caller_of, fingerprint
 from cavra_runtime.bus import Bus
 from tests.integration.test_scheduler_api import BASE, drill, schedule
+from tests.support.auth import bearer, create_token
 from tests.support.harness import (
+    ADMIN_TOKEN,
     FakeClock,
     eventually,
     gateway_client,
@@ -60,6 +62,7 @@ async def test_a_replay_returns_the_first_response_and_changes_nothing(
 async def test_keys_are_scoped_to_the_endpoint_and_the_caller(
     nats_url: str, database_url: str, tmp_path: Path
 ) -> None:
+    alice, _ = await create_token(nats_url, "operator", "alice")
     async with Sink() as sink:
         config = tmp_path / "connectors.json"
         config.write_text(json.dumps({"connectors": {"webhook": {"type": "webhook", "url": sink.url}}}))
@@ -74,7 +77,7 @@ async def test_keys_are_scoped_to_the_endpoint_and_the_caller(
             put = await api.put(f"{SCHEDULES}/monthly", json=stale, headers=key)
             assert put.status_code == 201, put.text
             as_alice = await api.put(
-                f"{SCHEDULES}/monthly", json=stale, headers={**key, "Authorization": "Bearer alice"}
+                f"{SCHEDULES}/monthly", json=stale, headers={**key, **bearer(alice)}
             )
             assert as_alice.status_code == 200, "another caller's key is another request"
             assert as_alice.json()["schedule"]["version"] == 2
@@ -131,7 +134,7 @@ async def test_an_abandoned_first_request_is_taken_over_after_its_lease(
 ) -> None:
     body = schedule()
     record_key = Scope.of(
-        caller_of(None),
+        caller_of(f"Bearer {ADMIN_TOKEN}"),
         "PUT",
         "/runtime/go-pilot/rollback-drill-schedules/{schedule_id}",
         {"schedule_id": "monthly"},

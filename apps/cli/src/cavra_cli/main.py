@@ -11,6 +11,7 @@ import typer
 from cavra_cli import acknowledgements
 from cavra_cli.audit import audit_app
 from cavra_cli.reports import runtime_app
+from cavra_cli.tokens import tokens_app
 from cavra_runtime import services
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 acknowledgements.register(runtime_app)
 app.add_typer(runtime_app, name="runtime")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
 
 

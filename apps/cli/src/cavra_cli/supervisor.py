@@ -26,6 +26,8 @@ from typing import IO, Protocol
 from rich.console import Console
 
 from cavra_cli.prepare import prepare
+from cavra_cli.tokens import local_admin_token
+from cavra_runtime.bus import Bus
 from cavra_runtime.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedServerError, stop_process
 from cavra_runtime.services import SERVICES, Service
 
@@ -177,11 +179,13 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
         for service, names in applied.items():
             for name in names:
                 console.print(f"  migrated {service}: {name}")
+        admin = asyncio.run(_admin_credentials(env, home))
         for spec, log_name in planned:
             child = Child(spec, home / "logs" / f"{log_name}.log", env)
             child.start()
             children.append(child)
         _print_where(env, home, api_port, nats, postgres, children)
+        console.print(f"  admin token     {admin}")
         base = f"http://127.0.0.1:{api_port}"
         if _wait_ready(f"{base}/readyz", ready_timeout):
             console.print(
@@ -202,6 +206,19 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
         if nats:
             nats.stop()
         console.print("stopped")
+
+
+async def _admin_credentials(env: Mapping[str, str], home: Path) -> str:
+    """Where the admin credential is: CAVRA_BOOTSTRAP_ADMIN_TOKEN when set, else the local admin
+    API token under $CAVRA_HOME (made on the first start, reused while it is valid)."""
+    if env.get("CAVRA_BOOTSTRAP_ADMIN_TOKEN"):
+        return "CAVRA_BOOTSTRAP_ADMIN_TOKEN (from the environment)"
+    bus = await Bus.connect(env["CAVRA_NATS_URL"], name="cavra-up")
+    try:
+        path, created = await local_admin_token(home, bus)
+    finally:
+        await bus.close()
+    return f"{path} ({'created' if created else 'kept'}, mode 0600): Authorization: Bearer $(cat {path})"
 
 
 def _restart_dead(supervised: list[Supervised]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,7 @@ from nats.js.api import (
     StreamConfig,
 )
 from nats.js.errors import BadRequestError, KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
-from nats.js.kv import KeyValue
+from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 from pydantic import ValidationError
 
 from cavra_contracts.base import Contract
@@ -410,6 +410,15 @@ class Entry:
     revision: int
 
 
+@dataclass(frozen=True)
+class Change:
+    """One key as a watch sees it: its value, or None once it was deleted, purged or expired."""
+
+    key: str
+    value: bytes | None
+    revision: int
+
+
 class KeyExistsError(Exception):
     """``create`` found the key already set, or ``update`` found a newer revision."""
 
@@ -445,6 +454,33 @@ class Bucket:
     async def delete(self, key: str) -> None:
         """Forget ``key`` (a later ``create`` succeeds)."""
         await self._kv.delete(key)
+
+    async def watch(self) -> AsyncGenerator[Change | None, None]:
+        """Every key's current value, then ``None`` (caught up), then each change as it is stored."""
+        watcher = await self._kv.watchall()
+        try:
+            async for entry in watcher:
+                if entry is None:
+                    yield None
+                    continue
+                gone = entry.operation in (KV_DEL, KV_PURGE)
+                yield Change(entry.key, None if gone else bytes(entry.value or b""), int(entry.revision or 0))
+        finally:
+            with contextlib.suppress(Exception):
+                await watcher.stop()  # type: ignore[no-untyped-call]
+
+    async def snapshot(self) -> dict[str, Entry]:
+        """Every key that holds a value now (one pass of a watch)."""
+        found: dict[str, Entry] = {}
+        async with contextlib.aclosing(self.watch()) as changes:
+            async for change in changes:
+                if change is None:
+                    break
+                if change.value is None:
+                    found.pop(change.key, None)
+                else:
+                    found[change.key] = Entry(change.value, change.revision)
+        return found
 
 
 async def ensure_bucket(bus: Bus, spec: BucketSpec) -> Bucket:

@@ -1,5 +1,5 @@
-"""FastAPI dependencies: the live bus, settings, outcome waiter and idempotency records, held by
-the app's lifespan."""
+"""FastAPI dependencies: the live bus, settings, outcome waiter, idempotency records and the
+authenticator, held by the app's lifespan."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.ports import MessageBus
 
 if TYPE_CHECKING:
+    from cavra_gateway.auth import Authenticator
     from cavra_gateway.idempotency import IdempotencyStore
 
 
@@ -22,6 +23,8 @@ class GatewayState:
     bus: MessageBus
     outcomes: OutcomeWaiter
     idempotency: IdempotencyStore
+    auth: Authenticator | None = None
+    """None only in tests that build a state by hand: every credential is then refused (503)."""
 
 
 def gateway_state(request: Request) -> GatewayState:

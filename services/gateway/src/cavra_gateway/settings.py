@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pathlib import Path
 
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from cavra_contracts.actors import Role
 from cavra_runtime import services as registry
 from cavra_runtime.settings import RuntimeSettings
 
@@ -29,8 +32,36 @@ class GatewaySettings(RuntimeSettings):
             raise ValueError(f"not a message-driven service: {', '.join(unknown)}; known: {', '.join(known)}")
         return value
 
-    bootstrap_admin_token: SecretStr | None = None
-    """CAVRA_BOOTSTRAP_ADMIN_TOKEN: accepted as an admin API token."""
+    bootstrap_admin_token: SecretStr | None = Field(default=None, min_length=16, max_length=512)
+    """CAVRA_BOOTSTRAP_ADMIN_TOKEN: accepted as an admin API token (at least 16 characters)."""
+
+    @field_validator("bootstrap_admin_token", "oidc_issuer", "oidc_audience", "oidc_jwks_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    # OIDC: all three of issuer, audience and JWKS file, or none (JWTs are then refused).
+    oidc_issuer: str | None = Field(default=None, min_length=1, max_length=500)
+    oidc_audience: str | None = Field(default=None, min_length=1, max_length=500)
+    oidc_jwks_file: Path | None = None
+    oidc_role_claim: str = Field(default="groups", min_length=1, max_length=100)
+    oidc_role_map: dict[str, Role] = Field(default_factory=dict, max_length=1000)
+    """CAVRA_OIDC_ROLE_MAP, JSON: claim value -> role, e.g. {"release-managers": "operator"}."""
+    oidc_leeway_seconds: float = Field(default=30.0, ge=0, le=300)
+    """Clock skew allowed on exp / nbf / iat."""
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> GatewaySettings:
+        given = [self.oidc_issuer, self.oidc_audience, self.oidc_jwks_file]
+        if any(value is not None for value in given) and not all(value is not None for value in given):
+            raise ValueError(
+                "OIDC needs all of CAVRA_OIDC_ISSUER, CAVRA_OIDC_AUDIENCE and CAVRA_OIDC_JWKS_FILE"
+            )
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_jwks_file is not None
 
     max_body_bytes: int = Field(default=MIB, ge=1024, le=8 * MIB)
     """Largest request body; past it 413. A command that still does not fit the NATS server's

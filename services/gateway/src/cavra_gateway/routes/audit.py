@@ -11,7 +11,7 @@ import base64
 import json
 from typing import Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -49,7 +49,7 @@ from cavra_contracts.notifications import ConnectorsQueryV1, DeliveryOptions, De
 from cavra_contracts.timestamps import iso
 from cavra_contracts.vocabulary import normalize_provider
 from cavra_gateway.api_models import Accepted
-from cavra_gateway.auth import Operator, Viewer
+from cavra_gateway.auth import Operator, Viewer, refuse_claimed_identity
 from cavra_gateway.deps import GatewayState, State
 from cavra_gateway.errors import error_responses, problem_response, rejection_response
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
@@ -68,7 +68,7 @@ COMMAND_ERRORS = error_responses(400, 404, 409, 413, 422, 503)
 class AuditPackageRequest(BaseModel):
     """Body of POST .../acknowledgements/audit-package: filters over the current plan of each schedule."""
 
-    model_config = ConfigDict(extra="ignore")  # the original's actor_claims etc. are never trusted
+    model_config = ConfigDict(extra="forbid")  # a claimed identity (actor_claims) is a 422, never trusted
 
     schedule_id: str = Field(default="", max_length=MAX_ID_LENGTH, pattern=ID_OR_EMPTY)
     provider: str = Field(default="", max_length=MAX_PROVIDER_LENGTH, pattern=r"^[A-Za-z0-9_-]*$")
@@ -291,8 +291,11 @@ async def cancel_audit_schedule(
     request: Request,
     actor: Operator,
     schedule_ref_id: str = Path(max_length=MAX_ID_LENGTH, pattern=SCHEDULE_REF_ID_PATTERN),
+    body: dict[str, Any] | None = Body(default=None, description="None needed; a claimed identity is a 422."),
     key: str | None = IDEMPOTENCY_KEY,
 ) -> Response:
+    if body and (refused := refuse_claimed_identity(body)):
+        return refused
     command = Command(
         CancelAuditScheduleV1(schedule_ref_id=schedule_ref_id, actor=actor),
         outcomes=outcomes_of(AuditScheduleCancelledV1, AuditRequestRejectedV1),

@@ -26,6 +26,7 @@ from cavra_contracts.notifications import (
 from cavra_contracts.scheduler import ScheduleReportQueryV1
 from cavra_contracts.schedules import Identifier, RoutingPolicy
 from cavra_gateway.api_models import Accepted, Delivered
+from cavra_gateway.auth import Operator, Viewer
 from cavra_gateway.deps import GatewayState, State
 from cavra_gateway.errors import error_responses, problem_response, rejection_response
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
@@ -64,7 +65,12 @@ class DeliverRequest(BaseModel):
         default=None, ge=0.1, le=120, description="Per attempt. Default: the connector's own, else 10."
     )
     force: bool = False
-    generated_by: str = Field(default="console", min_length=1, max_length=200)
+    generated_by: str = Field(
+        default="console",
+        min_length=1,
+        max_length=200,
+        description="Ignored: the plan's generated_by is the authenticated actor's name.",
+    )
 
 
 def _plan_poll(plan_id: str) -> str:
@@ -102,7 +108,7 @@ def _delivery_view(status: dict[str, Any]) -> dict[str, Any]:
     },
 )
 async def deliver(
-    state: State, request: Request, body: DeliverRequest, key: str | None = IDEMPOTENCY_KEY
+    state: State, actor: Operator, request: Request, body: DeliverRequest, key: str | None = IDEMPOTENCY_KEY
 ) -> Response:
     command = Command(
         PlanNotificationV1(
@@ -110,7 +116,7 @@ async def deliver(
             provider=body.provider,
             routing_policy=body.routing_policy,
             force=body.force,
-            generated_by=body.generated_by,
+            generated_by=actor.actor,
             delivery=DeliveryOptions(retries=body.retries, timeout_seconds=body.timeout_seconds),
         ),
         outcomes=outcomes_of(NotificationPlannedV1, PlanRejectedV1),
@@ -177,7 +183,9 @@ async def _answer_deliver(state: GatewayState, told: Told, waits: Waits) -> JSON
     summary="One stored plan with its delivery evidence so far",
     responses=error_responses(404),
 )
-async def plan(state: State, plan_id: str = Path(max_length=64, pattern=ID_PATTERN)) -> dict[str, Any]:
+async def plan(
+    state: State, _: Viewer, plan_id: str = Path(max_length=64, pattern=ID_PATTERN)
+) -> dict[str, Any]:
     stored = await ask(state, PlanQueryV1(plan_id=plan_id))
     view: dict[str, Any] = {
         "plan": stored["plan"],
@@ -202,7 +210,7 @@ async def plan(state: State, plan_id: str = Path(max_length=64, pattern=ID_PATTE
     "/connectors",
     summary="Configured connectors: type, host, breaker state (quarantine), broken entries; never secrets",
 )
-async def connectors(state: State) -> dict[str, Any]:
+async def connectors(state: State, _: Viewer) -> dict[str, Any]:
     return await ask(state, ConnectorsQueryV1())
 
 
@@ -212,6 +220,7 @@ Category = Literal["", "maintenance_window", "owner_calendar", "healthy_schedule
 @router.get("/routes", summary="Route history (cavra.go-backend-pilot.rollback-drill-routing-history.v1)")
 async def routes(
     state: State,
+    _: Viewer,
     schedule_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
     provider: str = Query(default="", max_length=64, pattern=TEXT),
     owner: str = Query(
@@ -242,16 +251,16 @@ async def routes(
     summary="Suppression trend (cavra.go-backend-pilot.rollback-drill-routing-suppression-trend.v1)",
     description="Counts suppressed routes by category, owner, provider and schedule. Stored as metadata kind "
     "go-backend-rollback-drill-routing-suppression-trend once per distinct content: "
-    "a read that finds nothing changed writes nothing.",
+    "a read that finds nothing changed writes nothing. Its generated_by is the caller's name.",
 )
 async def suppression_trends(
     state: State,
+    viewer: Viewer,
     schedule_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
     provider: str = Query(default="", max_length=64, pattern=TEXT),
     owner: str = Query(default="", max_length=200, pattern=TEXT),
-    generated_by: str = Query(default="console", max_length=200, pattern=TEXT),
 ) -> dict[str, Any]:
     query = SuppressionTrendQueryV1(
-        schedule_id=schedule_id, provider=provider, owner=owner, generated_by=generated_by
+        schedule_id=schedule_id, provider=provider, owner=owner, generated_by=viewer.actor
     )
     return await ask(state, query)

@@ -27,11 +27,12 @@ from cavra_contracts.schedules import (
     RollbackDrillScheduleV1,
 )
 from cavra_gateway.api_models import Accepted, DrillRecorded, ScheduleWritten, body_schema
+from cavra_gateway.auth import Operator, Viewer, refuse_claimed_identity
 from cavra_gateway.deps import State
 from cavra_gateway.errors import error_responses, problem_response, rejection_response, validation_problems
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
 from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
-from cavra_gateway.params import ID_PATTERN, TEXT
+from cavra_gateway.params import ID_PATTERN
 
 router = APIRouter(prefix="/runtime/go-pilot", tags=["rollback drills"], responses=error_responses(422, 503))
 COMMAND_ERRORS = error_responses(409, 413, 422, 503)
@@ -42,7 +43,6 @@ SCHEDULE_ID = Query(
     max_length=128,
     pattern=ID_PATTERN,
 )
-REQUESTED_BY = Query(default="console", max_length=200, pattern=TEXT, description="Recorded in the events.")
 ACCEPTED_DOC: dict[int | str, dict[str, Any]] = {
     202: {
         "model": Accepted,
@@ -62,7 +62,7 @@ def _rejected(event: dict[str, Any]) -> JSONResponse:
     summary="Schedule report (cavra.go-backend-pilot.rollback-drill-schedule.v1)",
     responses={200: {"model": RollbackDrillScheduleReportV1}, **error_responses(404)},
 )
-async def schedule_report(state: State, schedule_id: str | None = SCHEDULE_ID) -> dict[str, Any]:
+async def schedule_report(state: State, _: Viewer, schedule_id: str | None = SCHEDULE_ID) -> dict[str, Any]:
     return await ask(state, ScheduleReportQueryV1(schedule_id=schedule_id))
 
 
@@ -71,7 +71,7 @@ async def schedule_report(state: State, schedule_id: str | None = SCHEDULE_ID) -
     summary="Drill history report (cavra.go-backend-pilot.rollback-drill-history.v1)",
     responses={200: {"model": RollbackDrillHistoryReportV1}, **error_responses(404)},
 )
-async def history_report(state: State, schedule_id: str | None = SCHEDULE_ID) -> dict[str, Any]:
+async def history_report(state: State, _: Viewer, schedule_id: str | None = SCHEDULE_ID) -> dict[str, Any]:
     return await ask(state, HistoryReportQueryV1(schedule_id=schedule_id))
 
 
@@ -82,6 +82,7 @@ async def history_report(state: State, schedule_id: str | None = SCHEDULE_ID) ->
 )
 async def list_schedules(
     state: State,
+    _: Viewer,
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
@@ -101,12 +102,14 @@ async def list_schedules(
 )
 async def put_schedule(
     state: State,
+    actor: Operator,
     request: Request,
     schedule_id: str = Path(max_length=128),
     body: dict[str, Any] = Body(...),
-    requested_by: str = REQUESTED_BY,
     key: str | None = IDEMPOTENCY_KEY,
 ) -> Response:
+    if refused := refuse_claimed_identity(body):
+        return refused
     if "schedule_id" in body and body["schedule_id"] != schedule_id:
         return problem_response(
             422,
@@ -118,7 +121,7 @@ async def put_schedule(
     except ValidationError as exc:
         return problem_response(422, "invalid schedule", validation_problems(exc))
     command = Command(
-        UpsertScheduleV1(schedule=schedule, requested_by=requested_by),
+        UpsertScheduleV1(schedule=schedule, requested_by=actor.actor),
         outcomes=outcomes_of(ScheduleUpsertedV1, CommandRejectedV1),
         subject=f"schedule/{schedule.schedule_id}",
     )
@@ -157,11 +160,13 @@ async def put_schedule(
 )
 async def record_drill(
     state: State,
+    actor: Operator,
     request: Request,
     body: dict[str, Any] = Body(...),
-    requested_by: str = REQUESTED_BY,
     key: str | None = IDEMPOTENCY_KEY,
 ) -> Response:
+    if refused := refuse_claimed_identity(body):
+        return refused
     fields = dict(body)
     environment = fields.pop("environment", "")
     if not isinstance(environment, str) or len(environment) > MAX_TEXT_LENGTH:
@@ -172,7 +177,7 @@ async def record_drill(
     except ValidationError as exc:
         return problem_response(422, "invalid drill", validation_problems(exc))
     command = Command(
-        RecordDrillRunV1(drill=drill, environment=environment, requested_by=requested_by),
+        RecordDrillRunV1(drill=drill, environment=environment, requested_by=actor.actor),
         outcomes=outcomes_of(DrillRunRecordedV1, CommandRejectedV1),
         subject=f"drill/{drill.drill_id}",
     )

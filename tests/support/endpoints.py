@@ -1,0 +1,114 @@
+"""Every mutating endpoint of the gateway with a valid sample request and the least role it needs:
+the rows of the auth matrix (tests/integration/test_auth.py). A new mutating endpoint adds its row
+here (a test fails while one is missing); one that authenticates its caller another way (a signed
+Slack callback, a one-time ack link) is named in ``OTHERWISE_AUTHENTICATED`` instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cavra_contracts.actors import Role
+
+BASE = "/runtime/go-pilot"
+NOTIFICATIONS = f"{BASE}/rollback-drill-notifications"
+MATRIX_SCHEDULE = "auth-matrix"
+
+
+def schedule_body(**changes: Any) -> dict[str, Any]:
+    """A valid schedule (due in the past, so a plan has a deliverable webhook route)."""
+    return {
+        "schema_version": "cavra.go-backend-rollback-drill-schedule.v1",
+        "environment": "production-pilot",
+        "status": "active",
+        "interval_days": 30,
+        "next_due_at": "2026-10-01T00:00:00Z",
+        "owners": ["release-governance"],
+        "notification_providers": ["webhook"],
+        "runbook_ref": "docs/runbook.md",
+        **changes,
+    }
+
+
+def drill_body(**changes: Any) -> dict[str, Any]:
+    return {
+        "drill_id": "auth-matrix-drill",
+        "schedule_id": MATRIX_SCHEDULE,
+        "executed_at": "2026-10-30T10:00:00Z",
+        "status": "pass",
+        "source_mode": "promoted",
+        "target_mode": "disabled",
+        "fallback_verified": True,
+        "recovery_minutes": 7,
+        "max_recovery_minutes": 15,
+        "runbook_ref": "docs/runbook.md",
+        "evidence_refs": ["go-rollback-drill://ci/python-fallback-restored"],
+        **changes,
+    }
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One mutating endpoint: ``route`` is its OpenAPI template, ``path`` a concrete request path."""
+
+    method: str
+    route: str
+    role: Role
+    permission: str
+    """Its action in ``cavra_gateway.auth.PERMISSIONS`` (whose role must equal ``role``)."""
+    body: dict[str, Any] | None = None
+    path_params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return self.route.format(**self.path_params)
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.route}"
+
+
+MUTATING: tuple[Endpoint, ...] = (
+    Endpoint(
+        "PUT",
+        f"{BASE}/rollback-drill-schedules/{{schedule_id}}",
+        "operator",
+        "manage_schedules",
+        schedule_body(),
+        {"schedule_id": MATRIX_SCHEDULE},
+    ),
+    Endpoint("POST", f"{BASE}/rollback-drills", "operator", "record_drills", drill_body()),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/deliver",
+        "operator",
+        "deliver_notifications",
+        {"schedule_id": MATRIX_SCHEDULE, "provider": "webhook"},
+    ),
+    Endpoint(
+        "POST", f"{NOTIFICATIONS}/acknowledgements/audit-package", "operator", "generate_audit_package", {}
+    ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/acknowledgements/audit-delivery",
+        "operator",
+        "deliver_audit_package",
+        {"delivery_provider": "webhook", "retries": 0},
+    ),
+    Endpoint(
+        "DELETE",
+        f"{NOTIFICATIONS}/acknowledgements/audit-schedules/{{schedule_ref_id}}",
+        "operator",
+        "deliver_audit_package",
+        {},
+        {"schedule_ref_id": "gordackauditschedule-0000000000000000"},
+    ),
+)
+
+OTHERWISE_AUTHENTICATED: frozenset[str] = frozenset()
+"""``METHOD /route`` of mutating endpoints whose caller proves itself another way than a bearer
+credential (e.g. a Slack signature); they are not in the matrix."""
+
+PUBLIC_READS: frozenset[str] = frozenset({"/healthz", "/readyz", "/console/session"})
+"""Reads that need no credentials (``/console/session`` answers who the caller is, if anyone)."""
