@@ -89,7 +89,6 @@ async def test_single_ack_covers_the_provider_and_records_the_verified_actor(
             json={
                 "provider": "Slack",
                 "acknowledged_by": "mallory",
-                "actor_claims": {"sub": "root"},
                 "external_ref": "CHG-1",
                 "acknowledgement_state": " Acknowledged ",
             },
@@ -123,6 +122,7 @@ async def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(
             (single, {"provider": "jira"}, 404, "provider"),
             (f"{NP}/nope/acknowledgements", {"provider": "slack"}, 404, "schedule_id"),
             (single, [1, 2], 422, "body"),
+            (single, {"provider": "slack", "actor_claims": {"sub": "root"}}, 422, "actor_claims"),
         ]
         bulk = f"{NP}/acknowledgements/bulk"
         route = {"schedule_id": "s1", "provider": "slack"}

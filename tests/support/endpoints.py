@@ -87,6 +87,39 @@ MUTATING: tuple[Endpoint, ...] = (
         {"schedule_id": MATRIX_SCHEDULE, "provider": "webhook"},
     ),
     Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/{{schedule_id}}/acknowledgements",
+        "operator",
+        "acknowledge_drill_notifications",
+        {"provider": "webhook", "acknowledged_by": "mallory"},
+        {"schedule_id": MATRIX_SCHEDULE},
+    ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/acknowledgements/bulk",
+        "operator",
+        "bulk_acknowledge",
+        {
+            "routes": [{"schedule_id": MATRIX_SCHEDULE, "provider": "webhook"}],
+            "acknowledgement_state": "resolved",
+        },
+    ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/routes/{{route_id}}/actions",
+        "operator",
+        "escalate_routes",
+        {"action": "escalate"},
+        {"route_id": "gordroute-auth-matrix"},
+    ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/routes/actions",
+        "operator",
+        "resolve_routes",
+        {"action": "resolve", "scope": {"schedule_id": MATRIX_SCHEDULE}},
+    ),
+    Endpoint(
         "POST", f"{NOTIFICATIONS}/acknowledgements/audit-package", "operator", "generate_audit_package", {}
     ),
     Endpoint(
@@ -106,9 +139,15 @@ MUTATING: tuple[Endpoint, ...] = (
     ),
 )
 
-OTHERWISE_AUTHENTICATED: frozenset[str] = frozenset()
-"""``METHOD /route`` of mutating endpoints whose caller proves itself another way than a bearer
-credential (e.g. a Slack signature); they are not in the matrix."""
+OTHERWISE_AUTHENTICATED: frozenset[str] = frozenset(
+    {
+        f"POST {NOTIFICATIONS}/integrations/slack/interactions",  # Slack's signature
+        f"POST {NOTIFICATIONS}/ack-links/{{token}}",  # the signed one-time token
+        f"GET {NOTIFICATIONS}/ack-links/{{token}}",  # its confirmation page
+    }
+)
+"""``METHOD /route`` of endpoints whose caller proves itself another way than a bearer credential (a
+Slack signature, an ack link's token); they are not in the matrix and declare no bearer scheme."""
 
 PUBLIC_READS: frozenset[str] = frozenset({"/healthz", "/readyz", "/console/session"})
 """Reads that need no credentials (``/console/session`` answers who the caller is, if anyone)."""

@@ -87,11 +87,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(schedules.router)
     app.include_router(notifications.router)
+    app.include_router(console.router)
     app.include_router(acknowledgements.router)
     app.include_router(slack.router)
     app.include_router(ack_links.router)
     app.include_router(audit.router)
-    app.include_router(console.router)
     declare_auth_responses(app)
 
     @app.get("/", include_in_schema=False)

@@ -78,7 +78,15 @@ class GatewaySettings(RuntimeSettings):
         """How long a request may run; an ``in_progress`` record older than this was abandoned."""
         return self.command_wait_seconds + self.delivery_wait_seconds + 3 * self.query_timeout_seconds + 10
 
-    slack_signing_secret: SecretStr | None = None
-    """CAVRA_SLACK_SIGNING_SECRET: verifies Slack interactive callbacks (the Ack button)."""
-    ack_link_secret: SecretStr | None = None
-    """CAVRA_ACK_LINK_SECRET: verifies one-time ack links (the delivery service signs them)."""
+    slack_signing_secret: SecretStr | None = Field(default=None, min_length=16, max_length=512)
+    """CAVRA_SLACK_SIGNING_SECRET: verifies Slack interactive callbacks (the Ack button); unset or
+    empty: the endpoint is off."""
+    ack_link_secret: SecretStr | None = Field(default=None, min_length=16, max_length=512)
+    """CAVRA_ACK_LINK_SECRET: verifies one-time ack links (the delivery service signs them with the
+    same value); unset or empty: the endpoint is off."""
+
+    @field_validator("slack_signing_secret", "ack_link_secret", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        # An empty secret would let anyone compute a valid signature: empty means "not configured".
+        return None if value == "" else value

@@ -23,7 +23,7 @@ from cavra_contracts.limits import MAX_ID_LENGTH, MAX_PROVIDER_LENGTH
 from cavra_gateway.api_models import Accepted
 from cavra_gateway.deps import GatewayState, State
 from cavra_gateway.errors import Problem, error_responses, problem_response
-from cavra_gateway.routes.acknowledgements import PREFIX, command, record, single_view
+from cavra_gateway.routes.ack_commands import PREFIX, command, record, single_view
 
 router = APIRouter(prefix=f"{PREFIX}/ack-links", tags=["integrations"])
 

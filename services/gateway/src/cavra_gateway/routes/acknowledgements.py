@@ -3,13 +3,12 @@ one or over a filter scope, and the route states they change:
 ``/runtime/go-pilot/rollback-drill-notifications/...``.
 
 Every mutation is one ``RecordAcknowledgementsV1`` command carrying the verified actor (its name is
-what is recorded as ``acknowledged_by``, whatever the body says); the acknowledgement service applies
-it whole or not at all. :func:`record` is shared with the Slack and ack-link routes.
+what is recorded as ``acknowledged_by``, whatever the body says; a claimed identity in the body is a 422);
+the acknowledgement service applies it whole or not at all (``ack_commands``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -17,24 +16,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cavra_contracts.acknowledgements import (
-    ACKNOWLEDGEMENT_STATES,
-    BULK_ACK_SCHEMA,
     MAX_BULK_ROUTES,
     MAX_NOTES_LENGTH,
     MAX_ROUTE_STATES_LIMIT,
     MAX_SCOPE_ROUTES,
-    STATE_PROBLEM,
-    AckMode,
-    AcknowledgementRejectedV1,
-    AcknowledgementsRecordedV1,
     AckTargetV1,
-    RecordAcknowledgementsV1,
     RouteScopeV1,
     RouteStatesQueryV1,
-    ack_metadata,
-    normalize_state,
 )
-from cavra_contracts.actors import ActorV1
 from cavra_contracts.limits import (
     MAX_ID_LENGTH,
     MAX_OFFSET,
@@ -46,25 +35,25 @@ from cavra_contracts.limits import (
 )
 from cavra_contracts.vocabulary import normalize_provider
 from cavra_gateway.api_models import Accepted, body_schema
-from cavra_gateway.auth import Operator, Viewer
-from cavra_gateway.deps import GatewayState, State
-from cavra_gateway.errors import error_responses, problem_response, rejection_response
-from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
+from cavra_gateway.auth import Operator, Viewer, refuse_claimed_identity
+from cavra_gateway.deps import State
+from cavra_gateway.errors import error_responses, problem_response
+from cavra_gateway.idempotency import IDEMPOTENCY_KEY
 from cavra_gateway.messaging import (
-    Command,
-    CommandTooLarge,
-    Told,
-    Waits,
-    accepted,
-    answering_rejections,
     ask,
-    outcomes_of,
-    request_waits,
-    send,
 )
 from cavra_gateway.params import ID_OR_EMPTY, ID_PATTERN, TEXT
+from cavra_gateway.routes.ack_commands import (
+    PREFIX,
+    bulk_view,
+    command,
+    invalid,
+    parse_state,
+    record,
+    single_view,
+    state_problem,
+)
 
-PREFIX = "/runtime/go-pilot/rollback-drill-notifications"
 router = APIRouter(prefix=PREFIX, tags=["acknowledgements"], responses=error_responses(422, 503))
 COMMAND_ERRORS = error_responses(404, 409, 413, 422, 503)
 ACCEPTED: dict[int | str, dict[str, Any]] = {
@@ -74,7 +63,6 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
         "request with the same Idempotency-Key.",
     }
 }
-STATES_POLL = f"{PREFIX}/acknowledgements/routes"
 
 ACTIONS: dict[str, str] = {"ack": "acknowledged", "escalate": "escalated", "resolve": "resolved"}
 """Route actions of the console and the state each records."""
@@ -164,120 +152,6 @@ class ScopeActionRequest(RouteActionRequest):
     )
 
 
-# --- shared with the Slack and ack-link routes -------------------------------------------------
-
-Respond = Callable[[AcknowledgementsRecordedV1], JSONResponse]
-
-
-def field_of(loc: Sequence[Any]) -> str:
-    """``routes[3].provider`` for a pydantic location ``("routes", 3, "provider")``."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "body"
-
-
-def invalid(exc: ValidationError) -> JSONResponse:
-    return problem_response(
-        422, "invalid request", [{"field": field_of(e["loc"]), "message": e["msg"]} for e in exc.errors()]
-    )
-
-
-def parse_state(raw: str) -> str | None:
-    """The stored form of an acknowledgement state, or None when it is not one (spec §3.5)."""
-    state = normalize_state(raw)
-    return state if state in ACKNOWLEDGEMENT_STATES else None
-
-
-def state_problem() -> JSONResponse:
-    return problem_response(
-        422, "invalid request", [{"field": "acknowledgement_state", "message": STATE_PROBLEM}]
-    )
-
-
-def command(mode: AckMode, state: str, actor: ActorV1, *, subject: str, **fields: Any) -> Command:
-    """The command to record ``state``; its outcome is recorded or rejected."""
-    contract = RecordAcknowledgementsV1.model_validate(
-        {"mode": mode, "acknowledgement_state": state, "actor": actor, **fields}
-    )
-    return Command(
-        contract,
-        outcomes=outcomes_of(AcknowledgementsRecordedV1, AcknowledgementRejectedV1),
-        subject=subject,
-    )
-
-
-async def record(
-    state: GatewayState,
-    request: Request,
-    key: str | None,
-    told_command: Command,
-    respond: Respond,
-    *,
-    message_id: str | None = None,
-) -> Response:
-    """Publish an acknowledgement command and answer: the recorded records, the rejection, or 202.
-
-    ``message_id`` (no Idempotency-Key then) names the command when the request itself has an identity
-    (a signed Slack callback): a second delivery of it is the same command, applied once.
-    """
-
-    async def answer(told: Told, waits: Waits) -> JSONResponse:
-        outcome = await told.outcome(waits.outcome)
-        if outcome is None:
-            return accepted(told, STATES_POLL)
-        if outcome.type == AcknowledgementRejectedV1.MESSAGE.subject:
-            rejected = AcknowledgementRejectedV1.model_validate(outcome.payload)
-            return rejection_response(rejected.status_code, rejected.problems)
-        return respond(AcknowledgementsRecordedV1.model_validate(outcome.payload))
-
-    if message_id is None:
-        return await run_command(state, request, key, told_command, answer)
-    try:
-        told = await send(state, told_command, message_id=message_id)
-    except CommandTooLarge as exc:
-        return exc.response
-    try:
-        return await answering_rejections(answer)(told, request_waits(state))
-    finally:
-        told.close()
-
-
-def single_view(recorded: AcknowledgementsRecordedV1) -> JSONResponse:
-    """``{acknowledgement, acknowledgements, metadata, actor}``: the first record and every one."""
-    acks = [ack.model_dump(mode="json") for ack in recorded.acknowledgements]
-    return JSONResponse(
-        status_code=201,
-        content={
-            "acknowledgement": acks[0],
-            "acknowledgements": acks,
-            "metadata": ack_metadata(recorded.acknowledgements[0]),
-            "actor": recorded.actor.model_dump(mode="json"),
-        },
-    )
-
-
-def bulk_view(requested_state: str) -> Respond:
-    """The ``cavra.go-backend-pilot.rollback-drill-bulk-acknowledgement.v1`` document."""
-
-    def respond(recorded: AcknowledgementsRecordedV1) -> JSONResponse:
-        return JSONResponse(
-            status_code=201,
-            content={
-                "schema_version": BULK_ACK_SCHEMA,
-                "product": "CAVRA",
-                "bulk_id": recorded.bulk_id,
-                "acknowledgement_state": requested_state,
-                "acknowledgement_count": recorded.acknowledgement_count,
-                "acknowledgements": [ack.model_dump(mode="json") for ack in recorded.acknowledgements],
-                "metadata": [ack_metadata(ack) for ack in recorded.acknowledgements],
-                "actor": recorded.actor.model_dump(mode="json"),
-            },
-        )
-
-    return respond
-
-
 # --- routes --------------------------------------------------------------------------------------
 
 
@@ -298,6 +172,8 @@ async def acknowledge(
     body: Any = Body(...),
     key: str | None = IDEMPOTENCY_KEY,
 ) -> Response:
+    if isinstance(body, dict) and (refused := refuse_claimed_identity(body)):
+        return refused
     try:
         parsed = AckRequest.model_validate(body)
     except ValidationError as exc:
@@ -333,6 +209,8 @@ async def acknowledge(
 async def bulk(
     state: State, request: Request, actor: Operator, body: Any = Body(...), key: str | None = IDEMPOTENCY_KEY
 ) -> Response:
+    if isinstance(body, dict) and (refused := refuse_claimed_identity(body)):
+        return refused
     routes = body.get("routes") if isinstance(body, dict) else None
     if not isinstance(routes, list) or not routes:
         return problem_response(
@@ -371,27 +249,41 @@ async def bulk(
     return await record(state, request, key, told, bulk_view(parsed.acknowledgement_state))
 
 
+def parse(model: type[RouteActionRequest], body: Any) -> RouteActionRequest | JSONResponse:
+    """``body`` as ``model``, or the 422 naming what is wrong (a claimed identity included)."""
+    if isinstance(body, dict) and (refused := refuse_claimed_identity(body)):
+        return refused
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        return invalid(exc)
+
+
 @router.post(
     "/routes/{route_id}/actions",
     summary="Ack, Escalate or Resolve one route (recorded with actor, time, before and after state)",
+    openapi_extra=body_schema(RouteActionRequest),
     responses={201: {"description": "Recorded"}, **ACCEPTED, **COMMAND_ERRORS},
 )
 async def route_action(
     state: State,
     request: Request,
     actor: Operator,
-    body: RouteActionRequest,
     route_id: str = Path(max_length=MAX_ID_LENGTH, pattern=ID_PATTERN),
+    body: Any = Body(...),
     key: str | None = IDEMPOTENCY_KEY,
 ) -> Response:
+    parsed = parse(RouteActionRequest, body)
+    if isinstance(parsed, JSONResponse):
+        return parsed
     told = command(
         "route_action",
-        ACTIONS[body.action],
+        ACTIONS[parsed.action],
         actor,
         subject=f"route/{route_id}",
         targets=[AckTargetV1(route_id=route_id)],
-        external_ref=body.external_ref,
-        notes=body.notes,
+        external_ref=parsed.external_ref,
+        notes=parsed.notes,
     )
     return await record(state, request, key, told, single_view)
 
@@ -401,27 +293,32 @@ async def route_action(
     summary="Ack, Escalate or Resolve every route of the current plans matching a filter scope",
     description=f"At most {MAX_SCOPE_ROUTES} routes; with `expected_count` (what the caller was shown) a "
     "scope that changed meanwhile is refused with 409 and nothing is recorded.",
+    openapi_extra=body_schema(ScopeActionRequest),
     responses={201: {"description": "Every route recorded"}, **ACCEPTED, **COMMAND_ERRORS},
 )
 async def scope_action(
     state: State,
     request: Request,
     actor: Operator,
-    body: ScopeActionRequest,
+    body: Any = Body(...),
     key: str | None = IDEMPOTENCY_KEY,
 ) -> Response:
-    scope = body.scope.contract()
+    parsed = parse(ScopeActionRequest, body)
+    if isinstance(parsed, JSONResponse):
+        return parsed
+    assert isinstance(parsed, ScopeActionRequest)
+    scope = parsed.scope.contract()
     told = command(
         "scope",
-        ACTIONS[body.action],
+        ACTIONS[parsed.action],
         actor,
         subject=f"schedule/{scope.schedule_id or '*'}",
         scope=scope,
-        expected_count=body.expected_count,
-        external_ref=body.external_ref,
-        notes=body.notes,
+        expected_count=parsed.expected_count,
+        external_ref=parsed.external_ref,
+        notes=parsed.notes,
     )
-    return await record(state, request, key, told, bulk_view(ACTIONS[body.action]))
+    return await record(state, request, key, told, bulk_view(ACTIONS[parsed.action]))
 
 
 @router.get(

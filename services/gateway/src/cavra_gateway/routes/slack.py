@@ -29,7 +29,7 @@ from cavra_gateway.api_models import Accepted
 from cavra_gateway.deps import State
 from cavra_gateway.errors import Problem, error_responses, problem_response
 from cavra_gateway.params import ID_PATTERN
-from cavra_gateway.routes.acknowledgements import PREFIX, command, record
+from cavra_gateway.routes.ack_commands import PREFIX, command, record
 
 router = APIRouter(prefix=f"{PREFIX}/integrations/slack", tags=["integrations"])
 
