@@ -93,7 +93,7 @@ async def test_generated_requests_get_no_5xx_and_answers_that_match_the_openapi_
             running_service("scheduler", nats_url, database_url),
             running_service("router", nats_url, database_url),
             running_service("delivery", nats_url, database_url, connector_config=str(config)),
-            running_service("acknowledgement", nats_url, database_url),
+            running_service("acknowledgement", nats_url, database_url, home=tmp_path),
             running_service("escalation", nats_url, database_url),
             running_service("reporting", nats_url, database_url),
             gateway_client(

@@ -115,7 +115,7 @@ async def world(nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterat
             running_service("scheduler", nats_url, database_url),
             running_service("router", nats_url, database_url),
             running_service("delivery", nats_url, database_url, connector_config=str(config)),
-            running_service("acknowledgement", nats_url, database_url),
+            running_service("acknowledgement", nats_url, database_url, home=tmp_path),
             running_service("escalation", nats_url, database_url),
             running_service("reporting", nats_url, database_url),
             gateway_client(nats_url, database_url, token=None, **settings) as api,

@@ -126,6 +126,24 @@ MUTATING: tuple[Endpoint, ...] = (
         "generate_escalation_plan",
         {"policy": {"acknowledgement_minutes": 5}},
     ),
+    Endpoint(
+        "POST", f"{NOTIFICATIONS}/acknowledgements/audit-package", "operator", "generate_audit_package", {}
+    ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/acknowledgements/audit-delivery",
+        "operator",
+        "deliver_audit_package",
+        {"delivery_provider": "webhook", "retries": 0},
+    ),
+    Endpoint(
+        "DELETE",
+        f"{NOTIFICATIONS}/acknowledgements/audit-schedules/{{schedule_ref_id}}",
+        "operator",
+        "deliver_audit_package",
+        {},
+        {"schedule_ref_id": "gordackauditschedule-0000000000000000"},
+    ),
 )
 
 OTHERWISE_AUTHENTICATED: frozenset[str] = frozenset(

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from cavra_cli import acknowledgements
+from cavra_cli.audit import audit_app
 from cavra_cli.escalations import escalation_app
 from cavra_cli.reporting import reporting_app
 from cavra_cli.reports import runtime_app
@@ -23,6 +24,7 @@ runtime_app.add_typer(escalation_app)
 app.add_typer(runtime_app, name="runtime")
 app.add_typer(reporting_app, name="reporting")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()

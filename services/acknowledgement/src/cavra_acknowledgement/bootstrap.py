@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from cavra_acknowledgement import handlers, subscriptions
+from cavra_acknowledgement.audit.wiring import audit_wiring
 from cavra_acknowledgement.handlers import Deps
 from cavra_acknowledgement.recording import CommandWriter
 from cavra_acknowledgement.settings import AcknowledgementSettings
@@ -22,6 +23,7 @@ async def bootstrap(
     runtime: Infrastructure, settings: AcknowledgementSettings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Wiring]:
     writer = CommandWriter(runtime.pool, clock)
+    audit = audit_wiring(runtime, settings, clock)
     async with Batcher(
         writer.flush,
         max_items=settings.command_batch_size,
@@ -41,6 +43,8 @@ async def bootstrap(
                     ),
                     bind_table(handlers.COMMANDS, deps),
                 ),
+                *audit.consumers,
             ],
-            queries=bind_queries(handlers.QUERIES, deps),
+            queries={**bind_queries(handlers.QUERIES, deps), **audit.queries},
+            workers=audit.workers,
         )

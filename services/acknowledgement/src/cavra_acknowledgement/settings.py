@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cavra_runtime.settings import RuntimeSettings
+from cavra_acknowledgement.audit.settings import AuditSettings
 
 
-class AcknowledgementSettings(RuntimeSettings):
+class AcknowledgementSettings(AuditSettings):
     ack_wait_seconds: float = Field(default=30.0, ge=1, le=3600)
     plan_concurrency: int = Field(default=32, ge=1, le=256)
     """Plans stored at once (independent of each other)."""

@@ -23,6 +23,7 @@ from cavra_gateway.outcomes import OutcomeWaiter
 from cavra_gateway.routes import (
     ack_links,
     acknowledgements,
+    audit,
     console,
     escalations,
     health,
@@ -94,6 +95,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(acknowledgements.router)
     app.include_router(slack.router)
     app.include_router(ack_links.router)
+    app.include_router(audit.router)
     declare_auth_responses(app)
 
     @app.get("/", include_in_schema=False)

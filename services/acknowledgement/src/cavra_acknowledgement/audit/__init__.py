@@ -1,0 +1,1 @@
+"""Signed acknowledgement audit packages: package (pure), DSSE signing, hash chain, keys."""
