@@ -41,9 +41,12 @@ lint: $(STAMP)
 contracts: $(STAMP)  ## regenerate JSON Schema snapshots and docs/asyncapi.yaml
 	$(BIN)/cavra contracts
 
-bench: $(STAMP)  ## print the scheduler and delivery figures (loopback only, bounded)
+bench: $(STAMP)  ## print every figure: scheduler, delivery, acknowledgements, escalation, reporting (loopback only, bounded)
 	$(BIN)/python bench/bench_scheduler.py
 	$(BIN)/python bench/bench_delivery.py
+	$(BIN)/python bench/bench_acknowledgements.py
+	$(BIN)/python bench/bench_escalation.py
+	$(BIN)/python bench/bench_reporting.py
 
 chaos: $(STAMP)  ## kill -9 every process of `cavra up` once under load; print lost / doubled routes
 	$(BIN)/python bench/chaos.py
