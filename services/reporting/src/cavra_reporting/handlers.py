@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from cavra_contracts.acknowledgements import AcknowledgementsRecordedV1, normalize_state
+from cavra_contracts.audit import AuditDeliveryPlannedV1, AuditPackageGeneratedV1
 from cavra_contracts.base import Contract
 from cavra_contracts.deliveries import MessageDeliveredV1
 from cavra_contracts.escalations import ESCALATION_PLAN_KIND, EscalationPlanGeneratedV1, RouteEscalatedV1
@@ -70,6 +71,8 @@ CHANGES: Mapping[type[Contract], ChangeOf] = {
     AcknowledgementsRecordedV1: domain.acknowledgements_recorded,
     EscalationPlanGeneratedV1: domain.escalation_plan_generated,
     RouteEscalatedV1: domain.route_escalated,
+    AuditPackageGeneratedV1: domain.audit_package_generated,
+    AuditDeliveryPlannedV1: domain.audit_delivery_planned,
 }
 """Every event the read models are built from, with what it changes."""
 

@@ -1,5 +1,6 @@
 """Pure rules of the reporting read models: the vocabulary (``model``), each event's change (``events``)."""
 
+from cavra_reporting.domain.audit import audit_delivery_planned, audit_package_generated
 from cavra_reporting.domain.events import (
     acknowledgements_recorded,
     escalation_plan_generated,
@@ -33,6 +34,8 @@ __all__ = [
     "Route",
     "RouteAck",
     "acknowledgements_recorded",
+    "audit_delivery_planned",
+    "audit_package_generated",
     "alert_level",
     "counter_names",
     "escalation_plan_generated",

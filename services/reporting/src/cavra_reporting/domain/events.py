@@ -28,6 +28,7 @@ from cavra_contracts.notifications import (
 from cavra_contracts.reporting import ESCALATION_KIND, PLAN_KIND
 from cavra_contracts.timestamps import iso, parse_timestamp
 from cavra_reporting.domain.model import (
+    AUDIT_PROVIDER,
     Change,
     EventPosition,
     Item,
@@ -41,12 +42,12 @@ from cavra_reporting.domain.model import (
 METADATA_SCHEMA = "cavra.evidence.metadata.v1"
 
 
-def _moment(text: str, fallback: datetime) -> datetime:
+def moment(text: str, fallback: datetime) -> datetime:
     """A document's timestamp, or the event's time when it has none that parses (tolerant reader)."""
     return parse_timestamp(text) or fallback
 
 
-def _record(
+def metadata_record(
     kind: str, session_id: str, created_at: str, signer: str, counts: tuple[int, int, int]
 ) -> dict[str, Any]:
     return {
@@ -68,7 +69,7 @@ def notification_planned(event: NotificationPlannedV1, at: EventPosition) -> Cha
     alert = plan.alert_level
     summary = plan.model_dump(mode="json", exclude={"route_decisions", "owners"})
     summary |= {"owner_count": len(plan.owners), "route_count": len(plan.route_decisions)}
-    document = _record(
+    document = metadata_record(
         PLAN_KIND,
         plan.plan_id,
         plan.generated_at,
@@ -88,7 +89,7 @@ def notification_planned(event: NotificationPlannedV1, at: EventPosition) -> Cha
         "healthy_suppressed_count": plan.healthy_suppressed_count,
         "plan": summary,
     }
-    generated_at = _moment(plan.generated_at, at.occurred_at)
+    generated_at = moment(plan.generated_at, at.occurred_at)
     item = Item(
         item_id=plan.plan_id,
         metadata_kind=PLAN_KIND,
@@ -128,7 +129,7 @@ def _delivery_record(
     failed = sorted({d.provider for d in deliveries if d.outcome != "delivered"})
     attempts = [d.attempt_count for d in deliveries]
     created_at = iso(at.occurred_at)
-    return _record(DELIVERY_RECORD_KIND, record_id, created_at, source, (0, len(failed), 0)) | {
+    return metadata_record(DELIVERY_RECORD_KIND, record_id, created_at, source, (0, len(failed), 0)) | {
         "record_id": record_id,
         "connector_delivery_source": source,
         "event_id": event_id,
@@ -161,9 +162,7 @@ def _delivery_item(
     success = bool(record["delivery_success"])
     counters = [f"deliveries:{source}"] + ([] if success else [f"failed_deliveries:{source}"])
     if source == AUDIT_SOURCE:
-        counters += [
-            f"audit_provider:{provider}" for provider in record["providers"]
-        ]  # handlers.AUDIT_PROVIDER
+        counters += [f"{AUDIT_PROVIDER}{provider}" for provider in record["providers"]]
     return Item(
         item_id=record["record_id"],
         metadata_kind=DELIVERY_RECORD_KIND,
@@ -220,13 +219,17 @@ def message_delivered(event: MessageDeliveredV1, at: EventPosition) -> Change:
         at=at,
     )
     record |= {"job_id": event.job_id, "route_ids": sorted({d.route_id for d in event.deliveries})[:20]}
+    if event.source == AUDIT_SOURCE:
+        record["delivery_id"] = event.job_id  # an audit delivery's job is its delivery plan's (§3.11)
     return Change(items=(_delivery_item(record, at, source=event.source),), locks=(f"plan:{plan_id}",))
 
 
 def _ack_document(ack: AcknowledgementV1, bulk_id: str) -> dict[str, Any]:
     acknowledgement = ack.model_dump(mode="json", exclude={"actor"})
     acknowledgement["actor"] = ack.actor.model_dump(mode="json", include={"actor", "role", "method"})
-    return _record(ACK_KIND, ack.acknowledgement_id, ack.acknowledged_at, ack.acknowledged_by, (1, 0, 0)) | {
+    return metadata_record(
+        ACK_KIND, ack.acknowledgement_id, ack.acknowledged_at, ack.acknowledged_by, (1, 0, 0)
+    ) | {
         "acknowledgement_id": ack.acknowledgement_id,
         "bulk_id": bulk_id,
         "route_id": ack.route_id,
@@ -247,7 +250,7 @@ def acknowledgements_recorded(event: AcknowledgementsRecordedV1, at: EventPositi
     items: list[Item] = []
     acks: list[RouteAck] = []
     for ordinal, ack in enumerate(event.acknowledgements):
-        acknowledged_at = _moment(ack.acknowledged_at, at.occurred_at)
+        acknowledged_at = moment(ack.acknowledged_at, at.occurred_at)
         items.append(
             Item(
                 item_id=ack.acknowledgement_id,
@@ -269,7 +272,7 @@ def acknowledgements_recorded(event: AcknowledgementsRecordedV1, at: EventPositi
 def escalation_plan_generated(event: EscalationPlanGeneratedV1, at: EventPosition) -> Change:
     """An escalation plan: one history item (its routes stay with the escalation service)."""
     summary = event.model_dump(mode="json")
-    document = _record(
+    document = metadata_record(
         ESCALATION_PLAN_KIND,
         event.plan_id,
         event.generated_at,
@@ -286,7 +289,7 @@ def escalation_plan_generated(event: EscalationPlanGeneratedV1, at: EventPositio
     item = Item(
         item_id=event.plan_id,
         metadata_kind=ESCALATION_PLAN_KIND,
-        created_at=_moment(event.generated_at, at.occurred_at),
+        created_at=moment(event.generated_at, at.occurred_at),
         ordinal=0,
         document=document,
         alert_level=event.alert_level,
@@ -296,7 +299,7 @@ def escalation_plan_generated(event: EscalationPlanGeneratedV1, at: EventPositio
 
 def route_escalated(event: RouteEscalatedV1, at: EventPosition) -> Change:
     """An automatic reminder or escalation of a route: one history item; an escalation marks the route."""
-    document = _record(
+    document = metadata_record(
         ESCALATION_KIND, event.escalation_id, event.escalated_at, "cavra-escalation", (1, 1, 0)
     )
     document |= {
@@ -318,7 +321,7 @@ def route_escalated(event: RouteEscalatedV1, at: EventPosition) -> Change:
     item = Item(
         item_id=event.escalation_id,
         metadata_kind=ESCALATION_KIND,
-        created_at=_moment(event.escalated_at, at.occurred_at),
+        created_at=moment(event.escalated_at, at.occurred_at),
         ordinal=0,
         document=document,
         schedule_id=event.schedule_id,

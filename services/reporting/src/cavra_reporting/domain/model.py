@@ -14,17 +14,17 @@ from datetime import datetime
 from typing import Any
 
 from cavra_contracts.acknowledgements import ACK_KIND
+from cavra_contracts.audit import AUDIT_DELIVERY_PLAN_KIND, AUDIT_PACKAGE_KIND
 from cavra_contracts.deliveries import AUDIT_SOURCE, ESCALATION_SOURCE
 from cavra_contracts.escalations import ESCALATION_PLAN_KIND
 from cavra_contracts.notifications import DELIVERY_RECORD_KIND, NOTIFICATION_SOURCE
 from cavra_contracts.reporting import AUDIT_KIND_PREFIX, PLAN_KIND
 
-AUDIT_PACKAGE_KIND = f"{AUDIT_KIND_PREFIX}package"
-AUDIT_DELIVERY_PLAN_KIND = f"{AUDIT_KIND_PREFIX}delivery-plan"
 MAX_COUNTED_FILTERS = 3
 """History totals with up to this many filters are counters; more filters count over an index."""
 AUDIT_PROVIDER = "audit_provider:"
-"""Counter prefix of the providers acknowledgement-audit packages were delivered to."""
+"""Counter prefix of the providers acknowledgement-audit packages were planned for or delivered to
+(spec §3.10 ``acknowledgement_audit_delivery_providers``: audit delivery plans and audit deliveries)."""
 
 
 @dataclass(frozen=True)
