@@ -15,6 +15,7 @@ from cavra_contracts.envelope import make_envelope
 from cavra_contracts.failures import rejection_subject
 from cavra_contracts.notifications import PlanRejectedV1
 from cavra_reporting.rebuild import StillRunning, rebuild
+from tests.integration.test_reporting_audit import audit_mix
 from tests.support import reporting_events as ev
 from tests.support.harness import eventually, gateway_client, running_service, service_settings, stored_events
 
@@ -295,6 +296,9 @@ async def _answers(api: httpx.AsyncClient) -> list[bytes]:
         ("", {"schedule_id": "sched-b"}),
         ("", {"connector_delivery_source": AUDIT}),
         ("", {"delivery_success": "true", "alert_level": "critical"}),
+        ("", {"connector_delivery_source": AUDIT, "delivery_success": "false"}),
+        ("", {"provider": "siem"}),
+        ("", {"metadata_kind": "go-backend-rollback-drill-acknowledgement-audit-delivery-plan"}),
     ]
     answers = []
     for path, params in queries:
@@ -309,7 +313,7 @@ async def _answers(api: httpx.AsyncClient) -> list[bytes]:
 async def test_a_rebuild_by_replay_from_sequence_one_answers_byte_for_byte_the_same(
     nats_url: str, database_url: str
 ) -> None:
-    mix = ev.realistic_mix()
+    mix = [*ev.realistic_mix(), *audit_mix()]
     # A producer's retry after the duplicate window (same content, new id), and an event not read.
     retried = [
         envelope.model_copy(update={"message_id": f"retry-{envelope.message_id}"}) for envelope in mix[:4]
@@ -326,8 +330,16 @@ async def test_a_rebuild_by_replay_from_sequence_one_answers_byte_for_byte_the_s
             await _applied(nats_url)
             before = await _answers(api)
             board = json.loads(before[0])
-            assert (board["plan_count"], board["delivery_count"], board["acknowledgement_count"]) == (3, 5, 5)
+            assert (board["plan_count"], board["delivery_count"], board["acknowledgement_count"]) == (3, 7, 5)
             assert board["outstanding_acknowledgement_count"] == 2
+            assert (
+                board["acknowledgement_audit_package_count"],
+                board["acknowledgement_audit_delivery_count"],
+            ) == (
+                3,
+                2,
+            )
+            assert board["acknowledgement_audit_delivery_success_rate"] == 0.5
             settings = service_settings("reporting", nats_url, database_url)
             try:
                 await rebuild(settings, timeout=5)

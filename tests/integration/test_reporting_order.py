@@ -9,10 +9,12 @@ from typing import Any
 
 import asyncpg
 
+from cavra_contracts.deliveries import AUDIT_SOURCE
 from cavra_contracts.registry import contract_for_subject
 from cavra_reporting import handlers
 from cavra_reporting import repository as repo
 from cavra_reporting.domain import Change, EventPosition
+from tests.integration.test_reporting_audit import audit_mix
 from tests.support import reporting_events as ev
 
 TABLES = {
@@ -29,9 +31,10 @@ TABLES = {
 
 
 def _changes() -> list[tuple[Change, EventPosition]]:
-    """Each event of the mix with its stream position (sequence = its place in the stream)."""
+    """Each event of the mix (audit packages, plans and deliveries too) with its stream position
+    (sequence = its place in the stream)."""
     found = []
-    for sequence, envelope in enumerate(ev.realistic_mix(), start=1):
+    for sequence, envelope in enumerate([*ev.realistic_mix(), *audit_mix()], start=1):
         contract_cls = contract_for_subject(envelope.type)
         change_of = handlers.CHANGES[contract_cls]
         at = EventPosition(sequence, envelope.occurred_at)
@@ -57,8 +60,13 @@ async def test_any_order_and_any_repetition_gives_the_same_tables(database_url: 
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=str, schema="pg_catalog")
     try:
         in_order = await _applied(conn, changes)
-        assert len(in_order["history_items"]) == 16
-        assert dict(row[:2] for row in in_order["counters"])["outstanding"] == 2
+        assert len(in_order["history_items"]) == 16 + 7
+        counted = dict(row[:2] for row in in_order["counters"])
+        assert counted["outstanding"] == 2
+        assert counted["kind:go-backend-rollback-drill-acknowledgement-audit-package"] == 3
+        assert counted["kind:go-backend-rollback-drill-acknowledgement-audit-delivery-plan"] == 2
+        assert counted[f"failed_deliveries:{AUDIT_SOURCE}"] == 1
+        assert counted["audit_provider:siem"] == 2 and counted["audit_provider:webhook"] == 4
         shuffler = random.Random(7)
         for _ in range(6):
             shuffled = changes + shuffler.sample(changes, k=5)  # some events twice

@@ -9,10 +9,17 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from cavra_contracts.audit import (
+    AUDIT_DELIVERY_PLAN_KIND,
+    AUDIT_PACKAGE_KIND,
+    AuditDeliveryPlannedV1,
+    AuditPackageGeneratedV1,
+)
 from cavra_contracts.deliveries import AUDIT_SOURCE
 from cavra_contracts.reporting import HistoryPosition, NotificationHistoryQueryV1
-from cavra_reporting import domain
+from cavra_reporting import domain, handlers
 from cavra_reporting.domain import EventPosition, Item, RouteAck
+from tests.integration import test_reporting_audit as audit_events
 from tests.support import reporting_events as ev
 
 AT = EventPosition(sequence=42, occurred_at=datetime(2026, 11, 1, 13, tzinfo=UTC))
@@ -133,3 +140,60 @@ def test_dashboard_figures() -> None:
     assert domain.success_rate(2, 3) == 0.6667 and domain.success_rate(0, 0) is None
     assert domain.alert_level(0, 0) == "healthy"
     assert domain.alert_level(1, 0) == domain.alert_level(0, 1) == "critical"
+
+
+def test_an_audit_package_is_one_item_under_the_audit_source_with_its_filters_schedule_and_provider() -> None:
+    audit = audit_events.package("gordackaudit-1", 5, sequence=4, schedule_id="sched-a", provider="webhook")
+    (item,) = domain.audit_package_generated(audit, AT).items
+    assert (item.item_id, item.metadata_kind) == ("gordackaudit-1", AUDIT_PACKAGE_KIND)
+    assert (item.schedule_id, item.providers, item.alert_level) == ("sched-a", ("webhook",), "critical")
+    assert item.created_at == ev.at(5), "the package's own time"
+    assert item.source_key == AUDIT_SOURCE and item.delivery_success is None
+    document = item.document
+    assert (document["audit_id"], document["sequence"], document["outstanding_count"]) == (
+        "gordackaudit-1",
+        4,
+        1,
+    )
+    assert document["acknowledgement_audit_package"]["actor"] == {
+        "actor": "release-manager",
+        "role": "operator",
+        "method": "api_token",
+    }
+    assert "tok-1" not in json.dumps(document), "never the token's subject"
+    every = audit_events.package("gordackaudit-2", 5, sequence=5)
+    assert domain.audit_package_generated(every, AT).items[0].providers == ()
+
+
+def test_an_audit_delivery_plan_is_one_item_whose_providers_count_as_audit_providers() -> None:
+    audit = audit_events.package("gordackaudit-1", 5, sequence=1)
+    planned = audit_events.delivery_plan(audit, "gordackdelivery-1", ["siem", "webhook"], cadence="hourly")
+    (item,) = domain.audit_delivery_planned(planned, AT).items
+    assert (item.item_id, item.metadata_kind, item.created_at) == (
+        "gordackdelivery-1",
+        AUDIT_DELIVERY_PLAN_KIND,
+        AT.occurred_at,
+    )
+    assert item.providers == ("siem", "webhook") and item.source_key == AUDIT_SOURCE
+    assert item.counters == ("audit_provider:siem", "audit_provider:webhook")
+    document = item.document
+    assert (document["delivery_id"], document["audit_id"], document["cadence"]) == (
+        "gordackdelivery-1",
+        "gordackaudit-1",
+        "hourly",
+    )
+    assert document["acknowledgement_audit_delivery_plan"]["destination_count"] == 2
+    assert f"provider:siem&source:{AUDIT_SOURCE}" in item.facets(), "the #41 filter pair is a counter"
+    (delivery,) = domain.message_delivered(audit_events.audit_delivered(planned, failed=["siem"]), AT).items
+    assert delivery.document["delivery_id"] == "gordackdelivery-1" == delivery.document["event_id"]
+    assert delivery.counters == (
+        f"deliveries:{AUDIT_SOURCE}",
+        f"failed_deliveries:{AUDIT_SOURCE}",
+        "audit_provider:siem",
+        "audit_provider:webhook",
+    )
+
+
+def test_every_audit_event_the_read_models_read_has_a_change() -> None:
+    assert handlers.CHANGES[AuditPackageGeneratedV1] is domain.audit_package_generated
+    assert handlers.CHANGES[AuditDeliveryPlannedV1] is domain.audit_delivery_planned
