@@ -75,13 +75,14 @@ async def publisher(nats_url: str) -> AsyncIterator[Bus]:
 
 @asynccontextmanager
 async def delivering(
-    nats_url: str, database_url: str, tmp_path: Path
+    nats_url: str, database_url: str, tmp_path: Path, **settings: Any
 ) -> AsyncIterator[tuple[FakeProviders, Bus]]:
-    """The delivery service against fake providers of every kind, and a bus to publish jobs on."""
+    """The delivery service (with ``settings``) against fake providers of every kind, and a bus to
+    publish jobs on."""
     async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
         config = connector_config(fake, tmp_path / "connectors.json")
         async with (
-            running_service("delivery", nats_url, database_url, connector_config=str(config)),
+            running_service("delivery", nats_url, database_url, connector_config=str(config), **settings),
             publisher(nats_url) as bus,
         ):
             yield fake, bus
