@@ -18,25 +18,28 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import uvloop
+from harness import (
+    admin_headers,
+    api_base,
+    cpu_by_name,
+    descendants,
+    nats_url,
+    percentile,
+    process_name,
+    start_system,
+    stop_system,
+    system_env,
+    system_home,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cavra_contracts.envelope import Envelope, make_envelope  # noqa: E402
-from cavra_runtime.bus import Bus  # noqa: E402
-from cavra_runtime.embedded import free_port  # noqa: E402
-from tests.support.acks import plan_event  # noqa: E402
+from cavra_contracts.envelope import Envelope, make_envelope
+from cavra_runtime.bus import Bus
+from tests.support.acks import plan_event
 
 SCHEDULES = int(os.environ.get("BENCH_SCHEDULES", "200"))
 OWNERS = int(os.environ.get("BENCH_OWNERS", "10"))
@@ -47,70 +50,14 @@ NATS_SYNC = os.environ.get("BENCH_NATS_SYNC", "always")
 NP = "/runtime/go-pilot/rollback-drill-notifications"
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
-
-
-def descendants(pid: int) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == pid:
-            found[int(proc.name)] = cmdline
-            found.update(descendants(int(proc.name)))
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def label(cmd: str) -> str:
-    if " -m " in cmd:
-        return cmd.split(" -m ")[-1].split()[0]
-    if "postgres" in cmd:
+    if " -m " not in cmd and "postgres" in cmd:
         return "postgres"
-    return Path(cmd.split()[0]).name if cmd else "?"
+    return process_name(cmd)
 
 
-def cpu_by_name(pids: dict[int, str]) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    for pid, cmd in pids.items():
-        totals[label(cmd)] = totals.get(label(cmd), 0.0) + cpu_seconds(pid)
-    return totals
-
-
-def start_system(home: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "cavra"), "up"],
-        env=env,
-        stdout=(home / "up.log").open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{env['CAVRA_API_PORT']}/readyz"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.send_signal(signal.SIGTERM)
-    raise SystemExit(f"system not ready; see {home / 'up.log'}")
+def cpu_by_label(pids: dict[int, str]) -> dict[str, float]:
+    return cpu_by_name({pid: label(cmd) for pid, cmd in pids.items()})
 
 
 async def publish_plans(nats_url: str) -> None:
@@ -225,16 +172,14 @@ async def workload(env: dict[str, str], pids: dict[int, str]) -> None:
     await publish_plans(env["CAVRA_NATS_URL"])
     stages = Stages()
     watcher = await stages.watch(env["CAVRA_NATS_URL"])
-    headers = {"Authorization": f"Bearer {env['CAVRA_BOOTSTRAP_ADMIN_TOKEN']}"}
-    base = f"http://127.0.0.1:{env['CAVRA_API_PORT']}"
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as api:
+    async with httpx.AsyncClient(base_url=api_base(env), headers=admin_headers(env), timeout=30) as api:
         await wait_tracked(api)
         await asyncio.sleep(2)  # let the delivery service finish with the plans (no connectors)
-        before = cpu_by_name(pids)
+        before = cpu_by_label(pids)
         latencies, statuses, elapsed = await load(
             int(env["CAVRA_API_PORT"]), env["CAVRA_BOOTSTRAP_ADMIN_TOKEN"]
         )
-        after = cpu_by_name(pids)
+        after = cpu_by_label(pids)
     print(
         f"acknowledgement POST, {CLIENTS} clients for {elapsed:.1f}s "
         f"({SCHEDULES} schedules x {OWNERS} owners, acknowledgement replicas {REPLICAS}, "
@@ -259,28 +204,14 @@ async def workload(env: dict[str, str], pids: dict[int, str]) -> None:
 
 
 def main() -> None:
-    home = Path(tempfile.mkdtemp(prefix="cavra-bench-ack-"))
-    nats_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
-    env |= {
-        "CAVRA_HOME": str(home),
-        "CAVRA_API_PORT": str(free_port()),
-        "CAVRA_EMBEDDED_NATS_PORT": str(nats_port),
-        "CAVRA_EMBEDDED_NATS_MONITOR_PORT": str(free_port()),
-        "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
-        "CAVRA_LOG_LEVEL": "warning",
-        "CAVRA_BOOTSTRAP_ADMIN_TOKEN": secrets.token_urlsafe(24),
-        "CAVRA_ACKNOWLEDGEMENT_REPLICAS": REPLICAS,
-        "CAVRA_NATS_SYNC": NATS_SYNC,
-    }
-    process = start_system(home, env)
-    try:
-        pids = descendants(process.pid)
-        uvloop.run(workload(env | {"CAVRA_NATS_URL": f"nats://127.0.0.1:{nats_port}"}, pids))
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
-        shutil.rmtree(home, ignore_errors=True)
+    with system_home("cavra-bench-ack-") as home:
+        env = system_env(home, CAVRA_ACKNOWLEDGEMENT_REPLICAS=REPLICAS, CAVRA_NATS_SYNC=NATS_SYNC)
+        process, _ = start_system(home, env)
+        try:
+            pids = descendants(process.pid)
+            uvloop.run(workload(env | {"CAVRA_NATS_URL": nats_url(env)}, pids))
+        finally:
+            stop_system(process)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -39,17 +36,26 @@ from pathlib import Path
 
 import httpx
 import nats
+from harness import (
+    admin_headers,
+    api_base,
+    cpu_by_name,
+    cpu_seconds,
+    memory_mb,
+    nats_url,
+    percentile,
+    process_name,
+    process_table,
+    start_system,
+    stop_system,
+    system_env,
+    system_home,
+)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cavra_contracts.envelope import make_envelope
+from cavra_contracts.notifications import DeliveryOptions, PlanNotificationV1
+from tests.support.sink import Sink
 
-from cavra_contracts.envelope import make_envelope  # noqa: E402
-from cavra_contracts.notifications import DeliveryOptions, PlanNotificationV1  # noqa: E402
-from cavra_runtime.embedded import free_port  # noqa: E402
-from tests.support.sink import Sink  # noqa: E402
-
-ADMIN_TOKEN = secrets.token_urlsafe(32)
-"""Given to `cavra up` as CAVRA_BOOTSTRAP_ADMIN_TOKEN: every API call here is the admin's."""
-ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SCHEDULES = int(os.environ.get("BENCH_SCHEDULES", "150"))
 REPLICAS = os.environ.get("BENCH_DELIVERY_REPLICAS", "2")
 PROFILE_DIR = Path(os.environ["BENCH_PROFILE"]) if os.environ.get("BENCH_PROFILE") else None
@@ -62,57 +68,26 @@ RATE_SECONDS = 10.0
 DELIVERABLE = (OWNERS - SILENCED) * len(PROVIDERS)
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return (
-        ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
-        if ordered
-        else float("nan")
-    )
-
-
 def quantiles(values: list[float]) -> str:
     return " ".join(f"p{q} {percentile(values, q):.0f} ms" for q in (50, 95, 99))
 
 
 def peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
+    return memory_mb(pid, "VmHWM")
 
 
 def processes(root: int, home: Path) -> dict[int, str]:
     """Children of ``cavra up`` plus the PostgreSQL postmaster and its backends (started by pg_ctl)."""
     found: dict[int, str] = {}
     postmaster = int((home / "postgres" / "postmaster.pid").read_text().split()[0])
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-        except (OSError, ValueError, IndexError):
-            continue
-        pid = int(proc.name)
+    for pid, parent, cmd in process_table():
         if parent == root:
-            found[pid] = cmd.split(" -m ")[-1].split()[0] if " -m " in cmd else Path(cmd.split()[0]).name
+            found[pid] = process_name(cmd)
         elif pid == postmaster or parent == postmaster:
             found[pid] = (
                 "postgres" if pid == postmaster else f"postgres: {cmd.split(':', 1)[-1].strip()[:40]}"
             )
     return found
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_seconds() -> float:
@@ -127,12 +102,11 @@ def own_cpu_seconds() -> float:
     return cpu_seconds(os.getpid())
 
 
-def cpu_by_name(pids: dict[int, str]) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    for pid, name in pids.items():
-        key = "postgres" if name.startswith("postgres") else name
-        totals[key] = totals.get(key, 0.0) + cpu_seconds(pid)
-    return totals
+def cpu_by_service(pids: dict[int, str]) -> dict[str, float]:
+    """CPU seconds per process name, every PostgreSQL process under ``postgres``."""
+    return cpu_by_name(
+        {pid: "postgres" if name.startswith("postgres") else name for pid, name in pids.items()}
+    )
 
 
 def schedule(index: int, next_due: str) -> dict[str, object]:
@@ -353,52 +327,33 @@ def stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
 
 
 async def main() -> None:
-    home = Path(tempfile.mkdtemp(prefix="cavra-bench-delivery-"))
+    with system_home("cavra-bench-delivery-") as home:
+        await run(home)
+
+
+async def run(home: Path) -> None:
+    """Every figure, with connectors pointing at a sink in this process."""
     async with Sink() as sink:
         config = home / "connectors.json"
         config.write_text(
             json.dumps({"connectors": {p: {"type": "webhook", "url": f"{sink.url}/{p}"} for p in PROVIDERS}})
         )
-        port = free_port()
-        pg_port = free_port()
+        env = system_env(
+            home,
+            CAVRA_CONNECTOR_CONFIG=str(config),
+            CAVRA_DELIVERY_WAIT_SECONDS="30",
+            CAVRA_DELIVERY_REPLICAS=REPLICAS,
+        )
+        pg_port = int(env["CAVRA_EMBEDDED_PG_PORT"])
         if PROFILE_DIR:
             PROFILE_DIR.mkdir(parents=True, exist_ok=True)
             preload_pg_stat_statements(home, pg_port)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
-        env |= {
-            "CAVRA_HOME": str(home),
-            "CAVRA_API_PORT": str(port),
-            "CAVRA_LOG_LEVEL": "warning",
-            "CAVRA_EMBEDDED_NATS_PORT": str(free_port()),
-            "CAVRA_EMBEDDED_NATS_MONITOR_PORT": str(free_port()),
-            "CAVRA_EMBEDDED_PG_PORT": str(pg_port),
-            "CAVRA_CONNECTOR_CONFIG": str(config),
-            "CAVRA_DELIVERY_WAIT_SECONDS": "30",
-            "CAVRA_DELIVERY_REPLICAS": REPLICAS,
-            "CAVRA_BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN,
-        }
-        env["CAVRA_NATS_URL_FOR_BENCH"] = f"nats://127.0.0.1:{env['CAVRA_EMBEDDED_NATS_PORT']}"
-        up = subprocess.Popen(
-            [str(Path(sys.executable).parent / "cavra"), "up"],
-            env=env,
-            stdout=(home / "up.log").open("ab"),
-            stderr=subprocess.STDOUT,
-        )
+        # In a thread: the sink answers on this loop while the system starts.
+        up, _ = await asyncio.to_thread(start_system, home, env)
         try:
             async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", timeout=60, headers=ADMIN_HEADERS
+                base_url=api_base(env), timeout=60, headers=admin_headers(env)
             ) as api:
-                deadline = time.monotonic() + 120
-                while time.monotonic() < deadline and up.poll() is None:
-                    try:
-                        if (await api.get("/readyz")).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    await asyncio.sleep(0.2)
-                else:
-                    log = (home / "up.log").read_text(errors="replace").splitlines()[-20:]
-                    raise SystemExit("cavra up never became ready; the end of its log:\n" + "\n".join(log))
                 created = await create_schedules(api)
                 print(f"{REPLICAS} delivery replica(s); {SCHEDULES} schedules created in {created:.1f}s")
                 await fixed_rate(api, sink)
@@ -409,7 +364,7 @@ async def main() -> None:
                 if PROFILE_DIR:
                     await reset_statements(database_url)
                     profilers = start_profilers(pids, PROFILE_DIR)
-                before = cpu_by_name(pids)
+                before = cpu_by_service(pids)
                 before_machine, before_own, started = (
                     machine_busy_seconds(),
                     own_cpu_seconds(),
@@ -419,7 +374,7 @@ async def main() -> None:
                 noise: dict[str, float] = {}
 
                 async def arrived() -> None:
-                    after.update(cpu_by_name(processes(up.pid, home) | pids))
+                    after.update(cpu_by_service(processes(up.pid, home) | pids))
                     noise["machine"] = machine_busy_seconds() - before_machine
                     noise["own"] = own_cpu_seconds() - before_own
                     noise["wall"] = time.monotonic() - started
@@ -427,7 +382,7 @@ async def main() -> None:
                         stop_profilers(profilers)
                         await report_statements(database_url, SCHEDULES * DELIVERABLE, PROFILE_DIR / "pg.txt")
 
-                await throughput(api, sink, env["CAVRA_NATS_URL_FOR_BENCH"], arrived)
+                await throughput(api, sink, nats_url(env), arrived)
                 used = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
                 routes = SCHEDULES * DELIVERABLE
                 print(
@@ -463,9 +418,7 @@ async def main() -> None:
             )
             print(f"peak RSS bench + sink     {peak_rss_mb(os.getpid()):7.1f} MB")
         finally:
-            up.send_signal(signal.SIGTERM)
-            up.wait(60)
-            shutil.rmtree(home, ignore_errors=True)
+            stop_system(up)
 
 
 if __name__ == "__main__":

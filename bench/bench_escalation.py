@@ -24,25 +24,25 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import nats
+from harness import cpu_seconds
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cavra_contracts.deliveries import DeliverMessageV1  # noqa: E402
-from cavra_contracts.envelope import make_envelope  # noqa: E402
-from cavra_escalation import planning  # noqa: E402
-from cavra_runtime.db import create_pool  # noqa: E402
-from tests.support.escalations import OPERATOR, planned  # noqa: E402
-from tests.support.harness import FakeClock, gateway_client, running_service  # noqa: E402
-from tests.support.servers import session_servers  # noqa: E402
-from tests.support.sink import Sink  # noqa: E402
+from cavra_contracts.deliveries import DeliverMessageV1
+from cavra_contracts.envelope import make_envelope
+from cavra_contracts.notifications import NotificationPlannedV1
+from cavra_escalation import planning
+from cavra_runtime.db import create_pool
+from tests.support.escalations import OPERATOR, planned
+from tests.support.harness import FakeClock, gateway_client, running_service
+from tests.support.servers import session_servers
+from tests.support.sink import Sink
 
 SCHEDULES = 1000
 ROUTES_PER_SCHEDULE = 100
@@ -52,11 +52,22 @@ BREACHES = 20
 
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU of a local process (the embedded PostgreSQL's backend); NaN when not local."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(pid, missing=float("nan"))
+
+
+def breaching_plans(prefix: str, start: datetime, **changes: Any) -> list[NotificationPlannedV1]:
+    """BREACHES one-route plans generated at ``start``; plan i breaches 30 + 5 i minutes later, so each
+    clock move breaches one route."""
+    return [
+        planned(
+            f"{prefix}-{i}",
+            now=start,
+            owners=("owner",),
+            routing_policy={"owner_routes": {"owner": {"acknowledgement_minutes": 30 + 5 * i}}},
+            **changes,
+        )
+        for i in range(BREACHES)
+    ]
 
 
 def with_database(url: str, name: str) -> str:
@@ -170,16 +181,7 @@ async def breach_figures(nats_url: str, server_url: str, tick: float) -> None:
     clock = FakeClock()
     start = clock()
     database_url = await fresh_database(server_url, f"cavra_bench_escalation_breach_{int(tick * 1000)}")
-    # Plan i breaches 30 + 5 i minutes after ``start``: each clock move breaches one route.
-    plans = [
-        planned(
-            f"breach-{i}",
-            now=start,
-            owners=("owner",),
-            routing_policy={"owner_routes": {"owner": {"acknowledgement_minutes": 30 + 5 * i}}},
-        )
-        for i in range(BREACHES)
-    ]
+    plans = breaching_plans("breach", start)
     nc = await nats.connect(nats_url)
     arrived: dict[str, float] = {}
 
@@ -222,16 +224,7 @@ async def sink_figures(nats_url: str, server_url: str, tmp: Path, tick: float) -
     clock = FakeClock()
     start = clock()
     database_url = await fresh_database(server_url, f"cavra_bench_escalation_sink_{int(tick * 1000)}")
-    plans = [
-        planned(
-            f"sink-{i}",
-            now=start,
-            owners=("owner",),
-            providers=("webhook",),
-            routing_policy={"owner_routes": {"owner": {"acknowledgement_minutes": 30 + 5 * i}}},
-        )
-        for i in range(BREACHES)
-    ]
+    plans = breaching_plans("sink", start, providers=("webhook",))
     latencies = []
     async with Sink() as sink:
         config = tmp / "connectors.json"

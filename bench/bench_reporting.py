@@ -21,10 +21,8 @@ import asyncio
 import multiprocessing
 import os
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -32,31 +30,30 @@ from typing import Any
 
 import asyncpg
 import httpx
+from harness import percentile
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from cavra_contracts.acknowledgements import AcknowledgementsRecordedV1, AcknowledgementV1  # noqa: E402
-from cavra_contracts.deliveries import ESCALATION_SOURCE, MessageDeliveredV1  # noqa: E402
-from cavra_contracts.escalations import RouteEscalatedV1  # noqa: E402
-from cavra_contracts.notifications import (  # noqa: E402
+from cavra_contracts.acknowledgements import AcknowledgementsRecordedV1, AcknowledgementV1
+from cavra_contracts.deliveries import ESCALATION_SOURCE, MessageDeliveredV1
+from cavra_contracts.escalations import RouteEscalatedV1
+from cavra_contracts.notifications import (
     NotificationDeliveredV1,
     NotificationPlannedV1,
     RouteDeliveryV1,
 )
-from cavra_contracts.reporting import NotificationDashboardQueryV1, NotificationHistoryQueryV1  # noqa: E402
-from cavra_reporting import (  # noqa: E402
+from cavra_contracts.reporting import NotificationDashboardQueryV1, NotificationHistoryQueryV1
+from cavra_reporting import (
     MIGRATIONS,
     SERVICE,
     handlers,
 )
-from cavra_reporting import repository as repo  # noqa: E402
-from cavra_reporting.domain import Change, EventPosition  # noqa: E402
-from cavra_reporting.handlers import CHANGES  # noqa: E402
-from cavra_runtime.db import create_pool  # noqa: E402
-from cavra_runtime.migrate import migrate  # noqa: E402
-from tests.support import reporting_events as ev  # noqa: E402
-from tests.support.harness import gateway_client, running_service  # noqa: E402
-from tests.support.servers import session_servers  # noqa: E402
+from cavra_reporting import repository as repo
+from cavra_reporting.domain import Change, EventPosition
+from cavra_reporting.handlers import CHANGES
+from cavra_runtime.db import create_pool
+from cavra_runtime.migrate import migrate
+from tests.support import reporting_events as ev
+from tests.support.harness import gateway_client, running_service
+from tests.support.servers import session_servers
 
 PLANS = int(os.environ.get("BENCH_PLANS", "2000"))
 ROUTES_PER_PLAN = int(os.environ.get("BENCH_ROUTES_PER_PLAN", "500"))
@@ -69,11 +66,6 @@ ACK_BATCH = 100
 ACK_STATES = ("acknowledged", "resolved", "escalated", "dismissed")
 BASE = "/runtime/go-pilot/rollback-drill-notifications"
 PROVIDERS = ("slack", "teams")
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
 
 
 def template() -> NotificationPlannedV1:

@@ -16,87 +16,33 @@ Loopback only; every loop is bounded. Run: ``make bench`` (or ``.venv/bin/python
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import nats
+from harness import (
+    admin_headers,
+    api_base,
+    descendants,
+    memory_mb,
+    nats_url,
+    percentile,
+    process_name,
+    start_system,
+    stop_system,
+    system_env,
+    system_home,
+)
 
 from cavra_contracts.envelope import make_envelope
 from cavra_contracts.scheduler import DrillRunRecordedV1, RecordDrillRunV1
 from cavra_contracts.schedules import DrillRunV1
-from cavra_runtime.embedded import free_port
 
-ADMIN_TOKEN = secrets.token_urlsafe(32)
-"""Given to `cavra up` as CAVRA_BOOTSTRAP_ADMIN_TOKEN: every API call here is the admin's."""
-ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SCHEDULES = 300
 DRILLS = 2000
 QUERY_SECONDS = 5.0
 DUE_SCHEDULES = 1000
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def descendants(pid: int) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == pid:
-            found[int(proc.name)] = cmdline
-            found.update(descendants(int(proc.name)))
-    return found
-
-
-def start_system(home: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], float]:
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "cavra"), "up"],
-        env=env,
-        stdout=(home / "up.log").open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{env['CAVRA_API_PORT']}/readyz"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return process, time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
-    raise SystemExit(f"system not ready; see {home / 'up.log'}")
-
-
-def stop_system(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    process.wait(60)
 
 
 def schedule_body(index: int, next_due: datetime) -> dict[str, object]:
@@ -205,8 +151,7 @@ async def bench_timer(api: httpx.AsyncClient, nats_url: str) -> float:
 
 
 async def workload(env: dict[str, str]) -> None:
-    base = f"http://127.0.0.1:{env['CAVRA_API_PORT']}"
-    async with httpx.AsyncClient(base_url=base, timeout=30, headers=ADMIN_HEADERS) as api:
+    async with httpx.AsyncClient(base_url=api_base(env), timeout=30, headers=admin_headers(env)) as api:
         puts = await bench_puts(api)
         print(
             f"PUT schedule (command->event), {SCHEDULES} sequential: p50 {percentile(puts, 50):.1f} ms, "
@@ -229,19 +174,8 @@ async def workload(env: dict[str, str]) -> None:
 
 
 def main() -> None:
-    home = Path(tempfile.mkdtemp(prefix="cavra-bench-"))
-    nats_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAVRA_")}
-    env |= {
-        "CAVRA_HOME": str(home),
-        "CAVRA_API_PORT": str(free_port()),
-        "CAVRA_EMBEDDED_NATS_PORT": str(nats_port),
-        "CAVRA_EMBEDDED_NATS_MONITOR_PORT": str(free_port()),
-        "CAVRA_EMBEDDED_PG_PORT": str(free_port()),
-        "CAVRA_LOG_LEVEL": "warning",
-        "CAVRA_BOOTSTRAP_ADMIN_TOKEN": ADMIN_TOKEN,
-    }
-    try:
+    with system_home("cavra-bench-") as home:
+        env = system_env(home)
         process, cold = start_system(home, env)
         print(f"cold start to ready (initdb, migrations, streams, all processes): {cold:.2f} s")
         stop_system(process)
@@ -249,16 +183,13 @@ def main() -> None:
         print(f"warm restart to ready: {warm:.2f} s")
         time.sleep(2)
         for pid, cmd in sorted(descendants(process.pid).items()):
-            name = cmd.split(" -m ")[-1].split()[0] if " -m " in cmd else Path(cmd.split()[0]).name
-            print(f"idle RSS {name:<18} {rss_mb(pid):6.1f} MB")
-        print(f"idle RSS {'cavra up':<18} {rss_mb(process.pid):6.1f} MB")
-        asyncio.run(workload(env | {"CAVRA_NATS_URL": f"nats://127.0.0.1:{nats_port}"}))
+            print(f"idle RSS {process_name(cmd):<18} {memory_mb(pid):6.1f} MB")
+        print(f"idle RSS {'cavra up':<18} {memory_mb(process.pid):6.1f} MB")
+        asyncio.run(workload(env | {"CAVRA_NATS_URL": nats_url(env)}))
         for pid, cmd in sorted(descendants(process.pid).items()):
             if " -m " in cmd:
-                print(f"RSS after load {cmd.split(' -m ')[-1]:<14} {rss_mb(pid):6.1f} MB")
+                print(f"RSS after load {cmd.split(' -m ')[-1]:<14} {memory_mb(pid):6.1f} MB")
         stop_system(process)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

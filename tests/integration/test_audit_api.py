@@ -18,16 +18,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 from typer.testing import CliRunner
 
 from cavra_acknowledgement.audit.keys import KEY_FILE_NAME
 from cavra_cli.main import app
 from cavra_contracts.deliveries import AUDIT_SOURCE, DeliverMessageV1
-from cavra_contracts.envelope import make_envelope
-from cavra_contracts.notifications import NotificationPlannedV1
 from cavra_runtime.bus import Bus
+from tests.integration.test_audit_service import PlanTracking
 from tests.integration.test_notification_delivery import SIGNING_SECRET
 from tests.support.acks import plan_event
 from tests.support.fake_providers import FakeProviders
@@ -38,34 +36,13 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 @dataclass
-class Stack:
+class Stack(PlanTracking):
     client: httpx.AsyncClient
     bus: Bus
     database_url: str
     nats_url: str
     fake: FakeProviders
     home: Path
-
-    async def plan(self, planned: NotificationPlannedV1) -> NotificationPlannedV1:
-        await self.bus.publish(make_envelope(planned, producer="router"))
-
-        async def tracked() -> bool:
-            return (
-                await self.scalar(
-                    "SELECT count(*) FROM latest_plans WHERE plan_id = $1", planned.plan.plan_id
-                )
-                == 1
-            )
-
-        await eventually(tracked, what="plan tracked")
-        return planned
-
-    async def scalar(self, sql: str, *args: Any) -> Any:
-        conn = await asyncpg.connect(self.database_url, server_settings={"search_path": "acknowledgement"})
-        try:
-            return await conn.fetchval(sql, *args)
-        finally:
-            await conn.close()
 
     async def stored(self) -> tuple[int, int, int]:
         """Packages, delivery plans and schedules stored."""

@@ -44,6 +44,7 @@ from cavra_contracts.envelope import Envelope, make_envelope
 from cavra_contracts.notifications import ConnectorsQueryV1, NotificationPlannedV1
 from cavra_contracts.queries import QueryReplyV1
 from cavra_contracts.subjects import COMMAND_STREAM, EVENT_STREAM
+from cavra_runtime.ports import MessageBus
 from cavra_runtime.testing import FakeClock, InMemoryBus
 from tests.support.acks import OPERATOR, ack, plan_event
 from tests.support.harness import eventually, running_service
@@ -62,16 +63,12 @@ OUTCOMES = {
 }
 
 
-class Harness:
-    def __init__(self, bus: InMemoryBus, clock: FakeClock, database_url: str) -> None:
-        self.bus, self.clock, self.database_url = bus, clock, database_url
-        self.routable: list[str] | None = ["splunk", "jira", "webhook"]
+class PlanTracking:
+    """Publish a plan as the router does and wait for the acknowledgement service to track it; read its
+    tables. For a harness with a ``bus`` and the ``database_url``."""
 
-    async def connectors(self, _: Envelope) -> QueryReplyV1:
-        configured = self.routable is not None
-        return QueryReplyV1(
-            ok=True, result={"configured": configured, "routable_providers": self.routable or []}
-        )
+    bus: MessageBus
+    database_url: str
 
     async def plan(self, planned: NotificationPlannedV1) -> NotificationPlannedV1:
         await self.bus.publish(make_envelope(planned, producer="router"))
@@ -86,6 +83,25 @@ class Harness:
 
         await eventually(tracked, what="plan tracked")
         return planned
+
+    async def scalar(self, sql: str, *args: Any) -> Any:
+        conn = await asyncpg.connect(self.database_url, server_settings={"search_path": "acknowledgement"})
+        try:
+            return await conn.fetchval(sql, *args)
+        finally:
+            await conn.close()
+
+
+class Harness(PlanTracking):
+    def __init__(self, bus: InMemoryBus, clock: FakeClock, database_url: str) -> None:
+        self.bus, self.clock, self.database_url = bus, clock, database_url
+        self.routable: list[str] | None = ["splunk", "jira", "webhook"]
+
+    async def connectors(self, _: Envelope) -> QueryReplyV1:
+        configured = self.routable is not None
+        return QueryReplyV1(
+            ok=True, result={"configured": configured, "routable_providers": self.routable or []}
+        )
 
     async def tell(self, command: Contract, *, wanted: str | None = None) -> Envelope:
         envelope = make_envelope(command, producer="gateway")
@@ -132,13 +148,6 @@ class Harness:
             DeliverMessageV1.model_validate(m.envelope().payload)
             for m in self.bus.messages(COMMAND_STREAM, DeliverMessageV1.MESSAGE.subject)
         ]
-
-    async def scalar(self, sql: str, *args: Any) -> Any:
-        conn = await asyncpg.connect(self.database_url, server_settings={"search_path": "acknowledgement"})
-        try:
-            return await conn.fetchval(sql, *args)
-        finally:
-            await conn.close()
 
 
 @asynccontextmanager

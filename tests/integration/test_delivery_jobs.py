@@ -73,6 +73,21 @@ async def publisher(nats_url: str) -> AsyncIterator[Bus]:
         await bus.close()
 
 
+@asynccontextmanager
+async def delivering(
+    nats_url: str, database_url: str, tmp_path: Path, **settings: Any
+) -> AsyncIterator[tuple[FakeProviders, Bus]]:
+    """The delivery service (with ``settings``) against fake providers of every kind, and a bus to
+    publish jobs on."""
+    async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
+        config = connector_config(fake, tmp_path / "connectors.json")
+        async with (
+            running_service("delivery", nats_url, database_url, connector_config=str(config), **settings),
+            publisher(nats_url) as bus,
+        ):
+            yield fake, bus
+
+
 async def delivered_events(nats_url: str) -> list[dict[str, Any]]:
     return [e.payload for e in await stored_events(nats_url, MessageDeliveredV1.MESSAGE.subject)]
 
@@ -87,34 +102,28 @@ async def test_a_job_reaches_every_provider_with_redacted_evidence_and_one_event
     nats_url: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CAVRA_TEST_JIRA_TOKEN", "CANARY-JIRA-TOKEN")
-    async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
-        config = connector_config(fake, tmp_path / "connectors.json")
-        async with (
-            running_service("delivery", nats_url, database_url, connector_config=str(config)),
-            publisher(nats_url) as bus,
-        ):
-            await bus.publish(make_envelope(job("esc-1", (*PROVIDERS, "pagerduty")), producer="escalation"))
+    async with delivering(nats_url, database_url, tmp_path) as (fake, bus):
+        await bus.publish(make_envelope(job("esc-1", (*PROVIDERS, "pagerduty")), producer="escalation"))
 
-            async def one_event() -> bool:
-                return len(await delivered_events(nats_url)) == 1
+        async def one_event() -> bool:
+            return len(await delivered_events(nats_url)) == 1
 
-            await eventually(one_event, what="the job's MessageDeliveredV1")
-            status = await bus.request(
-                make_envelope(DeliveryStatusQueryV1(plan_id="esc-1"), producer="test"), timeout=5
-            )
-        [event] = await delivered_events(nats_url)
-        assert [len(fake.requests_for(p)) for p in ("slack", "teams", "webhook", "hec")] == [1, 1, 1, 1]
-        assert [r.step for r in fake.requests_for("jira")] == ["search", "create"]
-        assert [r.step for r in fake.requests_for("servicenow")] == ["query", "create"]
-        [webhook] = fake.requests_for("webhook")
-        assert (
-            webhook.body["type"] == EVENT_TYPE
-            and webhook.body["subject"] == "job/esc-1/route/gordroute-webhook"
+        await eventually(one_event, what="the job's MessageDeliveredV1")
+        status = await bus.request(
+            make_envelope(DeliveryStatusQueryV1(plan_id="esc-1"), producer="test"), timeout=5
         )
-        assert webhook.body["data"]["escalation_owner"] == "platform-lead"
-        assert webhook.body["data"]["route_id"] == "gordroute-webhook"
-        assert "ack_url" not in webhook.body["data"], "no links unless the job asks and links are configured"
-        assert fake.jira_issues[0]["fields"]["summary"] == "Rollback drill route escalated: payments"
+    [event] = await delivered_events(nats_url)
+    assert [len(fake.requests_for(p)) for p in ("slack", "teams", "webhook", "hec")] == [1, 1, 1, 1]
+    assert [r.step for r in fake.requests_for("jira")] == ["search", "create"]
+    assert [r.step for r in fake.requests_for("servicenow")] == ["query", "create"]
+    [webhook] = fake.requests_for("webhook")
+    assert (
+        webhook.body["type"] == EVENT_TYPE and webhook.body["subject"] == "job/esc-1/route/gordroute-webhook"
+    )
+    assert webhook.body["data"]["escalation_owner"] == "platform-lead"
+    assert webhook.body["data"]["route_id"] == "gordroute-webhook"
+    assert "ack_url" not in webhook.body["data"], "no links unless the job asks and links are configured"
+    assert fake.jira_issues[0]["fields"]["summary"] == "Rollback drill route escalated: payments"
 
     assert (event["job_id"], event["source"], event["kind"], event["event_type"]) == (
         "esc-1",
@@ -158,40 +167,35 @@ async def test_a_redelivered_job_sends_only_what_has_no_final_outcome_and_nothin
     nats_url: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CAVRA_TEST_JIRA_TOKEN", "CANARY-JIRA-TOKEN")
-    async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
-        config = connector_config(fake, tmp_path / "connectors.json")
-        async with (
-            running_service("delivery", nats_url, database_url, connector_config=str(config)),
-            publisher(nats_url) as bus,
-        ):
-            # An earlier pass sent the webhook target and committed its outcome, then died.
-            conn = await asyncpg.connect(database_url)
-            try:
-                await conn.execute(
-                    """INSERT INTO delivery.deliveries (delivery_id, job_id, source, plan_id, route_id,
-                           route_key, schedule_id, provider, owner, connector, connector_type, target_host,
-                           status, attempt_count, status_code, attempts, completed_at)
-                       VALUES ('esc-2:platform-lead:webhook:webhook', 'esc-2', $1, 'gordn-0000000000000001',
-                           'gordroute-webhook', 'platform-lead:webhook', 'payments', 'webhook',
-                           'platform-lead', 'webhook', 'webhook', '127.0.0.1', 'delivered', 1, 200, '[]',
-                           now())""",
-                    ESCALATION_SOURCE,
-                )
-            finally:
-                await conn.close()
-            command = job("esc-2", ("webhook", "slack"))
-            await bus.publish(make_envelope(command, producer="escalation"))
+    async with delivering(nats_url, database_url, tmp_path) as (fake, bus):
+        # An earlier pass sent the webhook target and committed its outcome, then died.
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(
+                """INSERT INTO delivery.deliveries (delivery_id, job_id, source, plan_id, route_id,
+                       route_key, schedule_id, provider, owner, connector, connector_type, target_host,
+                       status, attempt_count, status_code, attempts, completed_at)
+                   VALUES ('esc-2:platform-lead:webhook:webhook', 'esc-2', $1, 'gordn-0000000000000001',
+                       'gordroute-webhook', 'platform-lead:webhook', 'payments', 'webhook',
+                       'platform-lead', 'webhook', 'webhook', '127.0.0.1', 'delivered', 1, 200, '[]',
+                       now())""",
+                ESCALATION_SOURCE,
+            )
+        finally:
+            await conn.close()
+        command = job("esc-2", ("webhook", "slack"))
+        await bus.publish(make_envelope(command, producer="escalation"))
 
-            async def one_event() -> bool:
-                return len(await delivered_events(nats_url)) == 1
+        async def one_event() -> bool:
+            return len(await delivered_events(nats_url)) == 1
 
-            await eventually(one_event, what="the job's MessageDeliveredV1")
-            assert fake.requests_for("webhook") == [], "the target with a final outcome is not sent again"
-            assert len(fake.requests_for("slack")) == 1
+        await eventually(one_event, what="the job's MessageDeliveredV1")
+        assert fake.requests_for("webhook") == [], "the target with a final outcome is not sent again"
+        assert len(fake.requests_for("slack")) == 1
 
-            again = await bus.publish(make_envelope(command, producer="escalation"))  # a new message id
-            await eventually(lambda: handled(bus, again.sequence), what="the redelivered job to be handled")
-        assert fake.requests_for("webhook") == [] and len(fake.requests_for("slack")) == 1, "nothing twice"
+        again = await bus.publish(make_envelope(command, producer="escalation"))  # a new message id
+        await eventually(lambda: handled(bus, again.sequence), what="the redelivered job to be handled")
+    assert fake.requests_for("webhook") == [] and len(fake.requests_for("slack")) == 1, "nothing twice"
     [event] = await delivered_events(nats_url)
     assert sorted((d["provider"], d["outcome"]) for d in event["deliveries"]) == [
         ("slack", "delivered"),
@@ -203,66 +207,59 @@ async def test_a_job_whose_final_transaction_failed_is_redelivered_and_sends_not
     nats_url: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CAVRA_TEST_JIRA_TOKEN", "CANARY-JIRA-TOKEN")
-    async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:  # a webhook id twice: a failure
-        config = connector_config(fake, tmp_path / "connectors.json")
-        conn = await asyncpg.connect(database_url)
-        try:
-            async with (
-                running_service("delivery", nats_url, database_url, connector_config=str(config)),
-                publisher(nats_url) as bus,
-            ):
-                await fail_once(conn, "job_record_fault", "delivery_records", "NEW.job_id = 'esc-5'")
-                await bus.publish(make_envelope(job("esc-5", ("webhook", "jira", "slack")), producer="e"))
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with delivering(nats_url, database_url, tmp_path) as (
+            fake,
+            bus,
+        ):  # a webhook id twice: a failure
+            await fail_once(conn, "job_record_fault", "delivery_records", "NEW.job_id = 'esc-5'")
+            await bus.publish(make_envelope(job("esc-5", ("webhook", "jira", "slack")), producer="e"))
 
-                async def one_event() -> bool:
-                    return len(await delivered_events(nats_url)) == 1
+            async def one_event() -> bool:
+                return len(await delivered_events(nats_url)) == 1
 
-                await eventually(one_event, timeout=20, what="the job's event after the redelivery")
-            assert await fired(conn, "job_record_fault") >= 2, "the first final transaction failed"
-        finally:
-            await conn.close()
-        assert [len(fake.requests_for(p)) for p in ("webhook", "slack")] == [1, 1]
-        assert [r.step for r in fake.requests_for("jira")] == ["search", "create"], "sent once"
+            await eventually(one_event, timeout=20, what="the job's event after the redelivery")
+        assert await fired(conn, "job_record_fault") >= 2, "the first final transaction failed"
+    finally:
+        await conn.close()
+    assert [len(fake.requests_for(p)) for p in ("webhook", "slack")] == [1, 1]
+    assert [r.step for r in fake.requests_for("jira")] == ["search", "create"], "sent once"
 
 
 async def test_a_poison_job_is_rejected_at_once_and_the_next_job_is_delivered(
     nats_url: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CAVRA_TEST_JIRA_TOKEN", "CANARY-JIRA-TOKEN")
-    async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
-        config = connector_config(fake, tmp_path / "connectors.json")
-        async with (
-            running_service("delivery", nats_url, database_url, connector_config=str(config)),
-            publisher(nats_url) as bus,
-        ):
-            good = job("esc-3", ("webhook",)).model_dump(mode="json")
-            payloads = [
-                good | {"targets": good["targets"] * 2},  # two targets, one key: one delivery id for both
-                good | {"targets": []},
-                {"job_id": "esc-3", "source": ESCALATION_SOURCE},
-            ]
-            poisons = [
-                make_envelope(job("esc-3", ("webhook",)), producer="older-escalation").model_copy(
-                    update={"payload": payload}
-                )
-                for payload in payloads
-            ]
-            for poison in poisons:
-                await bus.publish(poison)
-            started = time.monotonic()
-            await bus.publish(make_envelope(job("esc-4", ("webhook",)), producer="escalation"))
+    async with delivering(nats_url, database_url, tmp_path) as (fake, bus):
+        good = job("esc-3", ("webhook",)).model_dump(mode="json")
+        payloads = [
+            good | {"targets": good["targets"] * 2},  # two targets, one key: one delivery id for both
+            good | {"targets": []},
+            {"job_id": "esc-3", "source": ESCALATION_SOURCE},
+        ]
+        poisons = [
+            make_envelope(job("esc-3", ("webhook",)), producer="older-escalation").model_copy(
+                update={"payload": payload}
+            )
+            for payload in payloads
+        ]
+        for poison in poisons:
+            await bus.publish(poison)
+        started = time.monotonic()
+        await bus.publish(make_envelope(job("esc-4", ("webhook",)), producer="escalation"))
 
-            async def next_delivered() -> bool:
-                return [e["job_id"] for e in await delivered_events(nats_url)] == ["esc-4"]
+        async def next_delivered() -> bool:
+            return [e["job_id"] for e in await delivered_events(nats_url)] == ["esc-4"]
 
-            await eventually(next_delivered, what="the job after the poisons")
-            elapsed = time.monotonic() - started
+        await eventually(next_delivered, what="the job after the poisons")
+        elapsed = time.monotonic() - started
 
-            async def all_rejected() -> bool:
-                return len(await stored_events(nats_url, rejection_subject("delivery"))) == len(poisons)
+        async def all_rejected() -> bool:
+            return len(await stored_events(nats_url, rejection_subject("delivery"))) == len(poisons)
 
-            await eventually(all_rejected, what="a rejection per poison")
-        assert len(fake.requests_for("webhook")) == 1
+        await eventually(all_rejected, what="a rejection per poison")
+    assert len(fake.requests_for("webhook")) == 1
     assert elapsed < 10, f"the next job waited {elapsed:.1f}s behind the poisons"
     rejections = [
         MessageRejectedV1.model_validate(e.payload)

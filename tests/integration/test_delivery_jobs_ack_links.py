@@ -20,16 +20,13 @@ from cavra_contracts import ack_links
 from cavra_contracts.deliveries import MessageDeliveredV1
 from cavra_contracts.envelope import make_envelope, utc_now
 from cavra_contracts.notifications import NotificationDeliveredV1
-from tests.integration.test_delivery_jobs import PROVIDERS, job, publisher
+from tests.integration.test_delivery_jobs import PROVIDERS, delivering, job
 from tests.integration.test_notification_delivery import (
     CANARIES,
-    SIGNING_SECRET,
-    connector_config,
     everything_in_jetstream,
     everything_in_postgres,
 )
-from tests.support.fake_providers import FakeProviders
-from tests.support.harness import eventually, running_service, stored_events
+from tests.support.harness import eventually, stored_events
 from tests.support.plans import planned
 
 ACK_SECRET = "CANARY-ACK-LINK-SECRET-0123456789"
@@ -48,30 +45,24 @@ async def test_ack_links_reach_the_providers_and_never_the_evidence_events_or_lo
     plan = planned(1, owners=("team-0",), providers=PROVIDERS)
     routes = {d.provider: d.route_id for d in plan.plan.deliverable()}
     assert set(routes) == set(PROVIDERS)
-    async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
-        config = connector_config(fake, tmp_path / "connectors.json")
-        async with (
-            running_service(
-                "delivery",
-                nats_url,
-                database_url,
-                connector_config=str(config),
-                ack_link_secret=ACK_SECRET,
-                public_base_url=PUBLIC_URL + "/",
-                log_level="debug",
-            ),
-            publisher(nats_url) as bus,
-        ):
-            await bus.publish(make_envelope(plan, producer="router"))
-            await bus.publish(make_envelope(job("esc-links", ack_links=True), producer="escalation"))
+    async with delivering(
+        nats_url,
+        database_url,
+        tmp_path,
+        ack_link_secret=ACK_SECRET,
+        public_base_url=PUBLIC_URL + "/",
+        log_level="debug",
+    ) as (fake, bus):
+        await bus.publish(make_envelope(plan, producer="router"))
+        await bus.publish(make_envelope(job("esc-links", ack_links=True), producer="escalation"))
 
-            async def both_delivered() -> bool:
-                plans = await stored_events(nats_url, NotificationDeliveredV1.MESSAGE.subject)
-                jobs = await stored_events(nats_url, MessageDeliveredV1.MESSAGE.subject)
-                return len(plans) == 1 and len(jobs) == 1
+        async def both_delivered() -> bool:
+            plans = await stored_events(nats_url, NotificationDeliveredV1.MESSAGE.subject)
+            jobs = await stored_events(nats_url, MessageDeliveredV1.MESSAGE.subject)
+            return len(plans) == 1 and len(jobs) == 1
 
-            await eventually(both_delivered, what="the plan and the job to be delivered")
-        sent = [(r.provider, r.step, r.raw.decode()) for r in fake.requests]
+        await eventually(both_delivered, what="the plan and the job to be delivered")
+    sent = [(r.provider, r.step, r.raw.decode()) for r in fake.requests]
 
     tokens: list[tuple[str, str]] = [(p, token) for p, _, raw in sent for token in LINK.findall(raw)]
     assert Counter(p for p, _ in tokens) == {"webhook": 2, "teams": 2, "jira": 2, "servicenow": 2}, (
@@ -107,26 +98,20 @@ async def test_the_ack_link_secret_inside_a_chosen_string_is_redacted_like_a_con
     monkeypatch.setenv("CAVRA_TEST_JIRA_TOKEN", "CANARY-JIRA-TOKEN")
     command = job("esc-owner", ("webhook",)).model_dump(mode="json")
     command["targets"][0]["owner"] = f"team-{ACK_SECRET}"
-    async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
-        config = connector_config(fake, tmp_path / "connectors.json")
-        async with (
-            running_service(
-                "delivery",
-                nats_url,
-                database_url,
-                connector_config=str(config),
-                ack_link_secret=ACK_SECRET,
-                public_base_url=PUBLIC_URL,
-            ),
-            publisher(nats_url) as bus,
-        ):
-            envelope = make_envelope(job("esc-owner", ("webhook",)), producer="escalation")
-            await bus.publish(envelope.model_copy(update={"payload": command}))
+    async with delivering(
+        nats_url,
+        database_url,
+        tmp_path,
+        ack_link_secret=ACK_SECRET,
+        public_base_url=PUBLIC_URL,
+    ) as (_, bus):
+        envelope = make_envelope(job("esc-owner", ("webhook",)), producer="escalation")
+        await bus.publish(envelope.model_copy(update={"payload": command}))
 
-            async def delivered() -> bool:
-                return len(await stored_events(nats_url, MessageDeliveredV1.MESSAGE.subject)) == 1
+        async def delivered() -> bool:
+            return len(await stored_events(nats_url, MessageDeliveredV1.MESSAGE.subject)) == 1
 
-            await eventually(delivered, what="the job with a redacted owner")
+        await eventually(delivered, what="the job with a redacted owner")
     [event] = await stored_events(nats_url, MessageDeliveredV1.MESSAGE.subject)
     [delivery] = event.payload["deliveries"]
     assert (delivery["owner"], delivery["outcome"]) == ("team-[REDACTED]", "delivered")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from cavra_contracts.audit import (
     cadence_minutes,
     unconfigured_providers,
 )
-from cavra_contracts.deliveries import AUDIT_SOURCE, MAX_JOB_DATA_BYTES
+from cavra_contracts.deliveries import AUDIT_SOURCE, MAX_JOB_DATA_BYTES, DeliverMessageV1
 from cavra_contracts.notifications import DeliveryOptions
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -124,12 +125,14 @@ def test_the_delivery_plan_keeps_requested_providers_in_available_order() -> Non
     assert unconfigured_providers("all", []) == []
 
 
-def test_the_delivery_job_routes_carry_no_notes() -> None:
-    rows = [row("r1", "splunk", "a", "acknowledged", notes="customer ACME called")]
-    built = package.build_package(rows, filters=AuditFiltersV1(), actor=ACTOR, now=NOW, sequence=1)
+def on_demand_job(
+    rows: list[RouteRow], requested: str, *, sequence: int, signed_sequence: int, options: DeliveryOptions
+) -> tuple[dict[str, Any], dict[str, Any], DeliverMessageV1]:
+    """A package of ``rows``, its on-demand delivery plan to splunk, and the delivery job of both."""
+    built = package.build_package(rows, filters=AuditFiltersV1(), actor=ACTOR, now=NOW, sequence=sequence)
     plan = package.build_delivery_plan(
         built,
-        requested="splunk",
+        requested=requested,
         available=["splunk"],
         cadence="on_demand",
         schedule_ref="",
@@ -138,11 +141,18 @@ def test_the_delivery_job_routes_carry_no_notes() -> None:
     )
     signature = {
         "audit_id": built["audit_id"],
-        "sequence": 7,
+        "sequence": signed_sequence,
         "payload_sha256": "ab" * 32,
         "key_id": "cd" * 32,
     }
-    job = package.delivery_job(built, plan, signature, DeliveryOptions(retries=0))
+    return built, plan, package.delivery_job(built, plan, signature, options)
+
+
+def test_the_delivery_job_routes_carry_no_notes() -> None:
+    rows = [row("r1", "splunk", "a", "acknowledged", notes="customer ACME called")]
+    built, plan, job = on_demand_job(
+        rows, "splunk", sequence=1, signed_sequence=7, options=DeliveryOptions(retries=0)
+    )
     assert job.source == AUDIT_SOURCE and job.job_id == plan["delivery_id"]
     assert [t.provider for t in job.targets] == ["splunk"]
     data = job.content.data
@@ -172,23 +182,7 @@ def test_unknown_cadences_are_refused(cadence: str) -> None:
 
 def test_a_large_package_is_delivered_with_the_routes_that_fit_and_says_how_many_are_omitted() -> None:
     rows = [row(f"gordroute-{n:04d}", "splunk", f"owner-{n:04d}-" + "x" * 60) for n in range(400)]
-    built = package.build_package(rows, filters=AuditFiltersV1(), actor=ACTOR, now=NOW, sequence=3)
-    plan = package.build_delivery_plan(
-        built,
-        requested="all",
-        available=["splunk"],
-        cadence="on_demand",
-        schedule_ref="",
-        next_delivery_at="",
-        now=NOW,
-    )
-    signature = {
-        "audit_id": built["audit_id"],
-        "sequence": 3,
-        "payload_sha256": "ab" * 32,
-        "key_id": "cd" * 32,
-    }
-    job = package.delivery_job(built, plan, signature, DeliveryOptions())
+    _, _, job = on_demand_job(rows, "all", sequence=3, signed_sequence=3, options=DeliveryOptions())
     data = job.content.data
     assert 0 < data["routes_included"] < 400 and data["routes_included"] + data["routes_omitted"] == 400
     assert data["routes"][0]["route_id"] == "gordroute-0000"

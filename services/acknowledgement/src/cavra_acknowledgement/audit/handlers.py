@@ -67,6 +67,25 @@ async def _refuse(conn: asyncpg.Connection, exc: workflow.Rejected, cause: Envel
     log.info("audit.rejected", status_code=exc.status_code, problem=str(exc))
 
 
+async def _generate(
+    conn: asyncpg.Connection,
+    message: Message[GenerateAuditPackageV1] | Message[DeliverAuditPackageV1],
+    deps: AuditDeps,
+    *,
+    trigger: str,
+) -> workflow.Generated:
+    """Sign and chain a package for the command's filters, recorded under the command's id."""
+    return await workflow.generate(
+        conn,
+        filters=message.contract.filters,
+        actor=message.contract.actor,
+        keyring=deps.keyring,
+        clock=deps.clock,
+        trigger=trigger,
+        command_id=message.envelope.message_id,
+    )
+
+
 async def on_generate(message: Message[GenerateAuditPackageV1], deps: AuditDeps) -> None:
     """Sign and chain a package for the command's filters."""
     command = message.contract
@@ -74,15 +93,7 @@ async def on_generate(message: Message[GenerateAuditPackageV1], deps: AuditDeps)
         if conn is None:
             return
         try:
-            generated = await workflow.generate(
-                conn,
-                filters=command.filters,
-                actor=command.actor,
-                keyring=deps.keyring,
-                clock=deps.clock,
-                trigger="api",
-                command_id=message.envelope.message_id,
-            )
+            generated = await _generate(conn, message, deps, trigger="api")
         except workflow.Rejected as exc:
             await _refuse(conn, exc, message.envelope)
             return
@@ -104,15 +115,7 @@ async def on_deliver(message: Message[DeliverAuditPackageV1], deps: AuditDeps) -
         try:
             interval = _interval(command.cadence)
             providers = workflow.check_providers(command.delivery_provider, available)
-            generated = await workflow.generate(
-                conn,
-                filters=command.filters,
-                actor=command.actor,
-                keyring=deps.keyring,
-                clock=deps.clock,
-                trigger="delivery",
-                command_id=message.envelope.message_id,
-            )
+            generated = await _generate(conn, message, deps, trigger="delivery")
         except workflow.Rejected as exc:
             await _refuse(conn, exc, message.envelope)
             return

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -128,9 +129,24 @@ async def _stored_package(state: GatewayState, audit_id: str) -> dict[str, Any]:
     return await ask(state, AuditPackageQueryV1(audit_id=audit_id))
 
 
-def _rejected(outcome_payload: dict[str, Any]) -> JSONResponse:
-    rejected = AuditRequestRejectedV1.model_validate(outcome_payload)
-    return rejection_response(rejected.status_code, rejected.problems)
+Outcome = TypeVar("Outcome", AuditPackageGeneratedV1, AuditDeliveryPlannedV1, AuditScheduleCancelledV1)
+
+
+def _answering(
+    contract: type[Outcome], respond: Callable[[Outcome, Told, Waits], Awaitable[JSONResponse]]
+) -> Callable[[Told, Waits], Awaitable[JSONResponse]]:
+    """Answer a command: 202 while no outcome has come, the rejection's problems, else ``respond``."""
+
+    async def answer(told: Told, waits: Waits) -> JSONResponse:
+        outcome = await told.outcome(waits.outcome)
+        if outcome is None:
+            return accepted(told)
+        if outcome.type == AuditRequestRejectedV1.MESSAGE.subject:
+            rejected = AuditRequestRejectedV1.model_validate(outcome.payload)
+            return rejection_response(rejected.status_code, rejected.problems)
+        return await respond(contract.model_validate(outcome.payload), told, waits)
+
+    return answer
 
 
 @router.post(
@@ -154,27 +170,20 @@ async def audit_package(
         subject="audit/package",
     )
 
-    async def answer(told: Told, waits: Waits) -> JSONResponse:
-        outcome = await told.outcome(waits.outcome)
-        if outcome is None:
-            return accepted(told)
-        if outcome.type == AuditRequestRejectedV1.MESSAGE.subject:
-            return _rejected(outcome.payload)
-        generated = AuditPackageGeneratedV1.model_validate(outcome.payload)
+    async def respond(generated: AuditPackageGeneratedV1, told: Told, waits: Waits) -> JSONResponse:
         stored = await _stored_package(state, generated.audit_id)
         return JSONResponse(
-            status_code=200, content=_package_view(stored, actor=generated.actor.model_dump())
+            status_code=200, content=_package_view(stored) | {"actor": generated.actor.model_dump()}
         )
 
-    return await run_command(state, request, key, command, answer)
+    return await run_command(state, request, key, command, _answering(AuditPackageGeneratedV1, respond))
 
 
-def _package_view(stored: dict[str, Any], *, actor: dict[str, Any]) -> dict[str, Any]:
+def _package_view(stored: dict[str, Any]) -> dict[str, Any]:
     return {
         "audit_package": _decoded(stored["envelope"]),
         "envelope": stored["envelope"],
         "metadata": stored["metadata"],
-        "actor": actor,
     }
 
 
@@ -231,15 +240,9 @@ async def audit_delivery(
         subject="audit/delivery",
     )
 
-    async def answer(told: Told, waits: Waits) -> JSONResponse:
-        outcome = await told.outcome(waits.outcome)
-        if outcome is None:
-            return accepted(told)
-        if outcome.type == AuditRequestRejectedV1.MESSAGE.subject:
-            return _rejected(outcome.payload)
-        planned = AuditDeliveryPlannedV1.model_validate(outcome.payload)
+    async def respond(planned: AuditDeliveryPlannedV1, told: Told, waits: Waits) -> JSONResponse:
         stored = await _stored_package(state, planned.audit_id)
-        view = _package_view(stored, actor=planned.actor.model_dump())
+        view = _package_view(stored)
         delivered_plan = next(
             d for d in stored["deliveries"] if d["delivery_plan"]["delivery_id"] == planned.delivery_id
         )
@@ -253,7 +256,7 @@ async def audit_delivery(
             "metadata": None,
             "success": None,
             "schedule": delivered_plan["schedule"],
-            "actor": view["actor"],
+            "actor": planned.actor.model_dump(),
         }
         delivered = await told.downstream(waits.downstream)
         if delivered is None:
@@ -267,7 +270,12 @@ async def audit_delivery(
         return JSONResponse(status_code=200, content=response)
 
     return await run_command(
-        state, request, key, command, answer, precheck=lambda: _unconfigured(state, requested)
+        state,
+        request,
+        key,
+        command,
+        _answering(AuditDeliveryPlannedV1, respond),
+        precheck=lambda: _unconfigured(state, requested),
     )
 
 
@@ -302,18 +310,12 @@ async def cancel_audit_schedule(
         subject=f"audit-schedule/{schedule_ref_id}",
     )
 
-    async def answer(told: Told, waits: Waits) -> JSONResponse:
-        outcome = await told.outcome(waits.outcome)
-        if outcome is None:
-            return accepted(told)
-        if outcome.type == AuditRequestRejectedV1.MESSAGE.subject:
-            return _rejected(outcome.payload)
-        cancelled = AuditScheduleCancelledV1.model_validate(outcome.payload)
+    async def respond(cancelled: AuditScheduleCancelledV1, told: Told, waits: Waits) -> JSONResponse:
         return JSONResponse(
             status_code=200, content={**cancelled.model_dump(mode="json"), "state": "cancelled"}
         )
 
-    return await run_command(state, request, key, command, answer)
+    return await run_command(state, request, key, command, _answering(AuditScheduleCancelledV1, respond))
 
 
 @router.get(
@@ -384,10 +386,7 @@ async def stored_audit_package(
     state: State, _: Viewer, audit_id: str = Path(max_length=64, pattern=AUDIT_ID_PATTERN)
 ) -> dict[str, Any]:
     stored = await _stored_package(state, audit_id)
-    return {
-        "audit_package": _decoded(stored["envelope"]),
-        "envelope": stored["envelope"],
-        "metadata": stored["metadata"],
+    return _package_view(stored) | {
         "sequence": stored["sequence"],
         "trigger": stored["trigger"],
         "deliveries": stored["deliveries"],
