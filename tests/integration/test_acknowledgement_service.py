@@ -236,3 +236,30 @@ async def test_a_scope_wider_than_the_limit_is_refused_whole(database_url: str) 
         narrow = await h.recorded(ack(mode="scope", scope=RouteScopeV1(schedule_id="s0")))
         assert narrow.acknowledgement_count == len(owners)
         assert await h.scalar("SELECT count(*) FROM acknowledgements") == len(owners)
+
+
+
+async def test_a_batch_applies_each_schedules_commands_in_order(database_url: str) -> None:
+    async with service(database_url) as h:
+        for n in range(4):
+            await h.plan(plan_event(f"s{n}", f"gordn-000000000000002{n}", NOW))
+        commands = [
+            ack(AckTargetV1(schedule_id=f"s{n % 4}", provider="slack"), state=state)
+            for state in ("escalated", "resolved")
+            for n in range(4)
+        ]
+        pool = await create_pool(database_url, schema="acknowledgement", application="test")
+        try:
+            writer = recording.CommandWriter(pool, h.clock)
+            applied = await writer.flush([Message(c, make_envelope(c, producer="gateway")) for c in commands])
+        finally:
+            await pool.close()
+        recorded = [a.recorded for a in applied if isinstance(a, recording.Applied)]
+        assert len(recorded) == 8 and all(r is not None for r in recorded)
+        for command, result in zip(commands, recorded, strict=True):
+            assert result is not None
+            assert result.acknowledgements[0].schedule_id == command.targets[0].schedule_id
+            assert result.acknowledgement_state == command.acknowledgement_state
+        assert [r.acknowledgements[0].previous_state for r in recorded[4:] if r] == ["escalated"] * 4
+        assert await h.scalar("SELECT count(*) FROM outbox") == 8
+        assert {item["state"] for item in (await h.states())["items"]} == {"resolved"}

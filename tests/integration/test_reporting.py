@@ -17,7 +17,14 @@ from cavra_contracts.notifications import PlanRejectedV1
 from cavra_reporting.rebuild import StillRunning, rebuild
 from tests.integration.test_reporting_audit import audit_mix
 from tests.support import reporting_events as ev
-from tests.support.harness import eventually, gateway_client, running_service, service_settings, stored_events
+from tests.support.harness import (
+    answering,
+    eventually,
+    gateway_client,
+    running_service,
+    service_settings,
+    stored_events,
+)
 
 BASE = "/runtime/go-pilot/rollback-drill-notifications"
 AUDIT = "go_backend_rollback_drill_acknowledgement_audit"
@@ -350,5 +357,6 @@ async def test_a_rebuild_by_replay_from_sequence_one_answers_byte_for_byte_the_s
         rebuilt = await rebuild(service_settings("reporting", nats_url, database_url), timeout=60)
         assert rebuilt.events >= len(mix)
         async with running_service("reporting", nats_url, database_url):
+            await answering(api, f"{BASE}/dashboard")
             after = await _answers(api)
     assert after == before

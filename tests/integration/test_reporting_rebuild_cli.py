@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.support import reporting_events as ev
-from tests.support.harness import eventually, gateway_client, running_service
+from tests.support.harness import answering, eventually, gateway_client, running_service
 
 CAVRA = Path(sys.executable).with_name("cavra")
 
@@ -41,5 +41,5 @@ async def test_rebuild_refuses_while_a_replica_runs_then_replays_every_event(
         assert code == 0, output
         assert "reporting rebuilt: 16 stored events replayed" in output
         async with running_service("reporting", nats_url, database_url):
-            after = (await api.get("/runtime/go-pilot/rollback-drill-notifications/dashboard")).content
+            after = (await answering(api, "/runtime/go-pilot/rollback-drill-notifications/dashboard")).content
     assert after == before

@@ -117,6 +117,19 @@ async def stored_events(nats_url: str, subject: str | None = None) -> list[Envel
         await nc.close()
 
 
+async def answering(api: httpx.AsyncClient, path: str, *, timeout: float = 15.0) -> httpx.Response:
+    """The first 200 answer of ``GET path``: a service started with ``running_service`` subscribes to
+    its queries once its task runs, and until then the gateway finds no responder (503)."""
+    answers: list[httpx.Response] = []
+
+    async def answered() -> bool:
+        answers.append(await api.get(path))
+        return answers[-1].status_code == 200
+
+    await eventually(answered, timeout=timeout, what=f"an answer to GET {path}")
+    return answers[-1]
+
+
 async def eventually(
     check: Callable[[], Awaitable[bool]], *, timeout: float = 15.0, what: str = "condition"
 ) -> None:

@@ -249,10 +249,27 @@ class Bus:
                 log.exception("query.failed", error_class=type(exc).__name__)
                 return QueryReplyV1(ok=False, status_code=500, error=type(exc).__name__)
 
-    async def listen(self, subject: str, callback: Callable[[Envelope], Awaitable[None]]) -> None:
-        """Core-NATS subscription (no durability): used to observe outcomes as they happen."""
+    async def listen(
+        self,
+        subject: str,
+        callback: Callable[[Envelope], Awaitable[None]],
+        *,
+        wanted: Callable[[str | None, str | None], bool] | None = None,
+    ) -> None:
+        """Core-NATS subscription (no durability): used to observe outcomes as they happen.
+
+        With ``wanted(causation_id, correlation_id)`` a message is decoded (and ``callback`` called)
+        only when ``wanted`` says so, judged from its CloudEvents headers (``ce-causationid``,
+        ``ce-correlationid``, which :meth:`Envelope.nats_headers` always sends): a listener that waits
+        for a few outcomes among every event on the bus then skips the rest without parsing them.
+        A message without those headers is decoded and passed on as before.
+        """
 
         async def on_message(msg: Msg) -> None:
+            headers = msg.headers
+            if wanted is not None and headers and "ce-id" in headers:
+                if not wanted(headers.get("ce-causationid"), headers.get("ce-correlationid")):
+                    return
             with contextlib.suppress(ValidationError):
                 await callback(Envelope.from_json(msg.data))
 

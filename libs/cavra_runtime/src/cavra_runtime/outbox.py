@@ -29,11 +29,13 @@ from cavra_runtime.ports import MessageBus
 
 log = structlog.get_logger()
 
-INSERT_SQL = """
+ENQUEUE_SQL = """
 INSERT INTO outbox (message_id, subject, headers, body)
-VALUES ($1, $2, $3, $4)
+SELECT $1::text, $2::text, $3::jsonb, $4::bytea FROM pg_notify($5, '')
 ON CONFLICT (message_id) DO NOTHING
 """
+"""The row and the relay's wake-up in one round trip (pg_notify runs once, as the row source;
+PostgreSQL delivers the notification at commit, once per channel and transaction)."""
 CLAIM_BATCH_SQL = """
 SELECT id, message_id, subject, headers, body, attempts FROM outbox
 WHERE published_at IS NULL AND set_aside_at IS NULL
@@ -62,12 +64,19 @@ def channel_for(schema: str) -> str:
     return f"cavra_outbox_{schema}"
 
 
-async def enqueue(conn: asyncpg.Connection, envelope: Envelope, *, schema: str) -> None:
-    """Add ``envelope`` to the outbox inside the caller's transaction."""
+async def enqueue(
+    conn: asyncpg.Connection, envelope: Envelope, *, schema: str, body: bytes | None = None
+) -> None:
+    """Add ``envelope`` to the outbox inside the caller's transaction; ``body`` is its ``to_json()``
+    when the caller serialised it already (e.g. to check its size)."""
     await conn.execute(
-        INSERT_SQL, envelope.message_id, envelope.type, envelope.nats_headers(), envelope.to_json()
+        ENQUEUE_SQL,
+        envelope.message_id,
+        envelope.type,
+        envelope.nats_headers(),
+        envelope.to_json() if body is None else body,
+        channel_for(schema),
     )
-    await conn.execute("SELECT pg_notify($1, '')", channel_for(schema))
 
 
 @dataclass(frozen=True)

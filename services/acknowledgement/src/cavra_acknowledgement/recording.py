@@ -71,7 +71,8 @@ async def apply(
             actor=command.actor,
         )
         envelope = _event(recorded, message.envelope)
-        if len(envelope.to_json()) > MAX_EVENT_BYTES:
+        body = envelope.to_json()
+        if len(body) > MAX_EVENT_BYTES:
             raise resolution.Refusal(
                 413, "notes", f"{len(acks)} records with these notes exceed one event; shorten or narrow"
             )
@@ -84,7 +85,7 @@ async def apply(
         await enqueue(conn, _event(rejected, message.envelope), schema=SERVICE)
         return Applied(refusal=refusal)
     await repo.record(conn, acks, message.message_id, now)
-    await enqueue(conn, envelope, schema=SERVICE)
+    await enqueue(conn, envelope, schema=SERVICE, body=body)
     return Applied(recorded=recorded, covered=len(covered))
 
 

@@ -198,22 +198,32 @@ async def use_link(
 async def record(
     conn: asyncpg.Connection, acks: Sequence[AcknowledgementV1], command_id: str, now: datetime
 ) -> None:
-    """Store the acknowledgements and set each route's latest state (two statements in all)."""
+    """Store the acknowledgements and set each route's latest state: one statement (one round trip) that
+    inserts the records and updates the routes from the same rows."""
 
     def column(name: str) -> list[Any]:
         return [getattr(ack, name) for ack in acks]
 
     await conn.execute(
-        """INSERT INTO acknowledgements (acknowledgement_id, route_id, plan_id, schedule_id, provider,
-               owner, acknowledgement_state, previous_state, acknowledged_by, acknowledged_at, mode,
-               command_id, record)
-           SELECT a.id, a.route_id, a.plan_id, a.schedule_id, a.provider, a.owner, a.state, a.previous,
-                  a.actor, $1, a.mode, $2, a.record
-           FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                       $10::text[], $11::text[], $12::text[], $13::jsonb[])
-                AS a(id, route_id, plan_id, schedule_id, provider, owner, state, previous, actor, mode,
-                     record)
-           ON CONFLICT (acknowledgement_id) DO NOTHING""",
+        """WITH a AS (
+               SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                                    $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[],
+                                    $14::text[], $15::text[])
+                   AS a(id, route_id, plan_id, schedule_id, provider, owner, state, previous, actor, mode,
+                        record, external_ref, notes)
+           ), stored AS (
+               INSERT INTO acknowledgements (acknowledgement_id, route_id, plan_id, schedule_id, provider,
+                   owner, acknowledgement_state, previous_state, acknowledged_by, acknowledged_at, mode,
+                   command_id, record)
+               SELECT a.id, a.route_id, a.plan_id, a.schedule_id, a.provider, a.owner, a.state, a.previous,
+                      a.actor, $1, a.mode, $2, a.record
+               FROM a
+               ON CONFLICT (acknowledgement_id) DO NOTHING
+           )
+           UPDATE routes r SET state = a.state, acknowledgement_id = a.id, acknowledged_by = a.actor,
+                               acknowledged_at = $1, external_ref = a.external_ref, notes = a.notes
+           FROM a
+           WHERE r.route_id = a.route_id""",
         now,
         command_id,
         column("acknowledgement_id"),
@@ -227,18 +237,6 @@ async def record(
         column("acknowledged_by"),
         column("mode"),
         [ack.model_dump(mode="json") for ack in acks],
-    )
-    await conn.execute(
-        """UPDATE routes r SET state = a.state, acknowledgement_id = a.id, acknowledged_by = a.actor,
-                               acknowledged_at = $1, external_ref = a.external_ref, notes = a.notes
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-                AS a(route_id, id, state, actor, external_ref, notes)
-           WHERE r.route_id = a.route_id""",
-        now,
-        column("route_id"),
-        column("acknowledgement_id"),
-        column("acknowledgement_state"),
-        column("acknowledged_by"),
         column("external_ref"),
         column("notes"),
     )

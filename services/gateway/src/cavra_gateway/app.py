@@ -65,7 +65,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         await tokens.start()
         auth = Authenticator(bootstrap=settings.bootstrap_admin_token, tokens=tokens, oidc=oidc)
         outcomes = OutcomeWaiter()
-        await bus.listen("cavra.evt.>", outcomes.observe)
+        await bus.listen("cavra.evt.>", outcomes.observe, wanted=outcomes.wanted)
         app.state.gateway = GatewayState(settings, bus, outcomes, idempotency, auth)
         try:
             yield

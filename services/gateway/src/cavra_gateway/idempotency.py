@@ -61,7 +61,7 @@ def bucket_spec(settings: GatewaySettings) -> BucketSpec:
     )
 
 
-def idempotency_key(
+async def idempotency_key(
     idempotency_key: str | None = Header(
         default=None,
         max_length=512,
@@ -69,7 +69,8 @@ def idempotency_key(
         'ASCII characters, bare or as a quoted string ("..."). Scoped to this endpoint and caller.',
     ),
 ) -> str | None:
-    """FastAPI dependency: the parsed key, or a 422 naming ``header.idempotency-key``."""
+    """FastAPI dependency: the parsed key, or a 422 naming ``header.idempotency-key`` (``async``: no I/O,
+    so not worth a trip through FastAPI's thread pool)."""
     if idempotency_key is None:
         return None
     try:

@@ -40,6 +40,15 @@ class OutcomeWaiter:
             else:
                 self._pending.pop(key, None)
 
+    def wanted(self, causation_id: str | None, correlation_id: str | None) -> bool:
+        """Whether an event with these ids may resolve a waiting request (the bus skips decoding the
+        others: the gateway sees every event of the system, and waits for very few of them)."""
+        pending = self._pending
+        return bool(
+            (causation_id and causation_id in pending)
+            or (correlation_id and f"corr:{correlation_id}" in pending)
+        )
+
     async def observe(self, event: Envelope) -> None:
         """Callback for every event seen on the bus."""
         keys = [event.causation_id, f"corr:{event.correlation_id}" if event.correlation_id else None]

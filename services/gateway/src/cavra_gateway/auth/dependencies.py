@@ -24,7 +24,7 @@ from cavra_contracts.actors import ActorV1, Role, may
 from cavra_contracts.envelope import utc_now
 from cavra_gateway.auth.oidc import InvalidToken, NoRole, OidcVerifier, looks_like_jwt
 from cavra_gateway.auth.tokens import MAX_TOKEN_LENGTH, TOKEN_PREFIX, TokenIndex
-from cavra_gateway.deps import gateway_state
+from cavra_gateway.deps import state_of
 from cavra_gateway.errors import problem_response
 
 log = structlog.get_logger()
@@ -112,7 +112,7 @@ async def optional_actor(request: Request) -> ActorV1 | None:
     token = credentials(request)
     if token is None:
         return None
-    authenticator = gateway_state(request).auth
+    authenticator = state_of(request).auth
     if authenticator is None:
         raise HTTPException(503, "authentication is not available")
     try:
