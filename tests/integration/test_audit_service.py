@@ -37,6 +37,7 @@ from cavra_contracts.audit import (
     CancelAuditScheduleV1,
     DeliverAuditPackageV1,
     GenerateAuditPackageV1,
+    chain_export,
 )
 from cavra_contracts.base import Contract
 from cavra_contracts.deliveries import AUDIT_SOURCE, DeliverMessageV1
@@ -230,7 +231,7 @@ async def test_an_exported_chain_verifies_offline_and_a_removed_package_does_not
             await h.generated()
         page = await h.ask(AuditChainQueryV1())
         published = await h.ask(AuditKeysQueryV1())
-    export = chain.export_document(
+    export = chain_export(
         [item["envelope"] for item in page["packages"]],
         page["statement"],
         published["keys"],

@@ -15,7 +15,7 @@ from cavra_acknowledgement.audit import chain, dsse, keys, package
 from cavra_acknowledgement.audit.package import RouteRow
 from cavra_cli.main import app
 from cavra_contracts.actors import ActorV1
-from cavra_contracts.audit import AuditFiltersV1
+from cavra_contracts.audit import AuditFiltersV1, chain_export
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 ACTOR = ActorV1(actor="auditor", role="operator", method="api_token")
@@ -48,9 +48,7 @@ def export(key: Ed25519PrivateKey, length: int = 3) -> dict[str, Any]:
         first_sequence=1, last=head, head_sequence=head.sequence, exported_at=NOW.isoformat()
     )
     records = [keys.public_record(key.public_key(), NOW - timedelta(days=1), None)]
-    return chain.export_document(
-        envelopes, chain.sign_statement(claims, key), records, exported_at=NOW.isoformat()
-    )
+    return chain_export(envelopes, chain.sign_statement(claims, key), records, exported_at=NOW.isoformat())
 
 
 def write(tmp_path: Path, name: str, document: Any) -> Path:

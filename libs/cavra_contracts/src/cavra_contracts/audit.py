@@ -17,8 +17,8 @@ creates an audit schedule that delivers the next packages by itself until it is 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Annotated, ClassVar, Final, Literal
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -65,6 +65,25 @@ Cadence = Annotated[str, StringConstraints(strip_whitespace=True, pattern=CADENC
 """``on_demand`` (once, now), ``hourly``, ``daily``, ``weekly`` or ``every_N_minutes``."""
 ON_DEMAND: Final = "on_demand"
 _FIXED_CADENCES: Final = {"hourly": 60, "daily": 1440, "weekly": 10_080}
+
+
+def chain_export(
+    envelopes: Sequence[Mapping[str, Any]],
+    signed_statement: Mapping[str, Any] | None,
+    keys: Sequence[Mapping[str, Any]],
+    *,
+    exported_at: str,
+) -> dict[str, Any]:
+    """An exported stretch of the audit chain, as ``cavra audit verify`` reads it (one shape for the
+    gateway's export endpoint and every other writer)."""
+    return {
+        "schema_version": AUDIT_CHAIN_SCHEMA,
+        "exported_at": exported_at,
+        "package_count": len(envelopes),
+        "packages": list(envelopes),
+        "statement": signed_statement,
+        "keys": list(keys),
+    }
 
 
 def cadence_minutes(cadence: str) -> int | None:

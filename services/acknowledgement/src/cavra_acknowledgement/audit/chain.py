@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from cavra_contracts.audit import AUDIT_CHAIN_SCHEMA, AUDIT_HEAD_PAYLOAD_TYPE, AUDIT_PAYLOAD_TYPE
+from cavra_contracts.audit import AUDIT_HEAD_PAYLOAD_TYPE, AUDIT_PAYLOAD_TYPE
 from cavra_contracts.timestamps import parse_timestamp
 
 from . import dsse
@@ -71,24 +71,6 @@ def statement(*, first_sequence: int, last: Head, head_sequence: int, exported_a
         "last_hash": last.payload_sha256,
         "head_sequence": head_sequence,
         "exported_at": exported_at,
-    }
-
-
-def export_document(
-    envelopes: Sequence[Mapping[str, Any]],
-    signed_statement: Mapping[str, Any] | None,
-    keys: Sequence[Mapping[str, Any]],
-    *,
-    exported_at: str,
-) -> dict[str, Any]:
-    """The exported chain as ``cavra audit verify`` reads it."""
-    return {
-        "schema_version": AUDIT_CHAIN_SCHEMA,
-        "exported_at": exported_at,
-        "package_count": len(envelopes),
-        "packages": list(envelopes),
-        "statement": signed_statement,
-        "keys": list(keys),
     }
 
 

@@ -161,26 +161,30 @@ class TokenStore:
             for key, record in await self.records():
                 if record.token_id != token_id:
                     continue
-                if record.revoked_at is not None:
-                    return record
-                entry = await self._bucket.get(key)
-                if entry is None:
-                    break
-                revoked = record.model_copy(update={"revoked_at": now or utc_now(), "revoked_by": revoked_by})
-                try:
-                    await self._bucket.update(key, revoked.encode(), revision=entry.revision)
-                except KeyExistsError:
-                    break  # changed in between: read it again
-                assert revoked.revoked_at is not None
+                if record.revoked_at is None:
+                    entry = await self._bucket.get(key)
+                    if entry is None:
+                        break
+                    revoked = record.model_copy(
+                        update={"revoked_at": now or utc_now(), "revoked_by": revoked_by}
+                    )
+                    try:
+                        await self._bucket.update(key, revoked.encode(), revision=entry.revision)
+                    except KeyExistsError:
+                        break  # changed in between: read it again
+                    record = revoked
+                # Announced again on a repeated revoke: the bucket is written before the event, so a
+                # revoke whose publish failed is healed by retrying it (same message id: de-duplicated).
+                assert record.revoked_at is not None
                 event = ApiTokenRevokedV1(
                     token_id=token_id,
                     name=record.name,
                     role=record.role,
-                    revoked_at=revoked.revoked_at,
-                    revoked_by=revoked_by,
+                    revoked_at=record.revoked_at,
+                    revoked_by=record.revoked_by or revoked_by,
                 )
                 await self._publish(event, f"api-token-revoked:{token_id}", token_id)
-                return revoked
+                return record
             else:
                 raise UnknownToken(token_id)
         raise RuntimeError(f"token {token_id} kept changing while being revoked")

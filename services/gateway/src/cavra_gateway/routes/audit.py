@@ -32,6 +32,7 @@ from cavra_contracts.audit import (
     DeliverAuditPackageV1,
     GenerateAuditPackageV1,
     cadence_minutes,
+    chain_export,
     unconfigured_providers,
 )
 from cavra_contracts.base import Timestamp
@@ -347,7 +348,7 @@ async def export_chain(
         )
     envelopes: list[dict[str, Any]] = []
     after: int | None = None
-    while True:
+    for _ in range(MAX_EXPORT_PACKAGES + 1):  # every page holds at least one package
         page = await ask(
             state,
             AuditChainQueryV1(
@@ -365,15 +366,10 @@ async def export_chain(
         if page["complete"]:
             break
         after = int(page["next_after"])
+    else:
+        return problem_response(503, "the audit chain did not finish paging; try again", [])
     keys = await ask(state, AuditKeysQueryV1())
-    exported = {
-        "schema_version": "cavra.drillops.acknowledgement.audit-chain-export.v1",
-        "exported_at": iso(utc_now()),
-        "package_count": len(envelopes),
-        "packages": envelopes,
-        "statement": page["statement"],
-        "keys": keys["keys"],
-    }
+    exported = chain_export(envelopes, page["statement"], keys["keys"], exported_at=iso(utc_now()))
     return JSONResponse(status_code=200, content=exported)
 
 
