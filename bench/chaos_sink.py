@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.chaos_summary import Arrival
+from tests.support.sink import serve_requests
 
 
 def identity(pid: int) -> tuple[int, int] | None:
@@ -102,23 +103,11 @@ class RecordingSink:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer_port = writer.get_extra_info("peername")[1]
         sender = socket_owner(peer_port, self.port, self.senders())
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                headers = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        name, value = line.split(":", 1)
-                        headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.arrivals.append(arrival(lines[0], headers, body, sender))
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
+
+        async def record(request_line: str, headers: dict[str, str], body: bytes) -> None:
+            self.arrivals.append(arrival(request_line, headers, body, sender))
+
+        await serve_requests(reader, writer, record)
 
 
 def arrival(request_line: str, headers: dict[str, str], body: bytes, sender: int | None) -> Arrival:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 
@@ -45,26 +46,39 @@ class Sink:
             await asyncio.wait_for(self._server.wait_closed(), 2)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                headers = {}
-                for line in head.decode("latin-1").split("\r\n")[1:]:
-                    if ":" in line:
-                        name, value = line.split(":", 1)
-                        headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length", "0"))
-                if length:
-                    await reader.readexactly(length)
-                self.bodies_seen += 1
-                key = headers.get("webhook-id") or headers.get("idempotency-key") or ""
-                self.ids[key] += 1
-                self.arrivals.setdefault(key, time.time())
-                if self.delay_seconds and (self.delay_first is None or self.bodies_seen <= self.delay_first):
-                    await asyncio.sleep(self.delay_seconds)
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
+        await serve_requests(reader, writer, self._record)
+
+    async def _record(self, request_line: str, headers: dict[str, str], body: bytes) -> None:
+        self.bodies_seen += 1
+        key = headers.get("webhook-id") or headers.get("idempotency-key") or ""
+        self.ids[key] += 1
+        self.arrivals.setdefault(key, time.time())
+        if self.delay_seconds and (self.delay_first is None or self.bodies_seen <= self.delay_first):
+            await asyncio.sleep(self.delay_seconds)
+
+
+OnRequest = Callable[[str, dict[str, str], bytes], Awaitable[None]]
+"""(request line, lower-cased headers, body) -> None, awaited before the 200 goes out."""
+
+
+async def serve_requests(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, on_request: OnRequest
+) -> None:
+    """Answer every HTTP/1.1 request of one keep-alive connection with 200, after ``on_request``."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {}
+            for line in lines[1:]:
+                if ":" in line:
+                    name, value = line.split(":", 1)
+                    headers[name.strip().lower()] = value.strip()
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            await on_request(lines[0], headers, body)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+        pass
+    finally:
+        writer.close()
