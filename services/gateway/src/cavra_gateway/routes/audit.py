@@ -348,7 +348,7 @@ async def export_chain(
         )
     envelopes: list[dict[str, Any]] = []
     after: int | None = None
-    for _ in range(MAX_EXPORT_PACKAGES + 1):  # every page holds at least one package
+    for _page in range(MAX_EXPORT_PACKAGES + 1):  # every page holds at least one package
         page = await ask(
             state,
             AuditChainQueryV1(
