@@ -91,6 +91,13 @@ class NotificationHistoryQueryV1(Contract):
     connector_delivery_source: str = Field(default="", max_length=MAX_TEXT_LENGTH)
     delivery_success: bool | None = None
     alert_level: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    audit_id: str = Field(default="", max_length=MAX_ID_LENGTH, description="Item or embedded audit_id.")
+    delivery_id: str = Field(
+        default="", max_length=MAX_ID_LENGTH, description="Item delivery_id or event_id."
+    )
+    cadence: str = Field(
+        default="", max_length=MAX_TEXT_LENGTH, description="A delivery plan's cadence or a worker run's."
+    )
     limit: int = Field(default=50, ge=1, le=MAX_HISTORY_LIMIT)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     cursor: str = Field(default="", max_length=MAX_CURSOR_LENGTH, description="`next` of the previous page.")
@@ -184,7 +191,8 @@ class NotificationDashboardV1(Contract):
     product: str = "CAVRA"
     generated_at: str | None = Field(description="Time of the latest applied event (null before any).")
     alert_level: str = Field(
-        description="critical on any failed delivery or outstanding route, else healthy."
+        description="critical on any failed delivery or outstanding route, breached recovery or failed "
+        "retry execution, else healthy."
     )
     plan_count: int
     delivery_count: int
@@ -208,6 +216,109 @@ class NotificationDashboardV1(Contract):
     acknowledgement_audit_delivery_providers: list[str]
     acknowledgement_audit_delivery_health: str
     latest: list[dict[str, Any]]
+    # --- recorded events (issue 8): counters by metadata_kind (cavra_reporting.domain.evidence): a
+    # kind's record count, hoisted numbers summed (retryable, escalation routes, alerts) and records
+    # matched (dry / executed runs, delivered / failed executions, approved, closed) ---
+    acknowledgement_audit_delivery_connector_recovery_closed_count: int = 0
+    acknowledgement_audit_delivery_connector_recovery_closure_count: int = 0
+    acknowledgement_audit_delivery_connector_recovery_playbook_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_ack_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_delivery_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_plan_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_execution_failed_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_execution_record_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_execution_success_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_health_alert_ack_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_health_alert_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_health_alert_delivery_retry_execution_failed_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_escalation_retry_health_alert_delivery_retry_execution_record_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_escalation_retry_health_alert_delivery_retry_execution_success_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_escalation_retry_health_alert_delivery_retry_plan_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_health_alert_delivery_retry_worker_dry_run_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_escalation_retry_health_alert_delivery_retry_worker_executed_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_escalation_retry_health_alert_delivery_retry_worker_run_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_escalation_retry_health_alert_delivery_retryable_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_health_alert_plan_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_health_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_plan_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_worker_dry_run_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_worker_executed_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retry_worker_run_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_retryable_count: int = 0
+    acknowledgement_audit_delivery_recovery_escalation_route_count: int = 0
+    acknowledgement_audit_delivery_recovery_executive_report_count: int = 0
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_count: int = 0
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_execution_failed_count: int = 0
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_execution_record_count: int = 0
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_execution_success_count: int = 0
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_delivery_retry_execution_failed_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_delivery_retry_execution_record_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_delivery_retry_execution_success_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_delivery_retry_plan_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_delivery_retry_worker_dry_run_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_delivery_retry_worker_executed_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_delivery_retry_worker_run_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_delivery_retryable_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_plan_count: int = 0
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_worker_dry_run_count: int = 0
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_worker_executed_count: int = 0
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_worker_run_count: int = 0
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retryable_count: int = 0
+    acknowledgement_audit_delivery_recovery_executive_report_schedule_run_count: int = 0
+    acknowledgement_audit_delivery_retry_ack_count: int = 0
+    acknowledgement_audit_delivery_retry_execution_approval_decision_count: int = 0
+    acknowledgement_audit_delivery_retry_execution_approval_plan_count: int = 0
+    acknowledgement_audit_delivery_retry_execution_approved_count: int = 0
+    acknowledgement_audit_delivery_retry_execution_failed_count: int = 0
+    acknowledgement_audit_delivery_retry_execution_record_count: int = 0
+    acknowledgement_audit_delivery_retry_execution_success_count: int = 0
+    acknowledgement_audit_delivery_retry_plan_count: int = 0
+    acknowledgement_audit_delivery_retry_recovery_report_count: int = 0
+    acknowledgement_audit_delivery_retryable_count: int = 0
+    acknowledgement_audit_delivery_worker_dry_run_count: int = 0
+    acknowledgement_audit_delivery_worker_executed_count: int = 0
+    acknowledgement_audit_delivery_worker_health_alert_ack_count: int = 0
+    acknowledgement_audit_delivery_worker_health_alert_count: int = 0
+    acknowledgement_audit_delivery_worker_health_alert_delivery_retry_execution_failed_count: int = 0
+    acknowledgement_audit_delivery_worker_health_alert_delivery_retry_execution_record_count: int = 0
+    acknowledgement_audit_delivery_worker_health_alert_delivery_retry_execution_success_count: int = 0
+    acknowledgement_audit_delivery_worker_health_alert_delivery_retry_plan_count: int = 0
+    acknowledgement_audit_delivery_worker_health_alert_delivery_retry_worker_dry_run_count: int = 0
+    acknowledgement_audit_delivery_worker_health_alert_delivery_retry_worker_executed_count: int = 0
+    acknowledgement_audit_delivery_worker_health_alert_delivery_retry_worker_run_count: int = 0
+    acknowledgement_audit_delivery_worker_health_alert_delivery_retryable_count: int = 0
+    acknowledgement_audit_delivery_worker_run_count: int = 0
+    failed_acknowledgement_audit_delivery_recovery_escalation_delivery_count: int = 0
+    failed_acknowledgement_audit_delivery_recovery_executive_report_delivery_count: int = 0
+    notification_delivery_retry_execution_failed_count: int = 0
+    notification_delivery_retry_execution_record_count: int = 0
+    notification_delivery_retry_execution_success_count: int = 0
+    notification_delivery_retry_plan_count: int = 0
+    notification_delivery_retry_worker_dry_run_count: int = 0
+    notification_delivery_retry_worker_executed_count: int = 0
+    notification_delivery_retry_worker_run_count: int = 0
+    notification_delivery_retryable_count: int = 0
+    notification_escalation_delivery_retry_execution_failed_count: int = 0
+    notification_escalation_delivery_retry_execution_record_count: int = 0
+    notification_escalation_delivery_retry_execution_success_count: int = 0
+    notification_escalation_delivery_retry_plan_count: int = 0
+    notification_escalation_delivery_retry_worker_dry_run_count: int = 0
+    notification_escalation_delivery_retry_worker_executed_count: int = 0
+    notification_escalation_delivery_retry_worker_run_count: int = 0
+    notification_escalation_delivery_retryable_count: int = 0
+    acknowledgement_audit_delivery_retry_execution_approval_pending_count: int = Field(
+        default=0,
+        description="Approvals the newest approval plan requires that no decision (approved, denied, "
+        "expired) answered yet.",
+    )
+    acknowledgement_audit_delivery_recovery_open_count: int = Field(
+        default=0,
+        description="(playbook, provider) recoveries whose latest closure is not resolved|mitigated.",
+    )
+    acknowledgement_audit_delivery_recovery_slo_breached_count: int = Field(
+        default=0, description="Open recoveries older than recovery_slo_minutes now (strict, spec §3.19)."
+    )
+    recovery_slo_minutes: int | None = Field(default=None, description="The SLO the breaches are counted at.")
 
 
 __all__ = [

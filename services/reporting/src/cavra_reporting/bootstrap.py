@@ -19,8 +19,9 @@ from cavra_runtime.service import Wiring, bind_queries
 async def bootstrap(
     runtime: Infrastructure, settings: ReportingSettings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Wiring]:
-    # The clock is not used: every answer is a function of the events applied, never of the time asked.
-    deps = Deps(pool=runtime.pool)
+    # Every answer is a function of the events applied, except the recovery SLO breaches: those are
+    # counted at the time asked (the clock).
+    deps = Deps(pool=runtime.pool, clock=clock, recovery_slo_minutes=settings.recovery_slo_minutes)
     yield Wiring(
         consumers=[
             (

@@ -6,8 +6,9 @@ transaction. Reading one more event type is one function in ``domain.events`` an
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -16,9 +17,13 @@ from cavra_contracts.acknowledgements import AcknowledgementsRecordedV1, normali
 from cavra_contracts.audit import AuditDeliveryPlannedV1, AuditPackageGeneratedV1
 from cavra_contracts.base import Contract
 from cavra_contracts.deliveries import MessageDeliveredV1
+from cavra_contracts.envelope import utc_now
 from cavra_contracts.escalations import ESCALATION_PLAN_KIND, EscalationPlanGeneratedV1, RouteEscalatedV1
+from cavra_contracts.evidence import RecordedEvent
 from cavra_contracts.notifications import NotificationDeliveredV1, NotificationPlannedV1
 from cavra_contracts.queries import QueryReplyV1
+from cavra_contracts.recovery import DEFAULT_RECOVERY_SLO_MINUTES
+from cavra_contracts.registry import CONTRACTS
 from cavra_contracts.reporting import (
     LATEST_LISTED,
     OUTSTANDING_LISTED,
@@ -30,9 +35,10 @@ from cavra_contracts.reporting import (
     OutstandingRouteV1,
 )
 from cavra_contracts.timestamps import iso
-from cavra_reporting import domain, queries
+from cavra_reporting import domain, evidence_repository, queries
 from cavra_reporting import repository as repo
 from cavra_reporting.domain import AUDIT_PROVIDER, Change, EventPosition
+from cavra_reporting.domain.evidence import EXECUTION_FAILED_FIELDS, OPEN_RECOVERIES
 from cavra_runtime.dispatch import HandlerTable, Message
 from cavra_runtime.inbox import once
 from cavra_runtime.service import QueryTable
@@ -43,6 +49,9 @@ EVENTS_CONSUMER = "reporting-events"
 @dataclass(frozen=True)
 class Deps:
     pool: asyncpg.Pool
+    clock: Callable[[], datetime] = field(default=utc_now)
+    """Only the recovery SLO breaches on the dashboard depend on the time asked."""
+    recovery_slo_minutes: int = DEFAULT_RECOVERY_SLO_MINUTES
 
 
 ChangeOf = Callable[[Any, EventPosition], Change]
@@ -74,9 +83,31 @@ CHANGES: Mapping[type[Contract], ChangeOf] = {
     AuditPackageGeneratedV1: domain.audit_package_generated,
     AuditDeliveryPlannedV1: domain.audit_delivery_planned,
 }
-"""Every event the read models are built from, with what it changes."""
+"""Every event the read models are built from, with what it changes (recorded events below)."""
 
-EVENTS: HandlerTable[Deps] = {contract: applying(change_of) for contract, change_of in CHANGES.items()}
+
+def recorded_events(contracts: Iterable[type[Contract]]) -> dict[type[Contract], ChangeOf]:
+    """Every event among ``contracts`` that announces a stored record (a ``RecordedEvent``), with the
+    one change they all make: a new recorded event needs no code here."""
+    return {
+        contract: domain.evidence_recorded
+        for contract in contracts
+        if issubclass(contract, RecordedEvent)
+        and contract is not RecordedEvent
+        and contract.MESSAGE.kind == "evt"
+        and contract.MESSAGE.channel
+    }
+
+
+CHANGES = {**CHANGES, **recorded_events(CONTRACTS)}
+
+
+def event_table(changes: Mapping[type[Contract], ChangeOf]) -> HandlerTable[Deps]:
+    """The consumer's handlers (and so its filter subjects): each event's change, applied once."""
+    return {contract: applying(change_of) for contract, change_of in changes.items()}
+
+
+EVENTS: HandlerTable[Deps] = event_table(CHANGES)
 """Handlers of the reporting service's event consumer: each event's change, applied once."""
 
 
@@ -92,6 +123,9 @@ def history_filter(query: NotificationHistoryQueryV1) -> queries.HistoryFilter:
         source_key=query.connector_delivery_source,
         delivery_success=query.delivery_success,
         alert_level=query.alert_level,
+        audit_id=query.audit_id,
+        delivery_id=query.delivery_id,
+        cadence=query.cadence,
     )
 
 
@@ -115,11 +149,18 @@ async def history(query: NotificationHistoryQueryV1, deps: Deps) -> QueryReplyV1
 
 async def dashboard(_: NotificationDashboardQueryV1, deps: Deps) -> QueryReplyV1:
     fields = domain.counter_names()
+    recorded = domain.evidence_fields()
+    names = [*fields.values(), *recorded.values(), OPEN_RECOVERIES]
     async with deps.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        counted = await queries.counters(conn, list(fields.values()), AUDIT_PROVIDER)
+        counted = await queries.counters(conn, names, AUDIT_PROVIDER)
         state = await queries.dashboard_state(conn, ESCALATION_PLAN_KIND, OUTSTANDING_LISTED)
         latest, _more = await queries.history_page(conn, queries.HistoryFilter(), LATEST_LISTED, 0, None)
+        evidence = await evidence_repository.evidence_state(conn, deps.clock(), deps.recovery_slo_minutes)
     values = {field: counted[name] for field, name in fields.items()}
+    recorded_values = {field: counted[name] for field, name in recorded.items()}
+    open_recoveries = counted[OPEN_RECOVERIES]
+    breached = max(open_recoveries - evidence.open_recoveries_within_slo, 0)
+    failed_executions = sum(recorded_values[field] for field in EXECUTION_FAILED_FIELDS)
     audit_providers = [
         name.removeprefix(AUDIT_PROVIDER) for name in counted if name.startswith(AUDIT_PROVIDER)
     ]
@@ -130,7 +171,9 @@ async def dashboard(_: NotificationDashboardQueryV1, deps: Deps) -> QueryReplyV1
         generated_at=iso(state.latest_event_at) if state.latest_event_at else None,
         alert_level=domain.alert_level(
             values["failed_delivery_count"], values["outstanding_acknowledgement_count"]
-        ),
+        )
+        if not (breached or failed_executions)
+        else "critical",
         outstanding_acknowledgements=[OutstandingRouteV1.model_validate(row) for row in state.outstanding],
         latest_escalation_plan=(
             LatestEscalationPlanV1.model_validate(escalation_plan["escalation_plan"])
@@ -144,6 +187,11 @@ async def dashboard(_: NotificationDashboardQueryV1, deps: Deps) -> QueryReplyV1
         acknowledgement_audit_delivery_providers=audit_providers,
         acknowledgement_audit_delivery_health="critical" if audit_failed else "healthy",
         latest=latest,
+        acknowledgement_audit_delivery_retry_execution_approval_pending_count=evidence.approvals_pending,
+        acknowledgement_audit_delivery_recovery_open_count=open_recoveries,
+        acknowledgement_audit_delivery_recovery_slo_breached_count=breached,
+        recovery_slo_minutes=deps.recovery_slo_minutes,
+        **recorded_values,
         **values,
     )
     return QueryReplyV1(ok=True, result=report.model_dump(mode="json"))

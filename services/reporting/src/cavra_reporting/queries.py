@@ -16,7 +16,9 @@ import asyncpg
 from cavra_contracts.reporting import HistoryPosition
 from cavra_reporting.domain.model import MAX_COUNTED_FILTERS, facet_pair
 
-PARTIAL = frozenset({"acknowledgement_state", "source_key", "alert_level"})
+PARTIAL = frozenset(
+    {"acknowledgement_state", "source_key", "alert_level", "audit_id", "delivery_id", "cadence"}
+)
 """Columns whose page index leaves out the items without a value (``WHERE column <> ''``)."""
 
 
@@ -31,11 +33,28 @@ class HistoryFilter:
     source_key: str = ""
     delivery_success: bool | None = None
     alert_level: str = ""
+    audit_id: str = ""
+    delivery_id: str = ""
+    cadence: str = ""
+
+    @property
+    def uncounted(self) -> bool:
+        """Filters no counter covers (audit_id, delivery_id, cadence): the total counts over their index."""
+        return bool(self.audit_id or self.delivery_id or self.cadence)
 
     def clauses(self, params: list[Any]) -> list[str]:
         """The WHERE clauses (``h`` is ``history_items``); ``params`` gets their values."""
         found: list[str] = []
-        for column in ("schedule_id", "metadata_kind", "acknowledgement_state", "source_key", "alert_level"):
+        for column in (
+            "schedule_id",
+            "metadata_kind",
+            "acknowledgement_state",
+            "source_key",
+            "alert_level",
+            "audit_id",
+            "delivery_id",
+            "cadence",
+        ):
             value = getattr(self, column)
             if value:
                 params.append(value)
@@ -114,7 +133,7 @@ async def history_page(
 async def history_total(conn: asyncpg.Connection, where: HistoryFilter) -> int:
     """Items matching ``where``: a counter for up to three filters, else a count over an index."""
     facets = where.facets()
-    if len(facets) <= MAX_COUNTED_FILTERS:
+    if len(facets) <= MAX_COUNTED_FILTERS and not where.uncounted:
         return await counter(conn, facet_pair(*facets) if facets else "items")
     params: list[Any] = []
     source, _, clauses = _history_sql(where, params)

@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 
 from cavra_contracts.notifications import DELIVERY_RECORD_KIND
+from cavra_reporting import evidence_repository
 from cavra_reporting.domain import Change, CounterDeltas, EventPosition, Item, PlanChange, RouteAck
 
 ROUTE_DELTA = """
@@ -48,6 +49,8 @@ async def apply(conn: asyncpg.Connection, change: Change, at: EventPosition) -> 
         await _apply_acks(conn, change.acks, at.sequence, deltas)
     if change.escalations:
         await _apply_escalations(conn, change.escalations, deltas)
+    if change.evidence is not None:
+        await evidence_repository.apply(conn, change.evidence, at.sequence, deltas)
     names, values = deltas.sorted()
     if names:
         await conn.execute(
@@ -76,19 +79,24 @@ async def _with_schedule(conn: asyncpg.Connection, item: Item) -> Item:
 
 
 async def _insert_items(
-    conn: asyncpg.Connection, items: Sequence[Item], sequence: int, deltas: CounterDeltas
+    conn: asyncpg.Connection, every: Sequence[Item], sequence: int, deltas: CounterDeltas
 ) -> None:
+    await evidence_repository.upsert_items(conn, [i for i in every if i.replaceable], sequence, deltas)
+    items = [i for i in every if not i.replaceable]
     if not items:
         return
+    lookups = [i.lookups() for i in items]
     rows = await conn.fetch(
         """INSERT INTO history_items (item_id, metadata_kind, created_at, seq, ordinal, schedule_id, plan_id,
-               acknowledgement_state, source_key, delivery_success, alert_level, document)
+               acknowledgement_state, source_key, delivery_success, alert_level, document, audit_id,
+               delivery_id, cadence)
            SELECT i.item_id, i.kind, i.created_at, $1, i.ordinal, i.schedule_id, i.plan_id, i.state,
-                  i.source_key, i.success, i.alert_level, i.document
+                  i.source_key, i.success, i.alert_level, i.document, i.audit_id, i.delivery_id, i.cadence
            FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::integer[], $6::text[], $7::text[],
-                       $8::text[], $9::text[], $10::boolean[], $11::text[], $12::jsonb[])
+                       $8::text[], $9::text[], $10::boolean[], $11::text[], $12::jsonb[], $13::text[],
+                       $14::text[], $15::text[])
                 AS i(item_id, kind, created_at, ordinal, schedule_id, plan_id, state, source_key, success,
-                     alert_level, document)
+                     alert_level, document, audit_id, delivery_id, cadence)
            ON CONFLICT (item_id) DO NOTHING
            RETURNING item_id""",
         sequence,
@@ -103,6 +111,9 @@ async def _insert_items(
         [i.delivery_success for i in items],
         [i.alert_level for i in items],
         [i.document for i in items],
+        [found[0] for found in lookups],
+        [found[1] for found in lookups],
+        [found[2] for found in lookups],
     )
     inserted = {row["item_id"] for row in rows}
     fresh = [item for item in items if item.item_id in inserted]

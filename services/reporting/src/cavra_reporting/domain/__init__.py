@@ -9,6 +9,7 @@ from cavra_reporting.domain.events import (
     notification_planned,
     route_escalated,
 )
+from cavra_reporting.domain.evidence import evidence_fields, evidence_recorded
 from cavra_reporting.domain.model import (
     AUDIT_PROVIDER,
     Change,
@@ -39,6 +40,8 @@ __all__ = [
     "alert_level",
     "counter_names",
     "escalation_plan_generated",
+    "evidence_fields",
+    "evidence_recorded",
     "latest_per_route",
     "message_delivered",
     "notification_delivered",

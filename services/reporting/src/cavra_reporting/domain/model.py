@@ -53,6 +53,31 @@ class Item:
     alert_level: str = ""
     counters: tuple[str, ...] = ()
     """Dashboard counters this item adds one to, beside the history's own facet counts."""
+    sums: tuple[tuple[str, int], ...] = ()
+    """Dashboard counters this item adds an amount to (a hoisted number of a recorded event)."""
+    audit_id: str = ""
+    delivery_id: str = ""
+    cadence: str = ""
+    replaceable: bool = False
+    """A recorded event's item: a newer announcement of the same record replaces it (its counters too)."""
+
+    def lookups(self) -> tuple[str, str, str]:
+        """The ``audit_id``, ``delivery_id`` and ``cadence`` filters' values (spec §3.9): the item's own,
+        else its document's top-level fields (an audit package or delivery plan; a delivery record's
+        ``delivery_id`` or ``event_id``)."""
+        found = []
+        for name, fallback in (("audit_id", ""), ("delivery_id", "event_id"), ("cadence", "")):
+            value = getattr(self, name) or self.document.get(name) or self.document.get(fallback or name)
+            found.append(value if isinstance(value, str) else "")
+        return found[0], found[1], found[2]
+
+    def counted(self) -> dict[str, int]:
+        """Every counter this item moves, with its amount: facets, counters and sums."""
+        amounts: Counter[str] = Counter(self.facets())
+        amounts.update(self.counters)
+        for name, amount in self.sums:
+            amounts[name] += amount
+        return dict(sorted(amounts.items()))
 
     @property
     def source_key(self) -> str:
@@ -124,10 +149,59 @@ class RouteAck:
 
 
 @dataclass(frozen=True)
+class Recovery:
+    """A (playbook, provider) recovery row of a connector recovery playbook (spec §3.19)."""
+
+    playbook_id: str
+    provider: str
+    generated_at: datetime
+
+
+@dataclass(frozen=True)
+class RecoveryClosure:
+    """A closure of a recovery row; the latest by (closed_at, sequence) is the row's state."""
+
+    playbook_id: str
+    provider: str
+    state: str
+    closed_at: datetime
+
+
+@dataclass(frozen=True)
+class ApprovalPlan:
+    """A retry execution approval plan and the approvals it requires."""
+
+    approval_plan_id: str
+    created_at: datetime
+    required_count: int
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    """An approval decision about one retry (``decision_key``) of an approval plan."""
+
+    decision_id: str
+    approval_plan_id: str
+    decision_key: str
+    state: str
+
+
+@dataclass(frozen=True)
+class EvidenceChange:
+    """What a recorded event changes beside its history item: recovery rows, approvals."""
+
+    recoveries: tuple[Recovery, ...] = ()
+    closures: tuple[RecoveryClosure, ...] = ()
+    approval_plan: ApprovalPlan | None = None
+    decision: ApprovalDecision | None = None
+
+
+@dataclass(frozen=True)
 class Change:
     """Everything one event changes."""
 
     items: tuple[Item, ...] = ()
+    evidence: EvidenceChange | None = None
     plan: PlanChange | None = None
     acks: tuple[RouteAck, ...] = ()
     escalations: tuple[tuple[str, str], ...] = ()
