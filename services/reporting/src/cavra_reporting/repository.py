@@ -60,6 +60,8 @@ async def apply(conn: asyncpg.Connection, change: Change, at: EventPosition) -> 
             names,
             values,
         )
+        # A counter back at zero is no row (as if never counted), whatever order brought it there.
+        await conn.execute("DELETE FROM counters WHERE name = ANY($1::text[]) AND value = 0", names)
     await conn.execute(
         "UPDATE read_model_state SET latest_event_at = GREATEST(latest_event_at, $1) WHERE id = 1",
         at.occurred_at,

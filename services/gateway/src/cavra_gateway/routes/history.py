@@ -28,7 +28,8 @@ router = APIRouter(
     responses=error_responses(422, 503),
 )
 
-AckState = Literal["", "acknowledged", "dismissed", "escalated", "resolved"]
+AckState = Literal["", "acknowledged", "dismissed", "escalated", "resolved", "accepted", "deferred"]
+"""Route acknowledgement states, and those of retry and recovery escalation acknowledgements."""
 AlertLevel = Literal["", "healthy", "warning", "critical"]
 
 
@@ -55,6 +56,11 @@ async def history(
     ),
     delivery_success: bool | None = Query(default=None, description="Delivery records only."),
     alert_level: AlertLevel = Query(default=""),
+    audit_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
+    delivery_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
+    cadence: str = Query(
+        default="", max_length=200, pattern=TEXT, description="A delivery plan's or worker run's cadence."
+    ),
     limit: int = Query(default=50, ge=1, le=MAX_HISTORY_LIMIT),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     cursor: str = Query(default="", max_length=64, pattern=f"^$|{CURSOR_PATTERN}"),
@@ -67,6 +73,9 @@ async def history(
         connector_delivery_source=connector_delivery_source,
         delivery_success=delivery_success,
         alert_level=alert_level,
+        audit_id=audit_id,
+        delivery_id=delivery_id,
+        cadence=cadence,
         limit=limit,
         offset=offset,
         cursor=cursor,
