@@ -26,7 +26,7 @@ from cavra_contracts.evidence import EvidenceRecordV1, RecordedEvent
 from cavra_contracts.families import AD_KIND, EXECUTIVE_REPORT_SOURCE, FAMILY_SPECS
 from cavra_contracts.notifications import RouteDeliveryV1
 from cavra_contracts.subjects import MessageSpec
-from cavra_reporting import handlers
+from cavra_reporting import evidence_repository, handlers
 from cavra_reporting import repository as repo
 from cavra_reporting.domain import EventPosition
 from cavra_reporting.rebuild import rebuild
@@ -503,3 +503,40 @@ async def test_any_order_and_any_repetition_of_recorded_events_gives_the_same_ta
         assert await _applied(conn, list(reversed(changes))) == in_order
     finally:
         await conn.close()
+
+
+async def test_approvals_pending_are_the_newest_plans_required_retries_not_yet_decided(
+    database_url: str,
+) -> None:
+    approval_plan = f"{AD_KIND}-retry-execution-approval-plan"
+    decision_kind = f"{AD_KIND}-retry-execution-approval-decision"
+
+    def decision(n: int, plan_id: str, provider: str, state: str, minutes: float) -> Envelope:
+        return stored(
+            decision_kind,
+            f"gordackretryapprovaldecision-{n}",
+            minutes,
+            hoisted={"approval_plan_id": plan_id, "provider": provider, "approval_state": state},
+        )
+
+    first = [
+        stored(approval_plan, "gordackretryapproval-a", 0, approval_required_count=3),
+        decision(1, "gordackretryapproval-a", "webhook", "approved", 1),
+        decision(2, "gordackretryapproval-a", "webhook", "denied", 2),  # the same retry decided again
+        decision(3, "gordackretryapproval-a", "splunk", "deferred", 3),  # not decided
+    ]
+    newer = [
+        stored(approval_plan, "gordackretryapproval-b", 10, approval_required_count=1),
+        decision(4, "gordackretryapproval-a", "jira", "approved", 11),  # of the older plan
+    ]
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "reporting"})
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=str, schema="pg_catalog")
+    try:
+        await _applied(conn, _changes(first))
+        before = await evidence_repository.evidence_state(conn, ev.at(20), 240)
+        await _applied(conn, _changes([*first, *newer]))
+        after = await evidence_repository.evidence_state(conn, ev.at(20), 240)
+    finally:
+        await conn.close()
+    assert before.approvals_pending == 3 - 1, "webhook decided (twice), splunk deferred: 2 of 3 wait"
+    assert after.approvals_pending == 1, "the newest plan counts, and no decision of it was made"
