@@ -36,8 +36,9 @@ AlertLevel = Literal["", "healthy", "warning", "critical"]
 @router.get(
     "",
     summary=f"Notification history ({HISTORY_SCHEMA})",
-    description="Plans, redacted delivery records, acknowledgements, escalation plans and automatic "
-    "escalations, newest first; every filter ANDs. Page with `offset`, or follow `next` with `cursor` "
+    description="Plans, redacted delivery records, acknowledgements, escalation plans, automatic "
+    "escalations and every recorded retry, approval, recovery, escalation and executive-report record, "
+    "newest first; every filter ANDs. Page with `offset`, or follow `next` with `cursor` "
     "for deep pages (keyset, constant time at any depth).",
 )
 async def history(
