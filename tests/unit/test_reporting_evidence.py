@@ -175,6 +175,8 @@ def test_every_family_kind_and_every_named_kind_has_a_row() -> None:
             "worker-health-alert-ack",
             "recovery-escalation-retry-health-alert-plan",
             "recovery-escalation-retry-health-alert-ack",
+            "recovery-executive-report-delivery-retry-health-alert-plan",
+            "recovery-executive-report-delivery-retry-health-alert-ack",
             "recovery-executive-report",
             "recovery-executive-report-schedule-run",
         )

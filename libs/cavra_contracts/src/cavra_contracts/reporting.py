@@ -259,6 +259,8 @@ class NotificationDashboardV1(Contract):
     acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_delivery_retry_worker_executed_count: int = 0  # noqa: E501 (the name is its metadata kind)
     acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_delivery_retry_worker_run_count: int = 0  # noqa: E501 (the name is its metadata kind)
     acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_delivery_retryable_count: int = 0  # noqa: E501 (the name is its metadata kind)
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_ack_count: int = 0
+    acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_health_alert_plan_count: int = 0
     acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_plan_count: int = 0
     acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_worker_dry_run_count: int = 0
     acknowledgement_audit_delivery_recovery_executive_report_delivery_retry_worker_executed_count: int = 0

@@ -154,6 +154,8 @@ KIND_COUNTERS: Final[Mapping[str, KindCounters]] = {
         "worker-health-alert-ack",
         "recovery-escalation-retry-health-alert-plan",
         "recovery-escalation-retry-health-alert-ack",
+        "recovery-executive-report-delivery-retry-health-alert-plan",
+        "recovery-executive-report-delivery-retry-health-alert-ack",
         "recovery-executive-report",
         "recovery-executive-report-schedule-run",
     ),
