@@ -417,6 +417,19 @@ async def test_every_record_kind_in_the_history_and_the_dashboard_and_a_rebuild_
             assert (
                 await _page(api, connector_delivery_source=EXECUTIVE_REPORT_SOURCE, delivery_success="false")
             )["total"] == 1
+            executive = await _page(api, family="executive_report")
+            assert executive["total"] == 2
+            assert {i["metadata_kind"] for i in executive["items"]} == {"release-connector-delivery"}
+            audit = await _page(api, family="audit")  # every acknowledgement-audit kind (spec §3.9)
+            assert audit["total"] == everything["total"] - 2
+            assert (await _page(api, family="audit", connector_delivery_source=EXECUTIVE_REPORT_SOURCE))[
+                "total"
+            ] == 0
+            assert (await _page(api, family="audit", connector_delivery_source=AUDIT.source))[
+                "total"
+            ] == audit["total"]
+            unknown = await api.get(NP, params={"family": "fax"})
+            assert unknown.status_code == 422 and "family" in unknown.text
             before = [
                 (await api.get(f"{NP}/dashboard")).content,
                 (await api.get(NP, params={"limit": 200})).content,

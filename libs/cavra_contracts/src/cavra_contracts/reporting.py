@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import Field, field_validator
 
 from cavra_contracts.base import Contract
+from cavra_contracts.families import Family
 from cavra_contracts.limits import MAX_ID_LENGTH, MAX_OFFSET, MAX_PROVIDER_LENGTH, MAX_TEXT_LENGTH
 from cavra_contracts.subjects import MessageSpec
 
@@ -97,6 +98,9 @@ class NotificationHistoryQueryV1(Contract):
     )
     cadence: str = Field(
         default="", max_length=MAX_TEXT_LENGTH, description="A delivery plan's cadence or a worker run's."
+    )
+    family: Family | Literal[""] = Field(
+        default="", description="A delivery family: the items whose connector_delivery_source is its source."
     )
     limit: int = Field(default=50, ge=1, le=MAX_HISTORY_LIMIT)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)

@@ -20,6 +20,7 @@ from cavra_contracts.deliveries import MessageDeliveredV1
 from cavra_contracts.envelope import utc_now
 from cavra_contracts.escalations import ESCALATION_PLAN_KIND, EscalationPlanGeneratedV1, RouteEscalatedV1
 from cavra_contracts.evidence import RecordedEvent
+from cavra_contracts.families import FAMILY_SPECS
 from cavra_contracts.notifications import NotificationDeliveredV1, NotificationPlannedV1
 from cavra_contracts.queries import QueryReplyV1
 from cavra_contracts.recovery import DEFAULT_RECOVERY_SLO_MINUTES
@@ -115,6 +116,7 @@ EVENTS: HandlerTable[Deps] = event_table(CHANGES)
 
 
 def history_filter(query: NotificationHistoryQueryV1) -> queries.HistoryFilter:
+    family_source = FAMILY_SPECS[query.family].source if query.family else ""
     return queries.HistoryFilter(
         schedule_id=query.schedule_id,
         provider=query.provider,
@@ -126,6 +128,7 @@ def history_filter(query: NotificationHistoryQueryV1) -> queries.HistoryFilter:
         audit_id=query.audit_id,
         delivery_id=query.delivery_id,
         cadence=query.cadence,
+        family_source="" if family_source == query.connector_delivery_source else family_source,
     )
 
 

@@ -36,6 +36,8 @@ class HistoryFilter:
     audit_id: str = ""
     delivery_id: str = ""
     cadence: str = ""
+    family_source: str = ""
+    """A family's source: one more ``source_key`` condition (none matches beside another source)."""
 
     @property
     def uncounted(self) -> bool:
@@ -64,6 +66,9 @@ class HistoryFilter:
         if self.delivery_success is not None:
             params.append(self.delivery_success)
             found += [f"h.delivery_success = ${len(params)}", "h.delivery_success IS NOT NULL"]
+        if self.family_source:
+            params.append(self.family_source)
+            found += [f"h.source_key = ${len(params)}", "h.source_key <> ''"]
         return found
 
     def facets(self) -> list[str]:
@@ -82,6 +87,8 @@ class HistoryFilter:
         ]
         if self.delivery_success is not None:
             found.append(f"success:{str(self.delivery_success).lower()}")
+        if self.family_source:
+            found.append(f"source:{self.family_source}")  # beside another source: no such counter, 0
         return found
 
 

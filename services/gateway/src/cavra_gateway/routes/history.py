@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 
+from cavra_contracts.families import Family
 from cavra_contracts.limits import MAX_OFFSET
 from cavra_contracts.reporting import (
     CURSOR_PATTERN,
@@ -31,6 +32,7 @@ router = APIRouter(
 AckState = Literal["", "acknowledged", "dismissed", "escalated", "resolved", "accepted", "deferred"]
 """Route acknowledgement states, and those of retry and recovery escalation acknowledgements."""
 AlertLevel = Literal["", "healthy", "warning", "critical"]
+FamilyFilter = Family | Literal[""]
 
 
 @router.get(
@@ -62,6 +64,9 @@ async def history(
     cadence: str = Query(
         default="", max_length=200, pattern=TEXT, description="A delivery plan's or worker run's cadence."
     ),
+    family: FamilyFilter = Query(
+        default="", description="A delivery family (its connector_delivery_source)."
+    ),
     limit: int = Query(default=50, ge=1, le=MAX_HISTORY_LIMIT),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     cursor: str = Query(default="", max_length=64, pattern=f"^$|{CURSOR_PATTERN}"),
@@ -77,6 +82,7 @@ async def history(
         audit_id=audit_id,
         delivery_id=delivery_id,
         cadence=cadence,
+        family=family,
         limit=limit,
         offset=offset,
         cursor=cursor,
