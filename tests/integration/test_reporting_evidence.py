@@ -365,11 +365,21 @@ async def test_recoveries_open_breach_at_the_time_asked_and_close(nats_url: str,
         board = await _dashboard(api)
         assert board["acknowledgement_audit_delivery_recovery_slo_breached_count"] == 2
         assert board["alert_level"] == "critical"
+        assert board["breached_recoveries"] == [
+            {
+                "playbook_id": "gordackrecovery-0001",
+                "provider": p,
+                "generated_at": ev.at(0).isoformat(),
+                "closure_state": "open",
+            }
+            for p in ("splunk", "webhook")
+        ]
         await ev.publish(nats_url, [closure])
         await _settle(nats_url)
         board = await _dashboard(api)
         assert board["acknowledgement_audit_delivery_recovery_open_count"] == 1  # splunk is still open
         assert board["acknowledgement_audit_delivery_recovery_slo_breached_count"] == 1
+        assert [row["provider"] for row in board["breached_recoveries"]] == ["splunk"]
         history = await _page(api, metadata_kind=PLAYBOOK)
         [item] = history["items"]
         assert (

@@ -86,6 +86,7 @@ CONTRACTS: tuple[type[Contract], ...] = (
     reporting.OutstandingRouteV1,
     reporting.LatestEscalationPlanV1,
     reporting.NotificationDashboardV1,
+    reporting.BreachedRecoveryV1,
     identity.ApiTokenCreatedV1,
     identity.ApiTokenRevokedV1,
     audit.AuditFiltersV1,

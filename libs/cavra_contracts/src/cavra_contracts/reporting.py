@@ -42,6 +42,8 @@ CURSOR_PATTERN: Final = r"^\d{1,17}\.\d{1,18}\.\d{1,6}$"
 """Microseconds (17 digits reach past year 5000), a stream sequence within bigint, an ordinal."""
 OUTSTANDING_LISTED: Final = 20
 """Outstanding routes the dashboard lists (the count is of all of them)."""
+BREACHED_LISTED: Final = 20
+"""Breached recoveries the dashboard lists (the count is of all of them)."""
 LATEST_LISTED: Final = 10
 """History items the dashboard shows as ``latest``."""
 
@@ -184,6 +186,19 @@ class LatestEscalationPlanV1(Contract):
     breached_count: int
 
 
+class BreachedRecoveryV1(Contract):
+    """An open connector recovery (playbook x provider) older than the recovery SLO at the time asked."""
+
+    MESSAGE: ClassVar[MessageSpec] = MessageSpec(
+        "qry", SERVICE, "breached_recovery", "cavra.drillops.reporting.breached-recovery.v1", channel=False
+    )
+
+    playbook_id: str
+    provider: str
+    generated_at: str = Field(description="The playbook's time (the recovery's age counts from it).")
+    closure_state: str = Field(description="`open`, or the latest closure's (deferred, escalated, reopened).")
+
+
 class NotificationDashboardV1(Contract):
     """``cavra.go-backend-pilot.rollback-drill-notification-dashboard.v1`` (spec §3.10)."""
 
@@ -323,6 +338,10 @@ class NotificationDashboardV1(Contract):
     )
     acknowledgement_audit_delivery_recovery_slo_breached_count: int = Field(
         default=0, description="Open recoveries older than recovery_slo_minutes now (strict, spec §3.19)."
+    )
+    breached_recoveries: list[BreachedRecoveryV1] = Field(
+        default_factory=list,
+        description=f"The {BREACHED_LISTED} oldest breached recoveries (the count is of all of them).",
     )
     recovery_slo_minutes: int | None = Field(default=None, description="The SLO the breaches are counted at.")
 

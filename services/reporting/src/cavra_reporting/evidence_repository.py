@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
+from cavra_contracts.timestamps import iso
 from cavra_reporting.domain.evidence import OPEN_RECOVERIES, UNDECIDED_APPROVALS
 from cavra_reporting.domain.model import CounterDeltas, EvidenceChange, Item
 
@@ -188,6 +190,8 @@ class EvidenceState:
     open_recoveries_within_slo: int
     """Open recovery rows not yet older than the SLO (breached = open - these)."""
     approvals_pending: int
+    breached: list[dict[str, Any]]
+    """The oldest breached rows: ``{playbook_id, provider, generated_at, closure_state}``."""
 
 
 def breach_cutoff(now: datetime, slo_minutes: int) -> datetime:
@@ -196,9 +200,12 @@ def breach_cutoff(now: datetime, slo_minutes: int) -> datetime:
     return now - timedelta(minutes=slo_minutes + 1)
 
 
-async def evidence_state(conn: asyncpg.Connection, now: datetime, slo_minutes: int) -> EvidenceState:
-    """Open recoveries within the SLO (an index range over the recent open rows only) and the approvals
-    the newest approval plan still waits for."""
+async def evidence_state(
+    conn: asyncpg.Connection, now: datetime, slo_minutes: int, listed: int = 0
+) -> EvidenceState:
+    """Open recoveries within the SLO (an index range over the recent open rows only), the ``listed``
+    oldest breached ones (the other end of that index) and the approvals the newest approval plan
+    still waits for."""
     row = await conn.fetchrow(
         """SELECT
              (SELECT count(*) FROM recoveries WHERE is_open AND generated_at > $1) AS within_slo,
@@ -212,4 +219,14 @@ async def evidence_state(conn: asyncpg.Connection, now: datetime, slo_minutes: i
         sorted(UNDECIDED_APPROVALS),
     )
     assert row is not None
-    return EvidenceState(int(row["within_slo"]), int(row["pending"] or 0))
+    breached = await conn.fetch(
+        """SELECT playbook_id, provider, generated_at, closure_state FROM recoveries
+           WHERE is_open AND generated_at <= $1 ORDER BY generated_at, playbook_id, provider LIMIT $2""",
+        breach_cutoff(now, slo_minutes),
+        listed,
+    )
+    return EvidenceState(
+        int(row["within_slo"]),
+        int(row["pending"] or 0),
+        [{**dict(r), "generated_at": iso(r["generated_at"])} for r in breached],
+    )

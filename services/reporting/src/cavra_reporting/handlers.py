@@ -26,8 +26,10 @@ from cavra_contracts.queries import QueryReplyV1
 from cavra_contracts.recovery import DEFAULT_RECOVERY_SLO_MINUTES
 from cavra_contracts.registry import CONTRACTS
 from cavra_contracts.reporting import (
+    BREACHED_LISTED,
     LATEST_LISTED,
     OUTSTANDING_LISTED,
+    BreachedRecoveryV1,
     LatestEscalationPlanV1,
     NotificationDashboardQueryV1,
     NotificationDashboardV1,
@@ -158,7 +160,9 @@ async def dashboard(_: NotificationDashboardQueryV1, deps: Deps) -> QueryReplyV1
         counted = await queries.counters(conn, names, AUDIT_PROVIDER)
         state = await queries.dashboard_state(conn, ESCALATION_PLAN_KIND, OUTSTANDING_LISTED)
         latest, _more = await queries.history_page(conn, queries.HistoryFilter(), LATEST_LISTED, 0, None)
-        evidence = await evidence_repository.evidence_state(conn, deps.clock(), deps.recovery_slo_minutes)
+        evidence = await evidence_repository.evidence_state(
+            conn, deps.clock(), deps.recovery_slo_minutes, BREACHED_LISTED
+        )
     values = {field: counted[name] for field, name in fields.items()}
     recorded_values = {field: counted[name] for field, name in recorded.items()}
     open_recoveries = counted[OPEN_RECOVERIES]
@@ -193,6 +197,7 @@ async def dashboard(_: NotificationDashboardQueryV1, deps: Deps) -> QueryReplyV1
         acknowledgement_audit_delivery_retry_execution_approval_pending_count=evidence.approvals_pending,
         acknowledgement_audit_delivery_recovery_open_count=open_recoveries,
         acknowledgement_audit_delivery_recovery_slo_breached_count=breached,
+        breached_recoveries=[BreachedRecoveryV1.model_validate(row) for row in evidence.breached],
         recovery_slo_minutes=deps.recovery_slo_minutes,
         **recorded_values,
         **values,
