@@ -1,7 +1,8 @@
 """Reporting handlers: events applied to the read models, and the history and dashboard queries.
 
 Every event handler is the same: the event's pure change (``domain``) applied once (inbox) in one
-transaction. Reading one more event type is one function in ``domain.events`` and one row in ``CHANGES``.
+transaction. Reading one more event type is one function in ``domain.events`` and one row in ``CHANGES``;
+every ``RecordedEvent`` of the registry is read with ``domain.evidence_recorded`` without any.
 """
 
 from __future__ import annotations
