@@ -8,6 +8,7 @@ from datetime import datetime
 
 from cavra_contracts.envelope import utc_now
 from cavra_reporting import handlers, subscriptions
+from cavra_reporting.executive.wiring import executive_wiring
 from cavra_reporting.handlers import Deps
 from cavra_reporting.settings import ReportingSettings
 from cavra_runtime.dispatch import bind_table
@@ -19,14 +20,18 @@ from cavra_runtime.service import Wiring, bind_queries
 async def bootstrap(
     runtime: Infrastructure, settings: ReportingSettings, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Wiring]:
-    # The clock is not used: every answer is a function of the events applied, never of the time asked.
+    # The read models do not use the clock: every answer is a function of the events applied.
+    # Executive reports do (their windows and cadence).
     deps = Deps(pool=runtime.pool)
+    executive = executive_wiring(runtime, settings, clock)
     yield Wiring(
         consumers=[
             (
                 subscriptions.events(settings.ack_wait_seconds, settings.event_concurrency),
                 bind_table(handlers.EVENTS, deps),
-            )
+            ),
+            *executive.consumers,
         ],
-        queries=bind_queries(handlers.QUERIES, deps),
+        queries={**bind_queries(handlers.QUERIES, deps), **executive.queries},
+        workers=executive.workers,
     )
