@@ -20,7 +20,6 @@ class ExecutiveSettings(RuntimeSettings):
     executive_report_tick_seconds: float = Field(default=5.0, gt=0, le=3600)
     executive_report_query_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     executive_report_ack_wait_seconds: float = Field(default=30.0, ge=1, le=3600)
-    executive_report_batch: int = Field(default=5, ge=1, le=100)
 
     @field_validator("executive_report_time_zone")
     @classmethod
