@@ -58,7 +58,6 @@ async def test_a_daily_berlin_schedule_fires_once_at_0800_local_across_the_dst_c
                 return len(await scheduled_runs()) == runs and len(fake.requests_for("webhook")) == runs
 
             asked = len(source.queries)  # the defining run's: this window and the previous one
-            assert asked == 2
             clock.now = datetime(2026, 3, 28, 6, 59, tzinfo=UTC)  # 07:59 CET: not yet
             await asyncio.sleep(QUIET_SECONDS)
             assert await scheduled_runs() == []
