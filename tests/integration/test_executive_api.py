@@ -23,10 +23,18 @@ from cavra_contracts.executive import DELIVERY_EVENT_TYPE, EXECUTIVE_REPORT_KIND
 from cavra_contracts.families import EXECUTIVE_REPORT_SOURCE
 from cavra_contracts.queries import QueryReplyV1
 from cavra_contracts.recovery import RecoveryReportQueryV1
+from cavra_reporting.rebuild import rebuild
 from cavra_runtime.bus import Bus
 from tests.integration.test_notification_delivery import SIGNING_SECRET
 from tests.support.fake_providers import FakeProviders
-from tests.support.harness import FakeClock, answering, eventually, gateway_client, running_service
+from tests.support.harness import (
+    FakeClock,
+    answering,
+    eventually,
+    gateway_client,
+    running_service,
+    service_settings,
+)
 from tests.unit.test_executive_report import recovery_answer
 
 AD = "/runtime/go-pilot/rollback-drill-notifications/acknowledgements/audit-delivery"
@@ -66,7 +74,7 @@ def webhook_only(fake: FakeProviders, path: Path) -> Path:
 
 
 async def scalar(database_url: str, sql: str) -> Any:
-    conn = await asyncpg.connect(database_url, server_settings={"search_path": "reporting"})
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "reporting_executive"})
     try:
         return await conn.fetchval(sql)
     finally:
@@ -231,3 +239,22 @@ async def test_deliver_latest_reaches_the_webhook_and_unknown_runs_or_providers_
             again = await api.post(f"{REPORT}/schedule-runs/{run_id}/deliver", json={"provider": "webhook"})
             assert again.status_code == 200 and again.json()["run"]["run_id"] == run_id
             assert await stored_counts(database_url) == (1, 1)  # the stored run, not a new one
+
+
+async def test_a_rebuild_of_the_read_models_keeps_the_runs_and_the_cadence(
+    nats_url: str, database_url: str
+) -> None:
+    async with (
+        recovery_source(nats_url, recovery_answer(opened=1)),
+        running_service("reporting", nats_url, database_url),
+        gateway_client(nats_url, database_url) as api,
+    ):
+        await answering(api, f"{REPORT}/schedule-runs")
+        ran = await api.post(f"{REPORT}/schedule-run", json={"schedule": {"time_zone": "Europe/Berlin"}})
+        assert ran.status_code == 200, ran.text
+    before = await stored_counts(database_url)
+    assert before == (1, 1)
+    rebuilt = await rebuild(service_settings("reporting", nats_url, database_url), timeout=60)
+    assert rebuilt.events >= 2
+    assert await stored_counts(database_url) == before
+    assert await scalar(database_url, "SELECT time_zone FROM executive_schedule") == "Europe/Berlin"

@@ -1,4 +1,8 @@
-"""SQL of executive reports: stored reports and runs, and the cadence (``$1`` parameters only)."""
+"""SQL of executive reports: stored reports and runs, and the cadence (``$1`` parameters only).
+
+The tables are in schema ``reporting_executive`` (a record, not a read model: a rebuild of the read
+models drops the ``reporting`` schema and leaves this one alone).
+"""
 
 from __future__ import annotations
 
@@ -10,42 +14,43 @@ import asyncpg
 from cavra_contracts.evidence import EvidenceRecordV1
 
 INSERT_REPORT = """
-INSERT INTO executive_reports (executive_report_id, generated_at, alert_level, record)
+INSERT INTO reporting_executive.executive_reports (executive_report_id, generated_at, alert_level, record)
 VALUES ($1, $2, $3, $4) ON CONFLICT (executive_report_id) DO NOTHING
 """
 INSERT_RUN = """
-INSERT INTO executive_runs
+INSERT INTO reporting_executive.executive_runs
     (run_id, executive_report_id, trigger, window_start, window_end, generated_at, alert_level, record)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id) DO NOTHING
 """
 RUN_SQL = """
-SELECT r.record AS run_record, p.record AS report_record FROM executive_runs r
-JOIN executive_reports p USING (executive_report_id) WHERE r.run_id = $1
+SELECT r.record AS run_record, p.record AS report_record FROM reporting_executive.executive_runs r
+JOIN reporting_executive.executive_reports p USING (executive_report_id) WHERE r.run_id = $1
 """
 LATEST_RUN_SQL = """
-SELECT r.record AS run_record, p.record AS report_record FROM executive_runs r
-JOIN executive_reports p USING (executive_report_id) ORDER BY r.generated_at DESC, r.seq DESC LIMIT 1
+SELECT r.record AS run_record, p.record AS report_record FROM reporting_executive.executive_runs r
+JOIN reporting_executive.executive_reports p USING (executive_report_id)
+ORDER BY r.generated_at DESC, r.seq DESC LIMIT 1
 """
 RUNS_PAGE_SQL = """
-SELECT record FROM executive_runs ORDER BY generated_at DESC, seq DESC LIMIT $1 OFFSET $2
+SELECT record FROM reporting_executive.executive_runs ORDER BY generated_at DESC, seq DESC LIMIT $1 OFFSET $2
 """
 UPSERT_SCHEDULE = """
-INSERT INTO executive_schedule (id, interval_minutes, cadence, time_zone, at_local_time, recovery_slo_minutes,
-    providers, enabled, due_at, defined_by_run, defined_by, updated_at)
+INSERT INTO reporting_executive.executive_schedule (id, interval_minutes, cadence, time_zone, at_local_time,
+    recovery_slo_minutes, providers, enabled, due_at, defined_by_run, defined_by, updated_at)
 VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (id) DO UPDATE SET interval_minutes = $1, cadence = $2, time_zone = $3, at_local_time = $4,
     recovery_slo_minutes = $5, providers = $6, enabled = $7, due_at = $8, defined_by_run = $9,
     defined_by = $10, updated_at = $11, last_problem = NULL
 """
-DUE_SQL = "SELECT * FROM executive_schedule WHERE enabled AND due_at <= $1"
+DUE_SQL = "SELECT * FROM reporting_executive.executive_schedule WHERE enabled AND due_at <= $1"
 LOCK_DUE_SQL = """
-SELECT * FROM executive_schedule WHERE enabled AND due_at = $1 FOR UPDATE SKIP LOCKED
+SELECT * FROM reporting_executive.executive_schedule WHERE enabled AND due_at = $1 FOR UPDATE SKIP LOCKED
 """
 SCHEDULE_RAN = """
-UPDATE executive_schedule SET due_at = $1, run_count = run_count + 1, last_run_id = $2, last_problem = $3
-WHERE id
+UPDATE reporting_executive.executive_schedule
+SET due_at = $1, run_count = run_count + 1, last_run_id = $2, last_problem = $3 WHERE id
 """
-SCHEDULE_SQL = "SELECT * FROM executive_schedule"
+SCHEDULE_SQL = "SELECT * FROM reporting_executive.executive_schedule"
 
 
 async def insert_report(conn: asyncpg.Connection, record: EvidenceRecordV1) -> None:
@@ -100,7 +105,7 @@ async def run(conn: asyncpg.Connection, run_id: str) -> tuple[EvidenceRecordV1, 
 
 async def runs_page(conn: asyncpg.Connection, limit: int, offset: int) -> tuple[list[EvidenceRecordV1], int]:
     rows = await conn.fetch(RUNS_PAGE_SQL, limit, offset)
-    total: int = await conn.fetchval("SELECT count(*) FROM executive_runs")
+    total: int = await conn.fetchval("SELECT count(*) FROM reporting_executive.executive_runs")
     return [EvidenceRecordV1.model_validate(row["record"]) for row in rows], total
 
 
