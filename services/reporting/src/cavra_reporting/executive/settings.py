@@ -18,7 +18,8 @@ class ExecutiveSettings(RuntimeSettings):
     executive_report_providers: str = Field(default="webhook", max_length=1000, pattern=r"^[A-Za-z0-9_, -]+$")
     """Comma list of providers scheduled runs and deliveries go to when none are named."""
     executive_report_tick_seconds: float = Field(default=5.0, gt=0, le=3600)
-    executive_report_query_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    executive_report_query_timeout_seconds: float = Field(default=4.0, gt=0, le=60)
+    """Bound of each recovery report and connector query: under the gateway's query timeout (5 s)."""
     executive_report_ack_wait_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     @field_validator("executive_report_time_zone")

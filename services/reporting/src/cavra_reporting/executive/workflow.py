@@ -6,6 +6,7 @@ run inside the caller's transaction and enqueue their events through the outbox.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,11 +66,13 @@ async def compose(
     generated_by: str,
 ) -> Composed:
     """Ask the recovery source for this window and the previous one, and compose the report."""
-    current = await source.recovery(
-        recovery_slo_minutes=recovery_slo_minutes, at=at, window=window, generated_by=generated_by
-    )
-    before = await source.recovery(
-        recovery_slo_minutes=recovery_slo_minutes, at=at, window=previous, generated_by=generated_by
+    current, before = await asyncio.gather(  # at once: a GET waits for both within one query timeout
+        source.recovery(
+            recovery_slo_minutes=recovery_slo_minutes, at=at, window=window, generated_by=generated_by
+        ),
+        source.recovery(
+            recovery_slo_minutes=recovery_slo_minutes, at=at, window=previous, generated_by=generated_by
+        ),
     )
     composed = report.executive_report(
         current,
