@@ -144,6 +144,21 @@ MUTATING: tuple[Endpoint, ...] = (
         {},
         {"schedule_ref_id": "gordackauditschedule-0000000000000000"},
     ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/acknowledgements/audit-delivery/recovery-executive-report/schedule-run",
+        "operator",
+        "deliver_audit_package",
+        {"schedule": {"interval_minutes": 1440, "enabled": False}},
+    ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/acknowledgements/audit-delivery/recovery-executive-report/schedule-runs/{{run_id}}/deliver",
+        "operator",
+        "deliver_audit_package",
+        {"provider": "webhook"},
+        {"run_id": "latest"},
+    ),
 )
 
 OTHERWISE_AUTHENTICATED: frozenset[str] = frozenset(

@@ -11,6 +11,7 @@ import typer
 from cavra_cli import acknowledgements
 from cavra_cli.audit import audit_app
 from cavra_cli.escalations import escalation_app
+from cavra_cli.executive import executive_app
 from cavra_cli.reporting import reporting_app
 from cavra_cli.reports import runtime_app
 from cavra_cli.tokens import tokens_app
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 acknowledgements.register(runtime_app)
 runtime_app.add_typer(escalation_app)
+runtime_app.add_typer(executive_app)
 app.add_typer(runtime_app, name="runtime")
 app.add_typer(reporting_app, name="reporting")
 app.add_typer(tokens_app, name="tokens")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from cavra_contracts.recovery import DEFAULT_RECOVERY_SLO_MINUTES, MAX_RECOVERY_SLO_MINUTES
-from cavra_runtime.settings import RuntimeSettings
+from cavra_reporting.executive.settings import ExecutiveSettings
 
 
-class ReportingSettings(RuntimeSettings):
+class ReportingSettings(ExecutiveSettings):
     ack_wait_seconds: float = Field(default=30.0, ge=1, le=3600)
     event_concurrency: int = Field(default=4, ge=1, le=64)
     """Events applied at once per process; the read models come out the same in any order."""

@@ -1,0 +1,1 @@
+"""Executive recovery reports in the reporting service: composition, schedule runs, cadence, delivery."""
