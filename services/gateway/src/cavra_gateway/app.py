@@ -27,6 +27,7 @@ from cavra_gateway.routes import (
     console,
     escalations,
     health,
+    health_alerts,
     history,
     notifications,
     schedules,
@@ -96,6 +97,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(slack.router)
     app.include_router(ack_links.router)
     app.include_router(audit.router)
+    app.include_router(health_alerts.router)
     declare_auth_responses(app)
 
     @app.get("/", include_in_schema=False)
