@@ -26,7 +26,6 @@ from cavra_contracts.health import (
     health_names,
 )
 from cavra_contracts.notifications import DeliveryOptions
-from cavra_contracts.vocabulary import normalize_provider
 from cavra_delivery.connectors.config import ConnectorSet, normalise_type
 from cavra_delivery.registry import routable_providers
 
@@ -88,6 +87,13 @@ async def health_report(
     )
 
 
+def _as_types(requested: str) -> str:
+    """Requested providers as the registry names them (``splunk`` is a ``siem``); ``all`` as it is."""
+    if requested.strip().lower() == "all":
+        return "all"
+    return ",".join(normalise_type(name) for name in requested.split(",") if name.strip())
+
+
 def derived_id(prefix: str, command_id: str) -> str:
     """An id stable for one command (its message id): a redelivered command names the same record."""
     return f"{prefix}{hashlib.sha256(command_id.encode()).hexdigest()[:16]}"
@@ -111,7 +117,7 @@ async def plan_alert(
     family = request.family
     names = health_names(family)
     alert_source = family_spec(HEALTH_ALERT_FAMILY[family]).source
-    eligible = domain.eligible_providers(request.provider, connectors.names, connectors.routable)
+    eligible = domain.eligible_providers(_as_types(request.provider), connectors.names, connectors.routable)
     await repo.lock_family(conn, family)
     health = await health_report(conn, family, request.window, now=now, generated_by=request.actor.actor)
     since = now - timedelta(minutes=request.suppression_window_minutes)
@@ -197,7 +203,7 @@ async def acknowledge(
             raise Rejected(
                 404, "plan_id", f"plan {command.plan_id} is not an alert plan of {command.health_id}"
             )
-    provider = normalize_provider(command.provider)
+    provider = normalise_type(command.provider)
     planned_for = [
         plan
         for plan in plans

@@ -26,7 +26,8 @@ from cavra_contracts.health import (
 from cavra_contracts.queries import QueryReplyV1
 from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.timestamps import iso
-from cavra_contracts.vocabulary import ALERT_CRITICAL, ALERT_HEALTHY, ALERT_WARNING, normalize_provider
+from cavra_contracts.vocabulary import ALERT_CRITICAL, ALERT_HEALTHY, ALERT_WARNING
+from cavra_delivery.connectors.config import normalise_type
 from cavra_delivery.registry import ConnectorRegistry
 from cavra_runtime.dispatch import HandlerTable, Message
 from cavra_runtime.inbox import once
@@ -170,7 +171,7 @@ async def alert_history(query: HealthAlertHistoryQueryV1, deps: HealthDeps) -> Q
             query.family,
             _alert_source(query.family),
             health_id=query.health_id,
-            provider=normalize_provider(query.provider),
+            provider=normalise_type(query.provider) if query.provider else "",
             metadata_kind=query.metadata_kind,
             acknowledgement_state=query.acknowledgement_state.strip().lower(),
             suppressed=query.suppressed,

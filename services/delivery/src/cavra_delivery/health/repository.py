@@ -131,7 +131,8 @@ async def insert_plan(conn: asyncpg.Connection, row: Mapping[str, Any]) -> None:
         """INSERT INTO health_alert_plans (plan_id, family, health_id, job_id, trigger, generated_at,
                generated_by, alert_level, requested_provider, eligible_providers, selected_providers,
                suppressed_providers, forced, health, record)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15::jsonb)""",
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                   $14::text::jsonb, $15::text::jsonb)""",
         row["plan_id"],
         row["family"],
         row["health_id"],
@@ -176,7 +177,7 @@ async def insert_ack(
     await conn.execute(
         """INSERT INTO health_alert_acks (acknowledgement_id, family, health_id, plan_id, provider,
                acknowledgement_state, acknowledged_by, acknowledged_at, record)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)""",
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb)""",
         ack["acknowledgement_id"],
         family,
         ack["health_id"],

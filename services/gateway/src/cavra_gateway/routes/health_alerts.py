@@ -146,25 +146,16 @@ def _window_query(family: str) -> tuple[Any, Any]:
     )
 
 
-async def _unconfigured(state: GatewayState, requested: str) -> JSONResponse | None:
-    """400 before anything is sent: no connector config, or a requested provider no connector serves."""
+async def _unconfigured(state: GatewayState) -> JSONResponse | None:
+    """400 before anything is sent when no connector config is loaded (the delivery service, which
+    knows the connectors' provider aliases, refuses a provider that none serves)."""
     connectors = await ask(state, ConnectorsQueryV1())
-    if not connectors.get("configured"):
-        problem = connectors.get("error") or "connector config is not configured"
-        return problem_response(
-            400,
-            "connector config is not configured",
-            [{"field": "CAVRA_CONNECTOR_CONFIG", "message": problem}],
-        )
-    served = {normalize_provider(name) for name in connectors.get("routable_providers", [])}
-    wanted = (
-        [] if requested.strip().lower() == "all" else [normalize_provider(p) for p in requested.split(",")]
-    )
-    missing = [name for name in wanted if name not in served]
-    if not missing:
+    if connectors.get("configured"):
         return None
-    message = f"connector provider is not configured: {', '.join(missing)}"
-    return problem_response(400, "rejected", [{"field": "provider", "message": message}])
+    problem = connectors.get("error") or "connector config is not configured"
+    return problem_response(
+        400, "connector config is not configured", [{"field": "CAVRA_CONNECTOR_CONFIG", "message": problem}]
+    )
 
 
 async def _outcome(told: Told, waits: Waits) -> JSONResponse | Any:
@@ -268,9 +259,7 @@ def add_family_routes(target: APIRouter, paths: FamilyPaths) -> None:
             }
             return JSONResponse(status_code=200, content=content)
 
-        return await run_command(
-            state, request, key, command, answer, precheck=lambda: _unconfigured(state, body.provider)
-        )
+        return await run_command(state, request, key, command, answer, precheck=lambda: _unconfigured(state))
 
     @target.post(
         f"{paths.alerts}/{{health_id}}/acknowledgements",
