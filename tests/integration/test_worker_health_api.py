@@ -8,6 +8,7 @@ acknowledged; the health report writes nothing; bad input is a 4xx naming the fi
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -473,3 +474,26 @@ async def test_the_timer_alerts_an_unhealthy_worker_once_per_window(
         clock.advance(minutes=60)  # past the suppression window: the lasting problem is alerted again
         await eventually(lambda: alerted(6), what="the alerts after the window")
         assert alerted_ids().count("gordackhealth-") == 2
+
+
+async def test_two_deliveries_at_the_same_moment_alert_once(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with stack(nats_url, database_url, tmp_path) as s:
+        await seed(s, "audit", at=NOW - timedelta(minutes=10), retryable=2, failed_source=None)
+        responses = await asyncio.gather(
+            *(
+                s.client.post(f"{AD}/worker-health-alerts/deliver", json={"provider": "webhook"})
+                for _ in range(4)
+            )
+        )
+        assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+        selected = [r.json()["plan"]["selected_providers"] for r in responses]
+        assert sorted(selected) == [[], [], [], ["webhook"]]
+        assert len({r.json()["event_id"] for r in responses}) == 1
+
+        async def alerted() -> bool:
+            return len(s.alerts_received()) == 1
+
+        await eventually(alerted, what="the one alert")
+        assert await s.jobs() == 1
