@@ -497,3 +497,26 @@ async def test_two_deliveries_at_the_same_moment_alert_once(
 
         await eventually(alerted, what="the one alert")
         assert await s.jobs() == 1
+
+
+async def test_without_a_connector_config_deliver_is_a_400_and_nothing_is_stored(
+    nats_url: str, database_url: str
+) -> None:
+    async with (
+        running_service("delivery", nats_url, database_url),
+        gateway_client(nats_url, database_url) as client,
+    ):
+        await answering(client, f"{AD}/worker-health-alert-dashboard")
+        for path in (
+            f"{AD}/worker-health-alerts/deliver",
+            f"{AD}/recovery-escalations/retry-health-alerts/deliver",
+            f"{AD}/recovery-executive-report/delivery-retry-health-alerts/deliver",
+        ):
+            response = await client.post(path, json={"force": True})
+            assert response.status_code == 400, response.text
+            assert fields(response) == ["CAVRA_CONNECTOR_CONFIG"]
+        dashboard = (await client.get(f"{AD}/worker-health-alert-dashboard")).json()
+        assert dashboard["plan_count"] == 0 and dashboard["alert_level"] == "healthy"
+        # the health report needs no connector: it is computed all the same
+        health = await client.get(f"{AD}/worker-health")
+        assert health.status_code == 200 and health.json()["alert_level"] == "critical"

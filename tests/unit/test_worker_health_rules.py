@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from cavra_contracts.actors import system_actor
 from cavra_contracts.families import family_spec
-from cavra_contracts.health import health_names
+from cavra_contracts.health import HealthWindowV1, health_names
 from cavra_contracts.notifications import DeliveryOptions
-from cavra_delivery.health import domain, records
+from cavra_delivery.health import alerts, domain, records
 from cavra_delivery.health.domain import HealthFacts, Rejected
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -237,3 +239,43 @@ def test_the_plan_record_and_the_alert_job_carry_what_the_spec_names() -> None:
     assert [target.provider for target in job.targets] == ["slack"]
     assert job.targets[0].plan_id == plan["plan_id"] and job.content.data["health_id"] == health["health_id"]
     assert job.content.severity == "critical"
+
+
+async def test_the_service_refuses_an_alert_without_a_connector_config_before_touching_the_database() -> None:
+    request = alerts.AlertRequest(
+        family="audit",
+        window=HealthWindowV1(),
+        provider="all",
+        suppression_window_minutes=60,
+        force=False,
+        max_alerts=20,
+        delivery=DeliveryOptions(),
+        actor=system_actor("delivery"),
+        trigger="api",
+    )
+
+    async def emit(_: object) -> None:
+        raise AssertionError("nothing may be emitted")
+
+    unconfigured = alerts.Connectors(configured=False, names=[], routable=[])
+    with pytest.raises(Rejected) as refused:
+        await alerts.plan_alert(None, request, unconfigured, command_id="c1", now=NOW, emit=emit)  # type: ignore[arg-type]
+    assert (refused.value.status_code, refused.value.field) == (400, "CAVRA_CONNECTOR_CONFIG")
+    unknown = alerts.Connectors(configured=True, names=["webhook"], routable=["webhook"])
+    with pytest.raises(Rejected) as refused:
+        await alerts.plan_alert(
+            None,  # type: ignore[arg-type]
+            replace(request, provider="Splunk"),
+            unknown,
+            command_id="c2",
+            now=NOW,
+            emit=emit,
+        )
+    assert refused.value.field == "provider" and "siem" in refused.value.message
+
+
+def test_ids_derive_from_the_command_so_a_redelivery_names_the_same_records() -> None:
+    names = health_names("recovery_escalation")
+    assert alerts.derived_id(names.plan_prefix, "m1") == alerts.derived_id(names.plan_prefix, "m1")
+    assert alerts.derived_id(names.plan_prefix, "m1") != alerts.derived_id(names.plan_prefix, "m2")
+    assert alerts.derived_id(names.ack_prefix, "m1").startswith("gordackrecoveryhealthack-")
