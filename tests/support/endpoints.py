@@ -14,6 +14,7 @@ from cavra_contracts.actors import Role
 BASE = "/runtime/go-pilot"
 NOTIFICATIONS = f"{BASE}/rollback-drill-notifications"
 MATRIX_SCHEDULE = "auth-matrix"
+AUDIT_DELIVERY = f"{NOTIFICATIONS}/acknowledgements/audit-delivery"
 
 
 def schedule_body(**changes: Any) -> dict[str, Any]:
@@ -158,6 +159,37 @@ MUTATING: tuple[Endpoint, ...] = (
         "deliver_audit_package",
         {"provider": "webhook"},
         {"run_id": "latest"},
+    ),
+    *(
+        endpoint
+        for alerts, health_id in (
+            (f"{AUDIT_DELIVERY}/worker-health-alerts", "gordackhealth-0000000000000000"),
+            (
+                f"{AUDIT_DELIVERY}/recovery-escalations/retry-health-alerts",
+                "gordackrecoveryeschealth-0000000000000000",
+            ),
+            (
+                f"{AUDIT_DELIVERY}/recovery-executive-report/delivery-retry-health-alerts",
+                "gordackexecdeliveryhealth-0000000000000000",
+            ),
+        )
+        for endpoint in (
+            Endpoint(
+                "POST",
+                f"{alerts}/deliver",
+                "operator",
+                "deliver_notifications",
+                {"provider": "webhook", "retries": 0},
+            ),
+            Endpoint(
+                "POST",
+                f"{alerts}/{{health_id}}/acknowledgements",
+                "operator",
+                "acknowledge_drill_notifications",
+                {"provider": "webhook"},
+                {"health_id": health_id},
+            ),
+        )
     ),
 )
 

@@ -11,6 +11,7 @@ from cavra_delivery import handlers, subscriptions
 from cavra_delivery.connectors.quarantine import QuarantinePolicy
 from cavra_delivery.connectors.transport import HttpTransport
 from cavra_delivery.handlers import Deps
+from cavra_delivery.health.wiring import health_wiring
 from cavra_delivery.links import ack_links_from
 from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.pipeline import Pipeline
@@ -55,10 +56,13 @@ async def bootstrap(
         jobs_at_once = min(settings.delivery_concurrency, 64)
         plans = subscriptions.planned_notifications(settings.ack_wait_seconds, jobs_at_once)
         jobs = subscriptions.delivery_jobs(settings.ack_wait_seconds, jobs_at_once)
+        health = health_wiring(runtime, settings, registry, clock, ack_wait_seconds=settings.ack_wait_seconds)
         yield Wiring(
             consumers=[
                 (plans, bind_table(handlers.PLANNED_NOTIFICATIONS, deps)),
                 (jobs, bind_table(handlers.JOBS, deps)),
+                *health.consumers,
             ],
-            queries=bind_queries(handlers.QUERIES, deps),
+            queries={**bind_queries(handlers.QUERIES, deps), **health.queries},
+            workers=[*health.workers],
         )

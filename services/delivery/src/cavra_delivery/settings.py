@@ -6,10 +6,10 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
-from cavra_runtime.settings import RuntimeSettings
+from cavra_delivery.health.settings import HealthSettings
 
 
-class DeliverySettings(RuntimeSettings):
+class DeliverySettings(HealthSettings):
     connector_config: str = ""
     delivery_retries: int = Field(default=2, ge=0, le=10)
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)

@@ -28,6 +28,7 @@ from cavra_gateway.routes import (
     escalations,
     executive,
     health,
+    health_alerts,
     history,
     notifications,
     schedules,
@@ -98,6 +99,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(ack_links.router)
     app.include_router(audit.router)
     app.include_router(executive.router)
+
+    app.include_router(health_alerts.router)
     declare_auth_responses(app)
 
     @app.get("/", include_in_schema=False)
