@@ -14,6 +14,7 @@ from cavra_delivery.handlers import Deps
 from cavra_delivery.links import ack_links_from
 from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.pipeline import Pipeline
+from cavra_delivery.recovery.wiring import recovery_wiring
 from cavra_delivery.registry import ConnectorRegistry
 from cavra_delivery.settings import DeliverySettings
 from cavra_runtime.dispatch import bind_table
@@ -55,10 +56,12 @@ async def bootstrap(
         jobs_at_once = min(settings.delivery_concurrency, 64)
         plans = subscriptions.planned_notifications(settings.ack_wait_seconds, jobs_at_once)
         jobs = subscriptions.delivery_jobs(settings.ack_wait_seconds, jobs_at_once)
+        recovery = recovery_wiring(runtime, settings, registry, clock)
         yield Wiring(
             consumers=[
                 (plans, bind_table(handlers.PLANNED_NOTIFICATIONS, deps)),
                 (jobs, bind_table(handlers.JOBS, deps)),
+                *recovery.consumers,
             ],
-            queries=bind_queries(handlers.QUERIES, deps),
+            queries={**bind_queries(handlers.QUERIES, deps), **recovery.queries},
         )

@@ -32,6 +32,7 @@ from cavra_gateway.routes import (
     schedules,
     slack,
 )
+from cavra_gateway.routes import recovery as recovery_routes
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus, ensure_bucket
 
@@ -96,6 +97,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(slack.router)
     app.include_router(ack_links.router)
     app.include_router(audit.router)
+    app.include_router(recovery_routes.router)
     declare_auth_responses(app)
 
     @app.get("/", include_in_schema=False)
