@@ -4,7 +4,6 @@ requests and acknowledgements. ``$n`` parameters only; every aggregate is comput
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -52,7 +51,7 @@ async def insert_playbook(conn: asyncpg.Connection, playbook: Mapping[str, Any],
         playbook["min_failure_count"],
         playbook["provider_count"],
         playbook["failure_count"],
-        json.dumps(playbook),
+        dict(playbook),
     )
     entries = playbook["provider_playbooks"]
     if entries:
@@ -105,7 +104,7 @@ async def insert_closure(conn: asyncpg.Connection, closure: Mapping[str, Any], a
         closure["closed_by"],
         at,
         closure["closure_hash"],
-        json.dumps(closure),
+        dict(closure),
     )
 
 
@@ -135,7 +134,7 @@ async def playbooks_page(
         offset,
     )
     return [
-        {"document": json.loads(r["document"]), "closures": json.loads(r["closures"])} for r in rows
+        {"document": r["document"], "closures": r["closures"]} for r in rows
     ], total
 
 
@@ -269,12 +268,12 @@ async def report_aggregates(
     window_start: datetime | None,
     window_end: datetime | None,
 ) -> dict[str, Any]:
-    """Every aggregate of the report in one statement (one snapshot); JSON columns decoded."""
+    """Every aggregate of the report in one statement (one snapshot); JSON columns decoded by the pool."""
     row = await conn.fetchrow(
         _REPORT, now, slo_minutes, family, row_limit, candidate_limit, window_start, window_end
     )
     assert row is not None
-    return {key: json.loads(value) for key, value in dict(row).items()}
+    return dict(row)
 
 
 async def trend_counts(conn: asyncpg.Connection, now: datetime, days: int) -> list[asyncpg.Record]:
@@ -304,7 +303,7 @@ async def insert_plan(conn: asyncpg.Connection, plan: Mapping[str, Any], at: dat
         plan["alert_level"],
         plan["recovery_report_id"],
         list(plan["selected_providers"]),
-        json.dumps(plan),
+        dict(plan),
     )
 
 
@@ -312,14 +311,14 @@ async def plan_by_id(conn: asyncpg.Connection, plan_id: str) -> dict[str, Any] |
     document = await conn.fetchval(
         "SELECT document FROM recovery_escalation_plans WHERE plan_id = $1", plan_id
     )
-    return json.loads(document) if document is not None else None
+    return dict(document) if document is not None else None
 
 
 async def latest_plan(conn: asyncpg.Connection) -> dict[str, Any] | None:
     document = await conn.fetchval(
         "SELECT document FROM recovery_escalation_plans ORDER BY generated_at DESC, plan_id DESC LIMIT 1"
     )
-    return json.loads(document) if document is not None else None
+    return dict(document) if document is not None else None
 
 
 async def plans_page(conn: asyncpg.Connection, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
@@ -332,7 +331,7 @@ async def plans_page(conn: asyncpg.Connection, limit: int, offset: int) -> tuple
         limit,
         offset,
     )
-    return [json.loads(r["document"]) for r in rows], total
+    return [dict(r["document"]) for r in rows], total
 
 
 async def insert_delivery(
@@ -379,7 +378,7 @@ async def insert_ack(conn: asyncpg.Connection, ack: Mapping[str, Any], at: datet
         ack["acknowledgement_state"],
         ack["acknowledged_by"],
         at,
-        json.dumps(ack),
+        dict(ack),
     )
 
 
@@ -388,4 +387,4 @@ async def acks_of(conn: asyncpg.Connection, plan_id: str) -> list[dict[str, Any]
         "SELECT document FROM recovery_escalation_acks WHERE plan_id = $1 ORDER BY acknowledged_at DESC",
         plan_id,
     )
-    return [json.loads(r["document"]) for r in rows]
+    return [dict(r["document"]) for r in rows]
