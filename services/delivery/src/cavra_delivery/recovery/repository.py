@@ -141,24 +141,33 @@ async def playbooks_page(
 # --- the recovery report -----------------------------------------------------------------------------
 
 _REPORT = """
-WITH latest AS MATERIALIZED (
+WITH last_closure AS (
+    SELECT DISTINCT ON (playbook_id, provider) playbook_id, provider, closure_id, closure_state, closed_at
+      FROM recovery_closures
+     WHERE closed_at <= $1
+     ORDER BY playbook_id, provider, closed_at DESC, closure_id DESC
+), latest AS (
     SELECT p.playbook_id, p.provider, p.category, p.failure_count, p.generated_at,
            c.closure_id, c.closure_state, c.closed_at,
            floor(extract(epoch FROM ($1::timestamptz - p.generated_at)) / 60)::int AS age_minutes,
            coalesce(c.closure_state IN ('resolved', 'mitigated'), false) AS closed
       FROM recovery_playbook_providers p
-      LEFT JOIN LATERAL (
-           SELECT closure_id, closure_state, closed_at FROM recovery_closures c
-            WHERE c.playbook_id = p.playbook_id AND c.provider = p.provider AND c.closed_at <= $1
-            ORDER BY c.closed_at DESC, c.closure_id DESC LIMIT 1) c ON true
+      LEFT JOIN last_closure c USING (playbook_id, provider)
      WHERE p.generated_at <= $1
 ), classified AS MATERIALIZED (
     SELECT *, (NOT closed AND age_minutes > $2) AS breached FROM latest
 ), executions AS MATERIALIZED (
-    SELECT provider, execution_status, executed_at FROM retry_executions
+    -- one pass over the execution records: per provider and status, with the window's share
+    SELECT provider, execution_status, count(*) AS n, max(executed_at) AS latest_execution_at,
+           count(*) FILTER (WHERE ($6::timestamptz IS NULL OR executed_at >= $6)
+                              AND ($7::timestamptz IS NULL OR executed_at < $7)) AS in_window
+      FROM retry_executions
      WHERE ($3::text IS NULL OR family = $3) AND executed_at <= $1
+     GROUP BY provider, execution_status
 ), closures AS MATERIALIZED (
-    SELECT c.provider, c.closure_state, c.closed_at, p.generated_at
+    SELECT c.provider, c.closure_state, c.closed_at, p.generated_at,
+           ($6::timestamptz IS NULL OR c.closed_at >= $6) AND ($7::timestamptz IS NULL OR c.closed_at < $7)
+               AS in_window
       FROM recovery_closures c
       JOIN recovery_playbook_providers p USING (playbook_id, provider)
      WHERE c.closed_at <= $1 AND p.generated_at <= $1
@@ -187,11 +196,11 @@ SELECT
              sum(playbooks) AS playbooks, sum(closure_count) AS closure_count,
              max(latest_closure_at) AS latest_closure_at, sum(open) AS open, sum(breached) AS breached
         FROM (
-          SELECT provider, count(*) AS ex,
-                 count(*) FILTER (WHERE execution_status = 'delivered') AS delivered,
-                 count(*) FILTER (WHERE execution_status = 'failed') AS failed,
-                 count(*) FILTER (WHERE execution_status = 'skipped') AS skipped,
-                 max(executed_at) AS latest_execution_at,
+          SELECT provider, sum(n) AS ex,
+                 sum(n) FILTER (WHERE execution_status = 'delivered') AS delivered,
+                 sum(n) FILTER (WHERE execution_status = 'failed') AS failed,
+                 sum(n) FILTER (WHERE execution_status = 'skipped') AS skipped,
+                 max(latest_execution_at) AS latest_execution_at,
                  0 AS playbooks, 0 AS closure_count, NULL::timestamptz AS latest_closure_at,
                  0 AS open, 0 AS breached
             FROM executions GROUP BY provider
@@ -204,7 +213,7 @@ SELECT
             FROM closures GROUP BY provider) parts
        GROUP BY provider) x) AS providers,
   (SELECT coalesce(jsonb_object_agg(execution_status, n), '{}') FROM (
-      SELECT execution_status, count(*) AS n FROM executions GROUP BY 1) x) AS execution_status_counts,
+      SELECT execution_status, sum(n) AS n FROM executions GROUP BY 1) x) AS execution_status_counts,
   (SELECT jsonb_build_object(
       'closure_count', count(*),
       'closure_minutes_median', percentile_cont(0.5) WITHIN GROUP (
@@ -214,22 +223,14 @@ SELECT
           ORDER BY extract(epoch FROM (closed_at - generated_at)) / 60)
           FILTER (WHERE closure_state IN ('resolved', 'mitigated')),
       'closure_state_counts', (SELECT coalesce(jsonb_object_agg(closure_state, n), '{}') FROM (
-          SELECT closure_state, count(*) AS n FROM closures
-           WHERE ($6::timestamptz IS NULL OR closed_at >= $6) AND ($7::timestamptz IS NULL OR closed_at < $7)
-           GROUP BY 1) s))
-     FROM closures
-    WHERE ($6::timestamptz IS NULL OR closed_at >= $6) AND ($7::timestamptz IS NULL OR closed_at < $7))
-     AS closure_statistics,
+          SELECT closure_state, count(*) AS n FROM closures WHERE in_window GROUP BY 1) s))
+     FROM closures WHERE in_window) AS closure_statistics,
   (SELECT jsonb_build_object(
-      'execution_count', count(*),
+      'execution_count', coalesce(sum(in_window), 0),
       'execution_status_counts', (SELECT coalesce(jsonb_object_agg(execution_status, n), '{}') FROM (
-          SELECT execution_status, count(*) AS n FROM executions
-           WHERE ($6::timestamptz IS NULL OR executed_at >= $6)
-             AND ($7::timestamptz IS NULL OR executed_at < $7)
-           GROUP BY 1) s))
-     FROM executions
-    WHERE ($6::timestamptz IS NULL OR executed_at >= $6) AND ($7::timestamptz IS NULL OR executed_at < $7))
-     AS execution_statistics,
+          SELECT execution_status, sum(in_window) AS n FROM executions
+           GROUP BY 1 HAVING sum(in_window) > 0) s))
+     FROM executions) AS execution_statistics,
   (SELECT jsonb_build_object('playbook_provider_count', count(*),
                              'open_count', count(*) FILTER (WHERE NOT closed),
                              'breached_count', count(*) FILTER (WHERE breached))
