@@ -347,3 +347,57 @@ async def test_bad_requests_name_the_field_and_store_nothing(
             k: v for k, v in before.items() if k != "outbox"
         }, "nothing stored"
         assert s.fake.requests == []
+
+
+async def test_the_policy_names_the_channels_latest_reuses_the_stored_plan_and_the_report_filters(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with stack(nats_url, database_url, tmp_path, recovery_escalation_providers="siem") as s:
+        start = s.clock()
+        await s.fail("webhook", 2, start - timedelta(hours=3))
+        await s.execution("webhook", "failed", start - timedelta(days=2), family="audit")
+        await s.execution("siem", "delivered", start - timedelta(hours=1), family="executive_report")
+        made = await s.client.post(f"{AD}/connector-recovery-playbook", json={"lookback_hours": 2})
+        assert made.json()["playbook"]["provider_playbooks"] == [], "outside the lookback"
+        assert made.json()["playbook"]["alert_level"] == "healthy"
+        made = await s.client.post(f"{AD}/connector-recovery-playbook", json={})
+        playbook = made.json()["playbook"]
+        assert playbook["provider_count"] == 1
+
+        everything = await report(s)
+        assert everything["report"]["execution_count"] == 2
+        assert everything["report"]["alert_level"] == "critical", "a failed execution"
+        routes = everything["escalation_plan"]["escalation_routes"]
+        assert [(r["provider"], r["slo_status"]) for r in routes] == [
+            ("webhook", "review_required"),
+            ("webhook", "open"),
+        ]
+        executive = await report(s, family="executive_report")
+        assert (executive["report"]["execution_count"], executive["report"]["execution_failed_count"]) == (
+            1,
+            0,
+        )
+        window = await report(
+            s, window_start=(start - timedelta(days=1)).isoformat(), window_end=start.isoformat()
+        )
+        assert window["statistics"]["execution_count"] == 1
+        assert window["statistics"]["execution_status_counts"] == {"delivered": 1}
+        assert window["statistics"]["playbook_provider_count"] == 0, "generated at the window's end"
+
+        planned = await s.client.post(f"{AD}/recovery-escalation-plan", json={})
+        plan_id = planned.json()["plan"]["plan_id"]
+        first = await s.client.post(f"{AD}/recovery-escalations/latest/deliver", json={"retries": 0})
+        assert first.status_code == 200, first.text
+        assert first.json()["plan"]["plan_id"] == plan_id, "latest is the stored plan"
+        assert first.json()["delivery"]["providers"] == ["siem"], "the policy names the channel"
+
+        async def hec_got_it() -> bool:
+            return len(s.fake.requests_for("hec")) == 1
+
+        await eventually(hec_got_it, what="the escalation at the policy's channel")
+        again = await s.client.post(f"{AD}/recovery-escalations/{plan_id}/deliver", json={"retries": 0})
+        assert again.status_code == 200, again.text
+        assert again.json()["delivery"]["job_id"] == first.json()["delivery"]["job_id"]
+        assert int(await s.sql("SELECT count(*) FROM recovery_escalation_plans")) == 1
+        assert len(s.fake.requests_for("hec")) == 1, "nothing twice"
+        assert s.fake.requests_for("webhook") == []

@@ -19,7 +19,7 @@ async def failures(conn: asyncpg.Connection, since: datetime, min_count: int) ->
     return list(
         await conn.fetch(
             """
-            SELECT lower(replace(provider, '-', '_')) AS provider,
+            SELECT lower(replace(btrim(provider), '-', '_')) AS provider,
                    count(*) AS failure_count,
                    max(coalesce(completed_at, created_at)) AS latest_failure_at,
                    coalesce(array_agg(DISTINCT status_code::text ORDER BY status_code::text)
@@ -197,9 +197,9 @@ SELECT
              max(latest_closure_at) AS latest_closure_at, sum(open) AS open, sum(breached) AS breached
         FROM (
           SELECT provider, sum(n) AS ex,
-                 sum(n) FILTER (WHERE execution_status = 'delivered') AS delivered,
-                 sum(n) FILTER (WHERE execution_status = 'failed') AS failed,
-                 sum(n) FILTER (WHERE execution_status = 'skipped') AS skipped,
+                 coalesce(sum(n) FILTER (WHERE execution_status = 'delivered'), 0) AS delivered,
+                 coalesce(sum(n) FILTER (WHERE execution_status = 'failed'), 0) AS failed,
+                 coalesce(sum(n) FILTER (WHERE execution_status = 'skipped'), 0) AS skipped,
                  max(latest_execution_at) AS latest_execution_at,
                  0 AS playbooks, 0 AS closure_count, NULL::timestamptz AS latest_closure_at,
                  0 AS open, 0 AS breached
