@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from cavra_contracts.recovery import (
 )
 from cavra_delivery.recovery import domain, escalation
 from cavra_delivery.recovery.report import assemble, closure_trends, recovery_row
-from cavra_gateway.routes.recovery import ClosureRequest, EscalationAckRequest
+from cavra_gateway.routes.recovery import ClosureRequest, EscalationAckRequest, PlanIdConvertor
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ACTOR = ActorV1(actor="ops", role="operator", method="api_token")
@@ -291,3 +292,19 @@ def test_the_escalation_message_carries_the_event_as_data() -> None:
     assert content.severity == "critical" and content.data["event_id"] == plan["plan_id"]
     assert content.data["event_type"].endswith("recovery_escalation") and len(content.data["routes"]) == 1
     assert {fact.title for fact in content.facts} >= {"Plan", "SLO breached"}
+
+
+@pytest.mark.parametrize(
+    ("segment", "is_plan"),
+    [
+        ("gordackrecoveryesc-0123456789abcdef", True),
+        ("latest", True),
+        ("unknown-id", True),
+        ("retry-health", False),
+        ("retry-health-alerts", False),
+        ("retry-plan", False),
+        ("retry-worker-run", False),
+    ],
+)
+def test_a_plan_id_segment_leaves_the_escalation_retry_paths_alone(segment: str, is_plan: bool) -> None:
+    assert bool(re.fullmatch(PlanIdConvertor.regex, segment)) is is_plan

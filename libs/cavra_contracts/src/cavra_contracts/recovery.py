@@ -223,6 +223,7 @@ class DeliverRecoveryEscalationV1(Contract):
     provider: str = Field(
         default="",
         max_length=MAX_PROVIDER_SELECTION_LENGTH,
+        pattern=r"^$|^[A-Za-z0-9_-]+(\s*,\s*[A-Za-z0-9_-]+)*$",
         description="Comma list overriding the policy's operations channels (empty: the policy's).",
     )
     recovery_slo_minutes: int = Field(default=DEFAULT_RECOVERY_SLO_MINUTES, ge=1, le=MAX_RECOVERY_SLO_MINUTES)
