@@ -308,3 +308,8 @@ def test_the_escalation_message_carries_the_event_as_data() -> None:
 )
 def test_a_plan_id_segment_leaves_the_escalation_retry_paths_alone(segment: str, is_plan: bool) -> None:
     assert bool(re.fullmatch(PlanIdConvertor.regex, segment)) is is_plan
+
+
+def test_a_failing_connector_is_recognised_under_its_alias() -> None:
+    plan = {"selected_providers": ["splunk"]}
+    assert escalation.destinations("", [], ["siem", "webhook"], plan) == ["webhook"]

@@ -21,6 +21,7 @@ from cavra_contracts.recovery import (
 )
 from cavra_contracts.timestamps import iso
 from cavra_contracts.vocabulary import AlertLevel, normalize_providers
+from cavra_delivery.connectors.providers import normalise_type
 
 from . import domain
 
@@ -198,8 +199,8 @@ def destinations(
         return named
     if policy:
         return normalize_providers(policy)
-    failing = set(plan["selected_providers"])
-    chosen = [p for p in normalize_providers(routable) if p not in failing]
+    failing = {normalise_type(p) for p in plan["selected_providers"]}
+    chosen = [p for p in normalize_providers(routable) if normalise_type(p) not in failing]
     if not chosen:
         raise NoDestination("no operations channel is configured besides the failing connectors")
     return chosen

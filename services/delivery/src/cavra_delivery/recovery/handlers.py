@@ -39,6 +39,7 @@ from cavra_contracts.recovery import (
 from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.vocabulary import normalize_provider
 from cavra_delivery import SERVICE
+from cavra_delivery.connectors.providers import normalise_type
 from cavra_runtime.dispatch import HandlerTable, Message
 from cavra_runtime.inbox import once
 from cavra_runtime.outbox import enqueue
@@ -191,7 +192,7 @@ def _check_destinations(requested: str, deps: RecoveryDeps, plan: dict[str, Any]
     except escalation.NoDestination as exc:
         raise Rejected(400, "provider", str(exc)) from None
     served = set(routable)
-    missing = [p for p in chosen if p not in served]
+    missing = [p for p in chosen if normalise_type(p) not in served]
     if missing:
         raise Rejected(400, "provider", f"connector provider is not configured: {', '.join(missing)}")
     return chosen
