@@ -107,11 +107,9 @@ def connectors(fake: FakeProviders, path: Path) -> Path:
 async def stack(nats_url: str, database_url: str, tmp_path: Path, **settings: Any) -> AsyncIterator[Stack]:
     clock = FakeClock()
     async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
-        config = connectors(fake, tmp_path / "connectors.json")
+        settings.setdefault("connector_config", str(connectors(fake, tmp_path / "connectors.json")))
         async with (
-            running_service(
-                "delivery", nats_url, database_url, clock=clock, connector_config=str(config), **settings
-            ),
+            running_service("delivery", nats_url, database_url, clock=clock, **settings),
             gateway_client(nats_url, database_url) as client,
         ):
             await answering(client, f"{AD}/recovery-escalations")
@@ -401,3 +399,14 @@ async def test_the_policy_names_the_channels_latest_reuses_the_stored_plan_and_t
         assert int(await s.sql("SELECT count(*) FROM recovery_escalation_plans")) == 1
         assert len(s.fake.requests_for("hec")) == 1, "nothing twice"
         assert s.fake.requests_for("webhook") == []
+
+
+async def test_without_a_connector_config_latest_delivers_nothing_and_keeps_no_fresh_plan(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with stack(nats_url, database_url, tmp_path, connector_config="") as s:
+        refused = await s.client.post(f"{AD}/recovery-escalations/latest/deliver", json={})
+        assert refused.status_code == 400, refused.text
+        assert fields(refused) == ["CAVRA_CONNECTOR_CONFIG"]
+        counts = await s.counts()
+        assert counts["recovery_escalation_plans"] == 0 and counts["recovery_escalation_deliveries"] == 0
