@@ -323,6 +323,13 @@ async def test_bad_requests_name_the_field_and_store_nothing(
             ),
             ("GET", f"{AD}/retry-recovery-report?recovery_slo_minutes=0", {}, 422, "recovery_slo_minutes"),
             ("GET", f"{AD}/retry-recovery-report?family=nope", {}, 422, "family"),
+            (
+                "GET",
+                f"{AD}/retry-recovery-report?window_start=2026-11-02T00:00:00Z&window_end=2026-11-01T00:00:00Z",
+                {},
+                422,
+                "window_end",
+            ),
             ("GET", f"{AD}/connector-recovery-playbooks?limit=0", {}, 422, "limit"),
             ("GET", f"{AD}/recovery-escalations?offset=-1", {}, 422, "offset"),
         ]

@@ -69,7 +69,7 @@ from cavra_contracts.recovery import (
 from cavra_gateway.api_models import Accepted
 from cavra_gateway.auth import Operator, Viewer
 from cavra_gateway.deps import State
-from cavra_gateway.errors import error_responses, rejection_response
+from cavra_gateway.errors import error_responses, problem_response, rejection_response
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
 from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
 from cavra_gateway.params import TEXT
@@ -319,7 +319,11 @@ async def recovery_report(
     row_limit: int = Query(default=DEFAULT_REPORT_ROWS, ge=0, le=MAX_REPORT_ROWS),
     window_start: Timestamp | None = Query(default=None),
     window_end: Timestamp | None = Query(default=None),
-) -> dict[str, Any]:
+) -> Any:
+    if window_start is not None and window_end is not None and window_end <= window_start:
+        return problem_response(
+            422, "invalid window", [{"field": "query.window_end", "message": "must be after window_start"}]
+        )
     query = RecoveryReportQueryV1(
         recovery_slo_minutes=recovery_slo_minutes,
         generated_by=generated_by,
