@@ -32,7 +32,8 @@ import harness  # noqa: F401  (puts the repository root on sys.path)
 from cavra_contracts.envelope import make_envelope
 from cavra_contracts.recovery import RecoveryReportQueryV1
 from cavra_delivery import MIGRATIONS
-from cavra_delivery.recovery.handlers import RecoveryDeps, recovery_report
+from cavra_delivery.recovery.handlers import RecoveryDeps
+from cavra_delivery.recovery.queries import recovery_report
 from cavra_runtime.bus import Bus
 from cavra_runtime.db import create_pool
 from cavra_runtime.migrate import migrate

@@ -21,7 +21,7 @@ from cavra_contracts.recovery import (
 )
 from cavra_delivery.recovery import domain, escalation
 from cavra_delivery.recovery.report import assemble, closure_trends, recovery_row
-from cavra_gateway.routes.recovery import ClosureRequest, EscalationAckRequest, PlanIdConvertor
+from cavra_gateway.routes.recovery_models import ClosureRequest, EscalationAckRequest, PlanIdConvertor
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ACTOR = ActorV1(actor="ops", role="operator", method="api_token")

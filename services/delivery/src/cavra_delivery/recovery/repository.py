@@ -133,9 +133,7 @@ async def playbooks_page(
         limit,
         offset,
     )
-    return [
-        {"document": r["document"], "closures": r["closures"]} for r in rows
-    ], total
+    return [{"document": r["document"], "closures": r["closures"]} for r in rows], total
 
 
 # --- the recovery report -----------------------------------------------------------------------------

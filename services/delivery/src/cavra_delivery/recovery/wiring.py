@@ -14,7 +14,7 @@ from cavra_runtime.dispatch import bind_table
 from cavra_runtime.ports import Infrastructure
 from cavra_runtime.service import Wiring, bind_queries
 
-from . import handlers, subscriptions
+from . import handlers, queries, subscriptions
 from .handlers import RecoveryDeps
 
 
@@ -42,5 +42,5 @@ def recovery_wiring(
         consumers=[
             (subscriptions.recovery_commands(settings.ack_wait_seconds), bind_table(handlers.COMMANDS, deps))
         ],
-        queries=bind_queries(handlers.QUERIES, deps),
+        queries=bind_queries(queries.QUERIES, deps),
     )
