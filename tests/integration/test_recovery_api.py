@@ -417,3 +417,21 @@ async def test_without_a_connector_config_latest_delivers_nothing_and_keeps_no_f
         assert fields(refused) == ["CAVRA_CONNECTOR_CONFIG"]
         counts = await s.counts()
         assert counts["recovery_escalation_plans"] == 0 and counts["recovery_escalation_deliveries"] == 0
+
+
+async def test_a_repeated_request_with_its_idempotency_key_stores_one_closure(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with stack(nats_url, database_url, tmp_path) as s:
+        await s.fail("siem", 2, s.clock() - timedelta(minutes=5))
+        playbook_id = (await s.client.post(f"{AD}/connector-recovery-playbook", json={})).json()["playbook"][
+            "playbook_id"
+        ]
+        path = f"{AD}/connector-recovery-playbooks/{playbook_id}/closures"
+        body = {"provider": "SIEM", "closure_state": "mitigated"}
+        first = await s.client.post(path, json=body, headers={"Idempotency-Key": "close-siem-1"})
+        second = await s.client.post(path, json=body, headers={"Idempotency-Key": "close-siem-1"})
+        assert first.status_code == second.status_code == 200, (first.text, second.text)
+        assert first.json()["closure"]["closure_id"] == second.json()["closure"]["closure_id"]
+        assert first.json()["closure"]["provider"] == "siem", "normalised"
+        assert int(await s.sql("SELECT count(*) FROM recovery_closures")) == 1
