@@ -3,6 +3,8 @@ convertor that keeps ``recovery-escalations/{plan_id}`` off the escalation retry
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.convertors import Convertor, register_url_convertor
 
@@ -30,6 +32,9 @@ from cavra_contracts.recovery import (
     MAX_ROUTES,
 )
 from cavra_gateway.params import TEXT
+
+NO_NUL = r"^[^\x00]*$"
+"""Notes may span lines, but PostgreSQL cannot store NUL."""
 
 PROVIDER = r"^[A-Za-z0-9_-]+$"
 PROVIDER_LIST = r"^$|^[A-Za-z0-9_-]+(\s*,\s*[A-Za-z0-9_-]+)*$"
@@ -72,7 +77,7 @@ class ClosureRequest(BaseModel):
     provider: str = Field(min_length=1, max_length=MAX_PROVIDER_LENGTH, pattern=PROVIDER)
     closure_state: str = Field(default="resolved", max_length=32)
     external_ref: str = Field(default="", max_length=MAX_REF_LENGTH, pattern=TEXT)
-    notes: str = Field(default="", max_length=2000)
+    notes: str = Field(default="", max_length=2000, pattern=NO_NUL)
     verification_refs: list[str] = Field(default_factory=list, max_length=MAX_EVIDENCE_REFS)
     closed_by: str | None = Field(
         default=None, max_length=MAX_TEXT_LENGTH, description="Ignored: the caller is."
@@ -89,7 +94,7 @@ class ClosureRequest(BaseModel):
     @classmethod
     def _refs(cls, value: list[str]) -> list[str]:
         refs = [ref.strip() for ref in value]
-        if any(not ref or len(ref) > MAX_REF_LENGTH for ref in refs):
+        if any(not ref or len(ref) > MAX_REF_LENGTH or not re.fullmatch(TEXT, ref) for ref in refs):
             raise ValueError(
                 f"verification_refs must be non-empty strings of at most {MAX_REF_LENGTH} characters"
             )
@@ -130,7 +135,7 @@ class EscalationAckRequest(BaseModel):
     provider: str = Field(min_length=1, max_length=MAX_PROVIDER_LENGTH, pattern=PROVIDER)
     acknowledgement_state: str = Field(default="acknowledged", max_length=32)
     external_ref: str = Field(default="", max_length=MAX_REF_LENGTH, pattern=TEXT)
-    notes: str = Field(default="", max_length=2000)
+    notes: str = Field(default="", max_length=2000, pattern=NO_NUL)
     escalation_reason: str = Field(default="", max_length=MAX_TEXT_LENGTH, pattern=TEXT)
     acknowledged_by: str | None = Field(default=None, max_length=MAX_TEXT_LENGTH, description="Ignored.")
 
