@@ -75,7 +75,5 @@ CREATE INDEX recovery_escalation_acks_plan ON recovery_escalation_acks (plan_id,
 -- Playbooks look for failed deliveries inside a lookback window.
 CREATE INDEX deliveries_failed_created ON deliveries (created_at)
     WHERE status IN ('failed', 'permanent_failure', 'quarantined');
--- The report aggregates execution records per provider.
-CREATE INDEX retry_executions_provider ON retry_executions (provider, execution_status);
 -- The report's latest executions of every family, newest first.
 CREATE INDEX retry_executions_executed ON retry_executions (executed_at DESC, execution_id DESC);
