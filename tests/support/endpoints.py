@@ -191,6 +191,44 @@ MUTATING: tuple[Endpoint, ...] = (
             ),
         )
     ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/acknowledgements/audit-delivery/connector-recovery-playbook",
+        "operator",
+        "deliver_audit_package",
+        {"min_failure_count": 1},
+    ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/acknowledgements/audit-delivery/connector-recovery-playbooks/{{playbook_id}}/closures",
+        "operator",
+        "deliver_audit_package",
+        {"provider": "webhook"},
+        {"playbook_id": "gordackrecovery-0000000000000000"},
+    ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/acknowledgements/audit-delivery/recovery-escalation-plan",
+        "operator",
+        "deliver_audit_package",
+        {},
+    ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/acknowledgements/audit-delivery/recovery-escalations/{{plan_id}}/deliver",
+        "operator",
+        "deliver_audit_package",
+        {"provider": "webhook", "retries": 0},
+        {"plan_id": "gordackrecoveryesc-0000000000000000"},
+    ),
+    Endpoint(
+        "POST",
+        f"{NOTIFICATIONS}/acknowledgements/audit-delivery/recovery-escalations/{{plan_id}}/acknowledgements",
+        "operator",
+        "deliver_audit_package",
+        {"provider": "webhook"},
+        {"plan_id": "gordackrecoveryesc-0000000000000000"},
+    ),
 )
 
 OTHERWISE_AUTHENTICATED: frozenset[str] = frozenset(

@@ -15,6 +15,7 @@ from cavra_delivery.health.wiring import health_wiring
 from cavra_delivery.links import ack_links_from
 from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.pipeline import Pipeline
+from cavra_delivery.recovery.wiring import recovery_wiring
 from cavra_delivery.registry import ConnectorRegistry
 from cavra_delivery.settings import DeliverySettings
 from cavra_runtime.dispatch import bind_table
@@ -57,12 +58,14 @@ async def bootstrap(
         plans = subscriptions.planned_notifications(settings.ack_wait_seconds, jobs_at_once)
         jobs = subscriptions.delivery_jobs(settings.ack_wait_seconds, jobs_at_once)
         health = health_wiring(runtime, settings, registry, clock, ack_wait_seconds=settings.ack_wait_seconds)
+        recovery = recovery_wiring(runtime, settings, registry, clock)
         yield Wiring(
             consumers=[
                 (plans, bind_table(handlers.PLANNED_NOTIFICATIONS, deps)),
                 (jobs, bind_table(handlers.JOBS, deps)),
                 *health.consumers,
+                *recovery.consumers,
             ],
-            queries={**bind_queries(handlers.QUERIES, deps), **health.queries},
+            queries={**bind_queries(handlers.QUERIES, deps), **health.queries, **recovery.queries},
             workers=[*health.workers],
         )

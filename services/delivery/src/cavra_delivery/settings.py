@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from cavra_contracts.vocabulary import normalize_providers
 from cavra_delivery.health.settings import HealthSettings
 
 
@@ -29,6 +30,15 @@ class DeliverySettings(HealthSettings):
     """CAVRA_PUBLIC_BASE_URL: the gateway's public URL that ack links point at."""
     ack_link_ttl_seconds: float = Field(default=86_400.0, ge=60, le=30 * 86_400)
     """How long an ack link stays valid."""
+
+    recovery_escalation_providers: str = Field(default="", max_length=1024, pattern=r"^[A-Za-z0-9_,\s-]*$")
+    """CAVRA_RECOVERY_ESCALATION_PROVIDERS: the operations channels recovery escalations go to (comma
+    list). Empty: like an audit delivery's default (``all``), every routable channel, less the plan's
+    failing connectors; a channel named here is used even when it is failing."""
+
+    def recovery_escalation_channels(self) -> list[str]:
+        """The policy's operations channels, normalised (empty: none named)."""
+        return normalize_providers(p for p in self.recovery_escalation_providers.split(",") if p.strip())
 
     @field_validator("public_base_url")
     @classmethod

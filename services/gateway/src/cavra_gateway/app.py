@@ -34,6 +34,7 @@ from cavra_gateway.routes import (
     schedules,
     slack,
 )
+from cavra_gateway.routes import recovery as recovery_routes
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus, ensure_bucket
 
@@ -101,6 +102,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(executive.router)
 
     app.include_router(health_alerts.router)
+
+    app.include_router(recovery_routes.router)
     declare_auth_responses(app)
 
     @app.get("/", include_in_schema=False)
