@@ -15,6 +15,7 @@ from cavra_delivery.links import ack_links_from
 from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.pipeline import Pipeline
 from cavra_delivery.registry import ConnectorRegistry
+from cavra_delivery.retries.wiring import retries_wiring
 from cavra_delivery.settings import DeliverySettings
 from cavra_runtime.dispatch import bind_table
 from cavra_runtime.ports import Infrastructure
@@ -55,10 +56,13 @@ async def bootstrap(
         jobs_at_once = min(settings.delivery_concurrency, 64)
         plans = subscriptions.planned_notifications(settings.ack_wait_seconds, jobs_at_once)
         jobs = subscriptions.delivery_jobs(settings.ack_wait_seconds, jobs_at_once)
+        retries = retries_wiring(runtime, settings, clock)
         yield Wiring(
             consumers=[
                 (plans, bind_table(handlers.PLANNED_NOTIFICATIONS, deps)),
                 (jobs, bind_table(handlers.JOBS, deps)),
+                *retries.consumers,
             ],
-            queries=bind_queries(handlers.QUERIES, deps),
+            queries={**bind_queries(handlers.QUERIES, deps), **retries.queries},
+            workers=retries.workers,
         )

@@ -30,6 +30,14 @@ class DeliverySettings(RuntimeSettings):
     ack_link_ttl_seconds: float = Field(default=86_400.0, ge=60, le=30 * 86_400)
     """How long an ack link stays valid."""
 
+    retry_approval_decide_hours: float = Field(default=24.0, gt=0, le=24 * 90)
+    """CAVRA_RETRY_APPROVAL_DECIDE_HOURS: how long an approval request may be decided."""
+    retry_approval_execute_hours: float = Field(default=1.0, gt=0, le=24 * 30)
+    """CAVRA_RETRY_APPROVAL_EXECUTE_HOURS: how long an approval may be executed once approved."""
+    retry_tick_seconds: float = Field(default=5.0, ge=0.01, le=3600)
+    """How often the retry timer looks for due worker schedules and expired approvals."""
+    retry_timer_batch: int = Field(default=20, ge=1, le=1000)
+
     @field_validator("public_base_url")
     @classmethod
     def _public_url(cls, value: str) -> str:

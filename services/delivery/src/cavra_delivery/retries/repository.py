@@ -1,0 +1,421 @@
+"""All SQL of retries (``$n`` parameters only): stored jobs, retry plans and decisions, worker runs and
+schedules, executions. The approval tables are in :mod:`cavra_delivery.retries.approval_repository`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+if TYPE_CHECKING:
+    from cavra_delivery.jobs import Job
+
+
+async def store_job(conn: asyncpg.Connection, job: Job, now: datetime) -> None:
+    """Keep the job's message (once: a redelivered job keeps its first row)."""
+    stored = job.stored
+    assert stored is not None
+    await conn.execute(
+        """INSERT INTO delivery_jobs (job_id, source, origin_job_id, attempt, message_type, message,
+                                      payload_hash, ids, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8::text::jsonb, $9)
+           ON CONFLICT (job_id) DO NOTHING""",
+        job.job_id,
+        job.source,
+        stored.origin_job_id,
+        stored.attempt,
+        stored.message_type,
+        json.dumps(stored.message, separators=(",", ":")),
+        stored.payload_hash,
+        json.dumps(dict(job.ids), separators=(",", ":")),
+        now,
+    )
+
+
+async def job(conn: asyncpg.Connection, job_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT job_id, source, origin_job_id, attempt, message_type, message, payload_hash, ids "
+        "FROM delivery_jobs WHERE job_id = $1",
+        job_id,
+    )
+
+
+# The digest is retry_digest() of cavra_contracts.retries: canonical JSON (sorted keys) in SQL.
+_DIGEST = """encode(sha256(convert_to(
+    '{"attempt":' || (c.max_attempt + 1) || ',"family":' || to_json($3::text)::text
+    || ',"origin_job_id":' || to_json(c.origin_job_id)::text
+    || ',"payload_hash":' || to_json(c.payload_hash)::text
+    || ',"provider":' || to_json(c.provider)::text || '}', 'UTF8')), 'hex')"""
+
+# One statement: failed (job, provider) pairs of the family -> chains (origin job, provider) whose
+# latest attempt failed -> decisions (spec §3.12) -> retry_decisions, then the plan row with its counts.
+_PLAN = f"""
+WITH job_provider AS (
+    SELECT d.job_id, d.provider,
+           bool_and(d.status = 'delivered') AS delivered,
+           max(d.completed_at) AS at,
+           array_to_string(array_agg(d.status_code ORDER BY d.status_code)
+                           FILTER (WHERE d.status_code IS NOT NULL), ',') AS codes
+    FROM deliveries d
+    WHERE d.source = $2
+    GROUP BY d.job_id, d.provider
+), chains AS (
+    SELECT j.origin_job_id, jp.provider,
+           count(*) FILTER (WHERE NOT jp.delivered) AS retry_count,
+           (array_agg(jp.delivered ORDER BY j.attempt DESC))[1] AS latest_delivered,
+           (array_agg(j.job_id ORDER BY j.attempt DESC))[1] AS latest_job_id,
+           (array_agg(jp.at ORDER BY j.attempt DESC))[1] AS latest_at,
+           (array_agg(jp.codes ORDER BY j.attempt DESC))[1] AS codes,
+           (array_agg(j.payload_hash ORDER BY j.attempt DESC))[1] AS payload_hash,
+           (array_agg(j.ids ORDER BY j.attempt))[1] AS ids,
+           max(j.attempt) AS max_attempt
+    FROM job_provider jp JOIN delivery_jobs j ON j.job_id = jp.job_id
+    GROUP BY j.origin_job_id, jp.provider
+), decided AS (
+    SELECT c.*, $5::double precision * power($6::double precision, greatest(c.retry_count - 1, 0)) AS delay
+    FROM chains c
+    WHERE NOT c.latest_delivered
+), acted AS (
+    SELECT d.*, COALESCE(d.latest_at, $7) + make_interval(secs => d.delay * 60) AS next_at,
+           CASE WHEN d.retry_count >= $4 THEN 'suppress'
+                WHEN $7 < COALESCE(d.latest_at, $7) + make_interval(secs => d.delay * 60) THEN 'wait'
+                ELSE 'retry' END AS action
+    FROM decided d
+), inserted AS (
+    INSERT INTO retry_decisions (retry_plan_id, ordinal, family, origin_job_id, provider, action, reason,
+        retry_count, max_retry_attempts, retry_delay_minutes, latest_job_id, latest_delivery_at,
+        next_retry_at, failed_status_codes, payload_hash, attempt, digest, ids)
+    SELECT $1, row_number() OVER (ORDER BY c.origin_job_id, c.provider), $3, c.origin_job_id, c.provider,
+           c.action,
+           CASE c.action WHEN 'suppress' THEN 'maximum retry attempts ' || $4 || ' reached'
+                         WHEN 'wait'
+                         THEN 'retry delay ' || floor(c.delay)::bigint || ' minutes has not elapsed'
+                         ELSE $8 END,
+           c.retry_count, $4, least(floor(c.delay), 2147483647)::integer, c.latest_job_id,
+           COALESCE(c.latest_at, $7), c.next_at,
+           COALESCE(string_to_array(NULLIF(c.codes, ''), ',')::integer[], '{{}}'),
+           c.payload_hash, c.max_attempt + 1, {_DIGEST}, c.ids
+    FROM acted c
+    RETURNING action
+)
+INSERT INTO retry_plans (retry_plan_id, family, generated_at, generated_by, policy, alert_level,
+                         decision_count, retryable_count, waiting_count, suppressed_count)
+SELECT $1, $3, $7, $9, $10::text::jsonb,
+       CASE WHEN count(*) FILTER (WHERE action = 'retry') > 0 THEN 'critical'
+            WHEN count(*) FILTER (WHERE action = 'wait') > 0 THEN 'warning' ELSE 'healthy' END,
+       count(*), count(*) FILTER (WHERE action = 'retry'), count(*) FILTER (WHERE action = 'wait'),
+       count(*) FILTER (WHERE action = 'suppress')
+FROM inserted
+ON CONFLICT (retry_plan_id) DO NOTHING
+RETURNING retry_plan_id
+"""
+
+PLAN_COLUMNS = (
+    "retry_plan_id, family, generated_at, generated_by, policy, alert_level, decision_count, "
+    "retryable_count, waiting_count, suppressed_count"
+)
+DECISION_COLUMNS = (
+    "retry_plan_id, ordinal, family, origin_job_id, provider, action, reason, retry_count, "
+    "max_retry_attempts, retry_delay_minutes, latest_job_id, latest_delivery_at, next_retry_at, "
+    "failed_status_codes, payload_hash, attempt, digest, ids"
+)
+
+
+async def generate_plan(
+    conn: asyncpg.Connection,
+    *,
+    retry_plan_id: str,
+    source: str,
+    family: str,
+    policy: Mapping[str, Any],
+    reason: str,
+    generated_by: str,
+    now: datetime,
+) -> asyncpg.Record:
+    """Compute and store a retry plan in one statement; the stored plan row (an existing one for a
+    repeated id)."""
+    await conn.execute(
+        _PLAN,
+        retry_plan_id,
+        source,
+        family,
+        policy["max_retry_attempts"],
+        float(policy["retry_delay_minutes"]),
+        float(policy["backoff_multiplier"]),
+        now,
+        reason,
+        generated_by,
+        json.dumps(dict(policy)),
+    )
+    found = await plan(conn, retry_plan_id)
+    assert found is not None
+    return found
+
+
+async def plan(conn: asyncpg.Connection, retry_plan_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {PLAN_COLUMNS} FROM retry_plans WHERE retry_plan_id = $1", retry_plan_id
+    )
+
+
+async def decisions(
+    conn: asyncpg.Connection, retry_plan_id: str, limit: int, offset: int = 0
+) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            f"SELECT {DECISION_COLUMNS} FROM retry_decisions WHERE retry_plan_id = $1 "
+            "ORDER BY ordinal LIMIT $2 OFFSET $3",
+            retry_plan_id,
+            limit,
+            offset,
+        )
+    )
+
+
+async def decision_for(
+    conn: asyncpg.Connection, retry_plan_id: str, provider: str, origin_job_id: str
+) -> asyncpg.Record | None:
+    """The plan's decision for ``provider`` (and the origin job, when given): the first by ordinal."""
+    return await conn.fetchrow(
+        f"SELECT {DECISION_COLUMNS} FROM retry_decisions WHERE retry_plan_id = $1 AND provider = $2 "
+        "AND ($3 = '' OR origin_job_id = $3) ORDER BY ordinal LIMIT 1",
+        retry_plan_id,
+        provider,
+        origin_job_id,
+    )
+
+
+async def retry_decisions(conn: asyncpg.Connection, retry_plan_id: str, limit: int) -> list[asyncpg.Record]:
+    """The plan's first ``limit`` retry decisions (a dry run or an ungated family selects these)."""
+    return list(
+        await conn.fetch(
+            f"SELECT {DECISION_COLUMNS} FROM retry_decisions WHERE retry_plan_id = $1 AND action = 'retry' "
+            "ORDER BY ordinal LIMIT $2",
+            retry_plan_id,
+            limit,
+        )
+    )
+
+
+async def approved_retry_decisions(
+    conn: asyncpg.Connection, retry_plan_id: str, family: str
+) -> list[asyncpg.Record]:
+    """The plan's retry decisions that have an approval (approved, consumed already, or expired after
+    its approval), with the approval that counts: an unconsumed one first, then the latest."""
+    prefixed = ", ".join(f"d.{name.strip()}" for name in DECISION_COLUMNS.split(","))
+    return list(
+        await conn.fetch(
+            f"""SELECT DISTINCT ON (d.ordinal) {prefixed}, a.approval_id, a.digest AS approved_digest,
+                       a.execute_by, a.state AS approval_state, a.decision_id
+                FROM approvals a JOIN retry_decisions d
+                  ON d.family = a.family AND d.origin_job_id = a.origin_job_id AND d.provider = a.provider
+                WHERE a.family = $2 AND (a.state IN ('approved', 'consumed')
+                      OR (a.state = 'expired' AND a.execute_by IS NOT NULL))
+                  AND d.retry_plan_id = $1 AND d.action = 'retry'
+                ORDER BY d.ordinal, (a.state = 'approved') DESC, a.decided_at DESC""",
+            retry_plan_id,
+            family,
+        )
+    )
+
+
+# --- worker runs and schedules ------------------------------------------------------------------
+
+
+async def insert_run(conn: asyncpg.Connection, run: Mapping[str, Any]) -> bool:
+    inserted = await conn.fetchval(
+        """INSERT INTO worker_runs (run_id, family, generated_at, generated_by, dry_run, scheduled,
+               retry_plan_id, retryable_count, selected_retry_count, approval_pending_count,
+               schedule_enabled, document)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text::jsonb)
+           ON CONFLICT (run_id) DO NOTHING RETURNING 1""",
+        run["run_id"],
+        run["family"],
+        run["generated_at"],
+        run["generated_by"],
+        run["dry_run"],
+        run["scheduled"],
+        run["retry_plan_id"],
+        run["retryable_count"],
+        run["selected_retry_count"],
+        run["approval_pending_count"],
+        run["schedule_enabled"],
+        json.dumps(run["document"], default=str),
+    )
+    return inserted is not None
+
+
+async def runs(
+    conn: asyncpg.Connection, family: str, dry_run: bool | None, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    rows = await conn.fetch(
+        """SELECT document FROM worker_runs WHERE family = $1 AND ($2::boolean IS NULL OR dry_run = $2)
+           ORDER BY generated_at DESC, run_id LIMIT $3 OFFSET $4""",
+        family,
+        dry_run,
+        limit,
+        offset,
+    )
+    total = await conn.fetchval(
+        "SELECT count(*) FROM worker_runs WHERE family = $1 AND ($2::boolean IS NULL OR dry_run = $2)",
+        family,
+        dry_run,
+    )
+    return list(rows), int(total)
+
+
+async def run_totals(conn: asyncpg.Connection, family: str) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        """SELECT count(*) AS run_count, count(*) FILTER (WHERE dry_run) AS dry_run_count,
+                  count(*) FILTER (WHERE NOT dry_run) AS executed_count,
+                  COALESCE(sum(retryable_count), 0) AS retryable_count,
+                  COALESCE(sum(selected_retry_count), 0) AS selected_retry_count
+           FROM worker_runs WHERE family = $1""",
+        family,
+    )
+    assert row is not None
+    return row
+
+
+async def upsert_schedule(
+    conn: asyncpg.Connection,
+    family: str,
+    schedule: Mapping[str, Any],
+    policy: Mapping[str, Any],
+    due_at: datetime,
+    now: datetime,
+    by: str,
+) -> None:
+    await conn.execute(
+        """INSERT INTO worker_schedules (family, interval_minutes, enabled, execute, cadence,
+               max_retry_deliveries, policy, due_at, updated_at, updated_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10)
+           ON CONFLICT (family) DO UPDATE SET interval_minutes = EXCLUDED.interval_minutes,
+               enabled = EXCLUDED.enabled, execute = EXCLUDED.execute, cadence = EXCLUDED.cadence,
+               max_retry_deliveries = EXCLUDED.max_retry_deliveries, policy = EXCLUDED.policy,
+               due_at = EXCLUDED.due_at, updated_at = EXCLUDED.updated_at,
+               updated_by = EXCLUDED.updated_by""",
+        family,
+        schedule["interval_minutes"],
+        schedule["enabled"],
+        schedule["execute"],
+        schedule["cadence"],
+        schedule["max_retry_deliveries"],
+        json.dumps(dict(policy)),
+        due_at,
+        now,
+        by,
+    )
+
+
+SCHEDULE_COLUMNS = (
+    "family, interval_minutes, enabled, execute, cadence, max_retry_deliveries, policy, due_at, "
+    "updated_at, updated_by"
+)
+
+
+async def schedule(conn: asyncpg.Connection, family: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {SCHEDULE_COLUMNS} FROM worker_schedules WHERE family = $1", family)
+
+
+async def any_schedule_due(conn: asyncpg.Connection, now: datetime) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM worker_schedules WHERE enabled AND due_at <= $1)", now
+        )
+    )
+
+
+async def due_schedules(conn: asyncpg.Connection, now: datetime, batch: int) -> list[asyncpg.Record]:
+    """Due schedules, locked for this transaction; another replica skips them."""
+    return list(
+        await conn.fetch(
+            f"""SELECT {SCHEDULE_COLUMNS} FROM worker_schedules WHERE enabled AND due_at <= $1
+                ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            now,
+            batch,
+        )
+    )
+
+
+async def schedule_ran(conn: asyncpg.Connection, family: str, due_at: datetime) -> None:
+    await conn.execute("UPDATE worker_schedules SET due_at = $2 WHERE family = $1", family, due_at)
+
+
+# --- executions ----------------------------------------------------------------------------------
+
+EXECUTION_COLUMNS = (
+    "execution_id, family, run_id, retry_plan_id, origin_job_id, provider, attempt, retry_job_id, digest, "
+    "approval_id, execution_status, skipped, executed_at, executed_by, completed_at, delivery_success, "
+    "delivery_record_id, execution_hash, document"
+)
+
+
+async def insert_execution(conn: asyncpg.Connection, row: Mapping[str, Any]) -> bool:
+    """A new execution record; False when this attempt of the chain and provider has one already."""
+    inserted = await conn.fetchval(
+        """INSERT INTO retry_executions (execution_id, family, run_id, retry_plan_id, origin_job_id, provider,
+               attempt, retry_job_id, digest, approval_id, execution_status, skipped, executed_at,
+               executed_by, document)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text::jsonb)
+           ON CONFLICT DO NOTHING RETURNING 1""",
+        row["execution_id"],
+        row["family"],
+        row["run_id"],
+        row["retry_plan_id"],
+        row["origin_job_id"],
+        row["provider"],
+        row["attempt"],
+        row["retry_job_id"],
+        row["digest"],
+        row["approval_id"],
+        row["execution_status"],
+        row["skipped"],
+        row["executed_at"],
+        row["executed_by"],
+        json.dumps(row["document"], default=str),
+    )
+    return inserted is not None
+
+
+async def execution(conn: asyncpg.Connection, execution_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {EXECUTION_COLUMNS} FROM retry_executions WHERE execution_id = $1", execution_id
+    )
+
+
+async def complete_execution(conn: asyncpg.Connection, execution_id: str, done: Mapping[str, Any]) -> bool:
+    """Complete a pending execution once; False when it was completed already."""
+    updated = await conn.fetchval(
+        """UPDATE retry_executions SET execution_status = $2, skipped = $3, completed_at = $4,
+               delivery_success = $5, delivery_record_id = $6, execution_hash = $7, document = $8::text::jsonb
+           WHERE execution_id = $1 AND execution_status = 'pending' RETURNING 1""",
+        execution_id,
+        done["execution_status"],
+        done["skipped"],
+        done["completed_at"],
+        done["delivery_success"],
+        done["delivery_record_id"],
+        done["execution_hash"],
+        json.dumps(done["document"], default=str),
+    )
+    return updated is not None
+
+
+async def executions(
+    conn: asyncpg.Connection, family: str | None, run_id: str, limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    where = "($1::text IS NULL OR family = $1) AND ($2 = '' OR run_id = $2)"
+    rows = await conn.fetch(
+        f"SELECT document FROM retry_executions WHERE {where} ORDER BY executed_at DESC, execution_id "
+        "LIMIT $3 OFFSET $4",
+        family,
+        run_id,
+        limit,
+        offset,
+    )
+    total = await conn.fetchval(f"SELECT count(*) FROM retry_executions WHERE {where}", family, run_id)
+    return list(rows), int(total)

@@ -1,0 +1,386 @@
+"""Retry plans and worker runs (spec §3.12, §3.13) of any family, inside the caller's transaction.
+
+A plan is computed and stored by one SQL statement; a worker run embeds a fresh plan, selects the
+retries that pass the family's gate and, live, starts one execution per selected retry in the same
+transaction: the execution row (``pending``; one per attempt of a chain and provider), the approval
+it consumes (one-shot) and the ``ExecuteRetryV1`` command for the jobs consumer, through the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+
+from cavra_contracts.actors import ActorV1
+from cavra_contracts.approvals import ApprovalExpiredV1
+from cavra_contracts.base import Contract
+from cavra_contracts.envelope import Envelope, make_envelope
+from cavra_contracts.evidence import MAX_RECORD_LIST_ITEMS
+from cavra_contracts.families import FamilySpec
+from cavra_contracts.retries import (
+    ExecuteRetryV1,
+    RefusalReason,
+    RetryExecutionRefusedV1,
+    RetryPolicyV1,
+    WorkerScheduleV1,
+    hash_id,
+    retry_job_id,
+    window,
+)
+from cavra_contracts.timestamps import iso
+from cavra_delivery import SERVICE
+from cavra_delivery.retries import approval_repository as approvals_repo
+from cavra_delivery.retries import records
+from cavra_delivery.retries import repository as repo
+from cavra_runtime.outbox import enqueue
+
+log = structlog.get_logger()
+
+
+async def emit(
+    conn: asyncpg.Connection, contract: Contract, cause: Envelope | None, subject: str = ""
+) -> None:
+    envelope = make_envelope(contract, producer=SERVICE, cause=cause, subject=subject or None)
+    await enqueue(conn, envelope, schema=SERVICE)
+
+
+async def generate_plan(
+    conn: asyncpg.Connection,
+    spec: FamilySpec,
+    policy: RetryPolicyV1,
+    *,
+    retry_plan_id: str,
+    generated_by: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Compute and store a retry plan; its document with the first decisions."""
+    plan = await repo.generate_plan(
+        conn,
+        retry_plan_id=retry_plan_id,
+        source=spec.source,
+        family=spec.name,
+        policy=policy.effective(spec),
+        reason=spec.retry_reason,
+        generated_by=generated_by,
+        now=now,
+    )
+    decisions = await repo.decisions(conn, retry_plan_id, MAX_RECORD_LIST_ITEMS)
+    return records.plan_document(spec, plan, decisions)
+
+
+@dataclass
+class Selection:
+    """What a worker run does with each retry decision of its plan."""
+
+    selected: list[dict[str, Any]] = field(default_factory=list)
+    approval: dict[str, Any] = field(default_factory=dict)
+    """Per selected digest: the approval it consumes (approval-bound live runs)."""
+    refused: list[RetryExecutionRefusedV1] = field(default_factory=list)
+    expired: list[ApprovalExpiredV1] = field(default_factory=list)
+
+
+def gate(
+    spec: FamilySpec,
+    run_id: str,
+    candidates: list[dict[str, Any]],
+    *,
+    dry_run: bool,
+    limit: int,
+    now: datetime,
+) -> Selection:
+    """Which retries a run selects (pure). ``candidates``: retry decisions, each with the approval that
+    counts for its key (``approval_id``, ``approved_digest``, ``approval_state``, ``execute_by``) when
+    the family is approval-bound. A dry run or an ungated family selects the first ``limit``; a live
+    approval-bound run selects those whose approval is unconsumed, unexpired and bound to the decision's
+    digest, and refuses the others that have one (expired, consumed, another digest)."""
+    chosen = Selection()
+    for candidate in candidates:
+        if len(chosen.selected) >= limit:
+            break
+        decision = records.decision_view(candidate)
+        if dry_run or spec.gate == "none":
+            chosen.selected.append(decision)
+            continue
+        approval_id = candidate.get("approval_id")
+        if not approval_id:
+            continue
+        reason: RefusalReason | None = None
+        same = candidate["approved_digest"] == candidate["digest"]
+        if candidate["approval_state"] == "consumed":
+            reason = "approval_consumed" if same else None
+        elif candidate["approval_state"] == "expired":
+            reason = "approval_expired" if same else None  # the timer announced the expiry
+        elif candidate["approved_digest"] != candidate["digest"]:
+            reason = "digest_mismatch"
+        elif candidate["execute_by"] is None or candidate["execute_by"] < now:
+            reason = "approval_expired"
+            chosen.expired.append(
+                ApprovalExpiredV1(
+                    approval_id=approval_id,
+                    family=spec.name,
+                    provider=candidate["provider"],
+                    origin_job_id=candidate["origin_job_id"],
+                    digest=candidate["approved_digest"],
+                    stage="execute",
+                )
+            )
+        else:
+            decision["approval_id"] = approval_id
+            decision["approval_decision_id"] = candidate.get("decision_id") or ""
+            chosen.selected.append(decision)
+            chosen.approval[candidate["digest"]] = approval_id
+            continue
+        if reason is not None:
+            chosen.refused.append(
+                RetryExecutionRefusedV1(
+                    family=spec.name,
+                    run_id=run_id,
+                    origin_job_id=candidate["origin_job_id"],
+                    provider=candidate["provider"],
+                    reason=reason,
+                    digest=candidate["digest"],
+                    approval_id=approval_id,
+                    approved_digest=candidate["approved_digest"],
+                )
+            )
+    return chosen
+
+
+def follow_up(
+    spec: FamilySpec, decision: dict[str, Any], *, dry_run: bool, selected: set[str]
+) -> dict[str, Any]:
+    """Spec §3.13 follow-up action of one decision, in the family's words."""
+    if spec.gate == "approval":
+        state = (
+            "dry_run_not_required"
+            if dry_run
+            else ("approved" if decision["digest"] in selected else "approval_required")
+        )
+        key = "approval_state"
+    else:
+        state = "dry_run" if dry_run else "selected_for_delivery_retry"
+        key = "execution_state"
+    return {
+        "action": decision["action"],
+        "provider": decision["provider"],
+        "delivery_id": decision["delivery_id"],
+        "reason": decision["reason"],
+        key: state,
+    }
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    spec: FamilySpec
+    run_id: str
+    dry_run: bool
+    policy: RetryPolicyV1
+    schedule: WorkerScheduleV1
+    max_retry_deliveries: int
+    scheduled: bool
+    generated_by: str
+    actor: ActorV1
+
+
+async def run_worker(
+    conn: asyncpg.Connection, request: RunRequest, clock: Callable[[], datetime], cause: Envelope | None
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """One worker run inside the caller's transaction: (run document, plan document, retry results)."""
+    spec, run_id, dry_run = request.spec, request.run_id, request.dry_run
+    now = clock()
+    plan = await generate_plan(
+        conn,
+        spec,
+        request.policy,
+        retry_plan_id=hash_id(spec.retry_plan_prefix, {"run_id": run_id}),
+        generated_by=request.generated_by,
+        now=now,
+    )
+    limit = request.max_retry_deliveries
+    if dry_run or spec.gate == "none":
+        candidates = [dict(row) for row in await repo.retry_decisions(conn, plan["retry_plan_id"], limit)]
+    else:
+        candidates = [
+            dict(row) for row in await repo.approved_retry_decisions(conn, plan["retry_plan_id"], spec.name)
+        ]
+    chosen = gate(spec, run_id, candidates, dry_run=dry_run, limit=limit, now=now)
+    for expired in chosen.expired:
+        await approvals_repo.expire(conn, expired.approval_id)
+        await emit(conn, expired, cause)
+    results = []
+    for decision in chosen.selected:
+        results.append(await _start(conn, request, plan, decision, chosen, now, cause))
+    for refused in chosen.refused:
+        await emit(conn, refused, cause)
+        log.info("retry.execution_refused", run_id=run_id, reason=refused.reason, provider=refused.provider)
+    start, end = window(now, request.schedule.interval_minutes)
+    selected = [r["decision"] for r in results if r["skipped"] in ("", "dry_run")]
+    digests = {d["digest"] for d in selected}
+    follow_ups = [follow_up(spec, d, dry_run=dry_run, selected=digests) for d in plan["retry_decisions"]]
+    retryable = plan["retryable_count"]
+    summary = {
+        "retry_plan_count": 1,
+        "retryable_count": retryable,
+        "waiting_retry_count": plan["waiting_count"],
+        "suppressed_retry_count": plan["suppressed_count"],
+        "selected_retry_count": len(selected),
+        "refused_retry_count": len(chosen.refused),
+        "follow_up_action_count": plan["decision_count"],
+    }
+    if spec.gate == "approval":
+        summary["approval_pending_count"] = 0 if dry_run else max(retryable - len(selected), 0)
+    run = {
+        "schema_version": spec.worker_run_schema,
+        "run_id": run_id,
+        "family": spec.name,
+        "generated_at": iso(now),
+        "generated_by": request.generated_by,
+        "dry_run": dry_run,
+        "scheduled": request.scheduled,
+        "schedule": {
+            "interval_minutes": request.schedule.interval_minutes,
+            "window_start": iso(start),
+            "window_end": iso(end),
+            "enabled": request.schedule.enabled,
+            "cadence": request.schedule.cadence_name(),
+        },
+        "summary": summary,
+        "retry_plan": {k: v for k, v in plan.items() if k != "retry_decisions"},
+        "retry_plan_id": plan["retry_plan_id"],
+        "selected_retries": selected,
+        "follow_up_actions": follow_ups[:MAX_RECORD_LIST_ITEMS],
+        "controls": records.CONTROLS,
+    }
+    await repo.insert_run(
+        conn,
+        {
+            "run_id": run_id,
+            "family": spec.name,
+            "generated_at": now,
+            "generated_by": request.generated_by,
+            "dry_run": dry_run,
+            "scheduled": request.scheduled,
+            "retry_plan_id": plan["retry_plan_id"],
+            "retryable_count": retryable,
+            "selected_retry_count": len(selected),
+            "approval_pending_count": summary.get("approval_pending_count", 0),
+            "schedule_enabled": request.schedule.enabled,
+            "document": run,
+        },
+    )
+    if request.schedule.enabled and not request.scheduled:
+        await repo.upsert_schedule(
+            conn,
+            spec.name,
+            {**request.schedule.model_dump(), "cadence": request.schedule.cadence_name()},
+            request.policy.model_dump(),
+            end,
+            now,
+            request.actor.actor,
+        )
+    return run, plan, results
+
+
+async def _start(
+    conn: asyncpg.Connection,
+    request: RunRequest,
+    plan: dict[str, Any],
+    decision: dict[str, Any],
+    chosen: Selection,
+    now: datetime,
+    cause: Envelope | None,
+) -> dict[str, Any]:
+    """A selected retry: ``dry_run`` (nothing written), or a pending execution + its command."""
+    result: dict[str, Any] = {"decision": decision, "execution_record": None, "skipped": ""}
+    if request.dry_run:
+        result["skipped"] = "dry_run"
+        return result
+    spec = request.spec
+    execution_id = hash_id(
+        spec.execution_prefix,
+        {
+            "origin_job_id": decision["origin_job_id"],
+            "provider": decision["provider"],
+            "attempt": decision["attempt"],
+        },
+    )
+    approval_id = chosen.approval.get(decision["digest"])
+    document = {
+        "schema_version": spec.execution_schema,
+        "execution_id": execution_id,
+        "execution_hash": "",
+        "execution_status": "pending",
+        "executed_at": iso(now),
+        "executed_by": request.actor.actor,
+        "family": spec.name,
+        "run_id": request.run_id,
+        "retry_plan_id": plan["retry_plan_id"],
+        "approval_id": approval_id or "",
+        "approval_decision_id": decision.get("approval_decision_id", ""),
+        "delivery_id": decision["origin_job_id"],
+        "origin_job_id": decision["origin_job_id"],
+        "latest_delivery_id": decision["latest_delivery_id"],
+        "provider": decision["provider"],
+        "attempt": decision["attempt"],
+        "digest": decision["digest"],
+        "payload_hash": decision["payload_hash"],
+        "retry_job_id": retry_job_id(execution_id),
+        "skipped": "",
+        "delivery_plan_id": retry_job_id(execution_id),
+        "delivery_metadata_id": "",
+        "delivery_success": None,
+        "public_evidence_refs": [],
+        "controls": records.CONTROLS,
+    }
+    try:
+        async with conn.transaction():  # a savepoint: a lost race leaves nothing of this retry
+            inserted = await repo.insert_execution(
+                conn, {**document, "executed_at": now, "approval_id": approval_id, "document": document}
+            )
+            if not inserted:
+                raise _Refused("already_executing")
+            if approval_id and not await approvals_repo.consume(conn, approval_id, execution_id, now):
+                raise _Refused("approval_consumed")
+            command = ExecuteRetryV1(execution_id=execution_id, family=spec.name)
+            await emit(conn, command, cause, f"retry/{execution_id}")
+    except _Refused as refusal:
+        result["skipped"] = refusal.reason
+        refused = RetryExecutionRefusedV1(
+            family=spec.name,
+            run_id=request.run_id,
+            origin_job_id=decision["origin_job_id"],
+            provider=decision["provider"],
+            reason=refusal.reason,
+            digest=decision["digest"],
+            approval_id=approval_id or "",
+        )
+        await emit(conn, refused, cause)
+        return result
+    result["execution_record"] = document
+    log.info(
+        "retry.execution_started",
+        run_id=request.run_id,
+        execution_id=execution_id,
+        provider=decision["provider"],
+    )
+    return result
+
+
+class _Refused(Exception):
+    """This attempt runs already, or another run consumed the approval after the selection."""
+
+    def __init__(self, reason: RefusalReason) -> None:
+        super().__init__(reason)
+        self.reason: RefusalReason = reason
+
+
+def next_due(due_at: datetime, interval_minutes: int, now: datetime) -> datetime:
+    """The next due time after ``now`` on the schedule's grid (missed slots are not run twice)."""
+    step = timedelta(minutes=interval_minutes)
+    slots = max(int((now - due_at) / step) + 1, 1)
+    return due_at + slots * step
