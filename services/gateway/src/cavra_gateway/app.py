@@ -32,6 +32,8 @@ from cavra_gateway.routes import (
     schedules,
     slack,
 )
+from cavra_gateway.routes import approvals as retry_approvals
+from cavra_gateway.routes import retries as retry_routes
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus, ensure_bucket
 
@@ -96,6 +98,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(slack.router)
     app.include_router(ack_links.router)
     app.include_router(audit.router)
+    app.include_router(retry_routes.router)
+    app.include_router(retry_approvals.router)
     declare_auth_responses(app)
 
     @app.get("/", include_in_schema=False)
