@@ -45,7 +45,7 @@ from cavra_gateway.params import ID_OR_EMPTY, ID_PATTERN, TEXT
 from cavra_gateway.routes.retries import AD
 
 router = APIRouter(prefix=AD, tags=["approvals"], responses=error_responses(422, 503))
-COMMAND_ERRORS = error_responses(400, 403, 404, 409, 413, 422, 503)
+COMMAND_ERRORS = error_responses(400, 404, 409, 413, 422, 503)
 PROVIDER = r"^[A-Za-z0-9_-]+$"
 
 

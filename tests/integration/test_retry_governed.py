@@ -1,0 +1,281 @@
+"""Governed retries end to end: real NATS, PostgreSQL, two delivery replicas, the gateway and the fake
+webhook provider over real HTTP, on a clock the test moves.
+
+A failing audit delivery -> retry plan -> dry run sends nothing -> acknowledgement by an operator ->
+self-approval refused (403 and an event) -> approval by another approver -> live run -> exactly one
+re-delivery of the same payload -> execution record ``delivered``; an execute of the consumed approval
+is refused. A chain that keeps failing holds its attempt count across retries, and a stale approval
+(another digest) or an expired one is refused, each with its event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cavra_contracts.approvals import ApprovalRefusedV1
+from cavra_contracts.deliveries import AUDIT_SOURCE, DeliverMessageV1, MessageDeliveredV1
+from cavra_contracts.envelope import make_envelope
+from cavra_contracts.retries import RetryExecutedV1, RetryExecutionRefusedV1, sha256_hex
+from cavra_runtime.bus import Bus
+from tests.integration.test_notification_delivery import SIGNING_SECRET
+from tests.support.auth import create_token
+from tests.support.fake_providers import FakeProviders
+from tests.support.harness import FakeClock, eventually, gateway_client, running_service, stored_events
+
+AD = "/runtime/go-pilot/rollback-drill-notifications/acknowledgements/audit-delivery"
+JOB_ID = "gordackdelivery-00000000000000a1"
+IMMEDIATE = {"allow_immediate_retry": True, "retry_delay_minutes": 0}
+
+
+def audit_job(job_id: str = JOB_ID) -> DeliverMessageV1:
+    return DeliverMessageV1.model_validate(
+        {
+            "job_id": job_id,
+            "source": AUDIT_SOURCE,
+            "content": {
+                "kind": "rollback_drill_acknowledgement_audit",
+                "event_type": "cavra.go_backend.rollback_drill.acknowledgement_audit_delivery",
+                "title": "CAVRA rollback drill acknowledgement audit critical",
+                "text": "Audit package gordackaudit-00000000000000a1 has 1 outstanding route(s).",
+                "severity": "critical",
+                "data": {"audit_id": "gordackaudit-00000000000000a1", "outstanding_count": 1},
+            },
+            "targets": [
+                {"target_key": "audit:webhook", "provider": "webhook", "owner": "release-governance"}
+            ],
+            "delivery": {"retries": 0, "timeout_seconds": 10},
+        }
+    )
+
+
+@dataclass
+class World:
+    fake: FakeProviders
+    bus: Bus
+    clock: FakeClock
+    nats_url: str
+    operator: httpx.AsyncClient
+    acker: httpx.AsyncClient
+    approver: httpx.AsyncClient
+
+    async def events(self, contract: type[Any]) -> list[dict[str, Any]]:
+        return [e.payload for e in await stored_events(self.nats_url, contract.MESSAGE.subject)]
+
+    async def wait_events(self, contract: type[Any], count: int) -> list[dict[str, Any]]:
+        async def enough() -> bool:
+            return len(await self.events(contract)) >= count
+
+        await eventually(enough, what=f"{count} {contract.__name__}")
+        return await self.events(contract)
+
+    async def fail_delivery(self) -> None:
+        await self.bus.publish(make_envelope(audit_job(), producer="acknowledgement"))
+        await self.wait_events(MessageDeliveredV1, 1)
+
+    async def post(self, client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await client.post(f"{AD}/{path}", json=body)
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    async def approve_latest(self) -> dict[str, Any]:
+        """Retry plan -> ack (acker) -> approval plan (operator) -> approval (approver)."""
+        plan = (await self.post(self.operator, "retry-plan", {"retry_policy": IMMEDIATE}))["plan"]
+        [decision] = plan["retry_decisions"]
+        ack = await self.post(
+            self.acker, f"retry-plans/{plan['retry_plan_id']}/acknowledgements", {"provider": "webhook"}
+        )
+        assert ack["acknowledgement"]["acknowledgement_state"] == "accepted"
+        approval_plan = (await self.post(self.operator, "retry-execution-approval-plan", {}))["plan"]
+        decided = await self.post(
+            self.approver,
+            f"retry-execution-approval-plans/{approval_plan['approval_plan_id']}/decisions",
+            {"provider": "webhook", "external_ref": "CHG-789"},
+        )
+        assert decided["decision"]["digest"] == decision["digest"]
+        return decision
+
+
+@asynccontextmanager
+async def world(nats_url: str, database_url: str, tmp_path: Path, replicas: int = 1) -> AsyncIterator[World]:
+    clock = FakeClock()
+    async with AsyncExitStack() as stack:
+        fake = await stack.enter_async_context(FakeProviders(webhook_secret=SIGNING_SECRET))
+        config = tmp_path / "connectors.json"
+        config.write_text(
+            json.dumps(
+                {"connectors": {"webhook": {"url": fake.url("webhook", "/audit"), "secret": SIGNING_SECRET}}}
+            )
+        )
+        for _ in range(replicas):
+            await stack.enter_async_context(
+                running_service(
+                    "delivery",
+                    nats_url,
+                    database_url,
+                    clock=clock,
+                    connector_config=str(config),
+                    retry_tick_seconds=0.2,
+                )
+            )
+        bus = await Bus.connect(nats_url, name="test-retries")
+        stack.push_async_callback(bus.close)
+        await bus.ensure_streams()
+        clients = []
+        for role, name in (
+            ("operator", "olivia-operator"),
+            ("approver", "carol-approver"),
+            ("approver", "bob-approver"),
+        ):
+            token, _ = await create_token(nats_url, role, name)  # type: ignore[arg-type]
+            clients.append(
+                await stack.enter_async_context(gateway_client(nats_url, database_url, token=token))
+            )
+        yield World(fake, bus, clock, nats_url, *clients)
+
+
+async def test_one_governed_retry_re_sends_the_failed_payload_once_across_two_replicas(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with world(nats_url, database_url, tmp_path, replicas=2) as w:
+        w.fake.script("webhook", [503, ("delay", 2.0)])
+        await w.fail_delivery()
+        [first] = w.fake.requests_for("webhook")
+
+        plan = (await w.post(w.operator, "retry-plan", {"retry_policy": IMMEDIATE}))["plan"]
+        [decision] = plan["retry_decisions"]
+        assert (decision["action"], decision["retry_count"], decision["attempt"]) == ("retry", 1, 1)
+        assert decision["failed_status_codes"] == [503]
+        assert decision["payload_hash"] == sha256_hex(audit_job().content.model_dump(mode="json"))
+        paged = await w.operator.get(f"{AD}/retry-plans/{plan['retry_plan_id']}", params={"limit": 1})
+        assert paged.status_code == 200 and paged.json()["plan"]["retry_decisions"] == [decision]
+
+        dry = await w.post(w.operator, "worker-run", {"retry_policy": IMMEDIATE})
+        assert (dry["run"]["dry_run"], dry["run"]["summary"]["selected_retry_count"]) == (True, 1)
+        assert dry["retry_results"][0]["skipped"] == "dry_run" and dry["metadata"]["metadata_kind"].endswith(
+            "worker-run"
+        )
+        assert len(w.fake.requests_for("webhook")) == 1, "a dry run sends nothing"
+
+        ack = await w.post(
+            w.acker, f"retry-plans/{plan['retry_plan_id']}/acknowledgements", {"provider": "webhook"}
+        )
+        assert ack["acknowledgement"]["acknowledged_by"] == "carol-approver"
+        approval_plan = (await w.post(w.operator, "retry-execution-approval-plan", {}))["plan"]
+        assert approval_plan["approval_required_count"] == 1
+        assert approval_plan["approval_decisions"][0]["action"] == "request_approval"
+        decisions = f"{AD}/retry-execution-approval-plans/{approval_plan['approval_plan_id']}/decisions"
+
+        self_approval = await w.acker.post(decisions, json={"provider": "webhook"})
+        assert self_approval.status_code == 403, self_approval.text
+        assert "separation of duties" in self_approval.json()["errors"][0]["message"]
+        [refused] = await w.wait_events(ApprovalRefusedV1, 1)
+        assert (refused["reason"], refused["actor"]["actor"]) == ("separation_of_duties", "carol-approver")
+
+        approved = (
+            await w.approver.post(decisions, json={"provider": "webhook", "external_ref": "CHG-789"})
+        ).json()
+        assert (
+            approved["decision"]["approval_state"] == "approved"
+            and approved["decision"]["decided_by"] == "bob-approver"
+        )
+        pending = (
+            await w.operator.get(f"{AD}/retry-execution-approvals", params={"state": "approved"})
+        ).json()
+        assert pending["total"] == 1 and pending["items"][0]["digest"] == decision["digest"]
+
+        live = await w.post(w.operator, "worker-run", {"execute": True, "retry_policy": IMMEDIATE})
+        assert (live["run"]["dry_run"], live["run"]["summary"]["selected_retry_count"]) == (False, 1)
+        assert live["run"]["summary"]["approval_pending_count"] == 0
+        [result] = live["retry_results"]
+        assert result["execution_record"]["execution_status"] == "pending"
+
+        again = await w.post(w.operator, "worker-run", {"execute": True, "retry_policy": IMMEDIATE})
+        assert again["run"]["summary"]["selected_retry_count"] == 0
+        [second] = await w.wait_events(RetryExecutionRefusedV1, 1)
+        assert second["reason"] == "approval_consumed" and second["digest"] == decision["digest"]
+
+        [executed] = await w.wait_events(RetryExecutedV1, 1)
+        assert executed["execution_status"] == "delivered"
+        records = (
+            await w.operator.get(f"{AD}/retry-executions", params={"run_id": live["run"]["run_id"]})
+        ).json()
+        [record] = records["items"]
+        assert (record["execution_status"], record["delivery_success"]) == ("delivered", True)
+        assert record["payload_hash"] == decision["payload_hash"] and len(record["execution_hash"]) == 64
+        assert record["approval_decision_id"] == approved["decision"]["decision_id"]
+        assert f"go-rollback-drill-retry-worker://{live['run']['run_id']}" in record["public_evidence_refs"]
+        assert any(ref.startswith("connector-delivery://rcd-") for ref in record["public_evidence_refs"])
+
+        requests = w.fake.requests_for("webhook")
+        assert len(requests) == 2, "exactly one re-delivery, by one of the two replicas"
+        retried = dict(requests[1].body["data"])
+        assert retried.pop("job_id") == record["retry_job_id"], "the retry is a job of its own"
+        assert retried == {k: v for k, v in first.body["data"].items() if k != "job_id"}, "the same payload"
+        assert requests[1].body["type"] == first.body["type"]
+        after = (await w.post(w.operator, "retry-plan", {"retry_policy": IMMEDIATE}))["plan"]
+        assert after["decision_count"] == 0, "a delivered retry closes the chain"
+
+
+async def test_a_failing_chain_keeps_its_attempt_count_and_a_stale_approval_is_refused(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with world(nats_url, database_url, tmp_path) as w:
+        w.fake.script("webhook", [503, 502])
+        await w.fail_delivery()
+        plan = (await w.post(w.operator, "retry-plan", {"retry_policy": IMMEDIATE}))["plan"]
+        await w.post(
+            w.acker, f"retry-plans/{plan['retry_plan_id']}/acknowledgements", {"provider": "webhook"}
+        )
+        plans = [(await w.post(w.operator, "retry-execution-approval-plan", {}))["plan"] for _ in range(2)]
+        for approval_plan in plans:  # both approved: one is consumed by the retry, the other goes stale
+            await w.post(
+                w.approver,
+                f"retry-execution-approval-plans/{approval_plan['approval_plan_id']}/decisions",
+                {"provider": "webhook"},
+            )
+        await w.post(w.operator, "worker-run", {"execute": True, "retry_policy": IMMEDIATE})
+        [executed] = await w.wait_events(RetryExecutedV1, 1)
+        assert executed["execution_status"] == "failed"
+
+        capped = (await w.post(w.operator, "retry-plan", {"retry_policy": {**IMMEDIATE, "max_retries": 2}}))[
+            "plan"
+        ]
+        [decision] = capped["retry_decisions"]
+        assert (decision["retry_count"], decision["attempt"], decision["action"]) == (2, 2, "suppress")
+        assert decision["reason"] == "maximum retry attempts 2 reached"
+        assert decision["failed_status_codes"] == [502] and decision["latest_delivery_id"].startswith(
+            "retry-"
+        )
+
+        stale = await w.post(w.operator, "worker-run", {"execute": True, "retry_policy": IMMEDIATE})
+        assert stale["run"]["summary"]["selected_retry_count"] == 0
+        [refused] = await w.wait_events(RetryExecutionRefusedV1, 1)
+        assert refused["reason"] == "digest_mismatch" and refused["digest"] != refused["approved_digest"]
+        assert len(w.fake.requests_for("webhook")) == 2, "the original and one retry, nothing more"
+
+
+async def test_an_approval_expires_unused_and_its_execution_is_refused(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with world(nats_url, database_url, tmp_path) as w:
+        w.fake.script("webhook", [503])
+        await w.fail_delivery()
+        await w.approve_latest()
+        w.clock.advance(hours=1, minutes=1)  # CAVRA_RETRY_APPROVAL_EXECUTE_HOURS defaults to 1
+        live = await w.post(w.operator, "worker-run", {"execute": True, "retry_policy": IMMEDIATE})
+        assert live["run"]["summary"]["selected_retry_count"] == 0
+        [refused] = await w.wait_events(RetryExecutionRefusedV1, 1)
+        assert refused["reason"] == "approval_expired"
+        expired = (
+            await w.operator.get(f"{AD}/retry-execution-approvals", params={"state": "expired"})
+        ).json()
+        assert expired["total"] == 1
+        assert len(w.fake.requests_for("webhook")) == 1, "nothing re-sent"
