@@ -163,6 +163,8 @@ async def test_one_governed_retry_re_sends_the_failed_payload_once_across_two_re
             "worker-run"
         )
         assert len(w.fake.requests_for("webhook")) == 1, "a dry run sends nothing"
+        assert dry["retry_results"][0]["execution_record"] is None, "and records no execution"
+        assert (await w.operator.get(f"{AD}/retry-executions")).json()["total"] == 0
 
         ack = await w.post(
             w.acker, f"retry-plans/{plan['retry_plan_id']}/acknowledgements", {"provider": "webhook"}
