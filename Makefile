@@ -47,6 +47,7 @@ bench: $(STAMP)  ## print every figure: scheduler, delivery, acknowledgements, e
 	$(BIN)/python bench/bench_acknowledgements.py
 	$(BIN)/python bench/bench_escalation.py
 	$(BIN)/python bench/bench_reporting.py
+	$(BIN)/python bench/bench_retries.py
 
 chaos: $(STAMP)  ## kill -9 every process of `cavra up` once under load; print lost / doubled routes
 	$(BIN)/python bench/chaos.py

@@ -57,7 +57,6 @@ CREATE TABLE retry_decisions (
     PRIMARY KEY (retry_plan_id, ordinal)
 );
 CREATE INDEX retry_decisions_key ON retry_decisions (family, origin_job_id, provider);
-CREATE INDEX retry_decisions_digest ON retry_decisions (digest);
 
 CREATE TABLE worker_runs (
     run_id                  text        PRIMARY KEY,

@@ -51,29 +51,27 @@ _DIGEST = """encode(sha256(convert_to(
     || ',"provider":' || to_json(c.provider)::text || '}', 'UTF8')), 'hex')"""
 
 # One statement: failed (job, provider) pairs of the family -> chains (origin job, provider) whose
-# latest attempt failed -> decisions (spec §3.12) -> retry_decisions, then the plan row with its counts.
+# latest attempt failed (one sort: the window counts the chain's failures and finds its newest
+# attempt) -> decisions (spec §3.12) -> retry_decisions, then the plan row with its counts.
 _PLAN = f"""
 WITH job_provider AS (
     SELECT d.job_id, d.provider,
            bool_and(d.status = 'delivered') AS delivered,
            max(d.completed_at) AS at,
-           array_to_string(array_agg(d.status_code ORDER BY d.status_code)
-                           FILTER (WHERE d.status_code IS NOT NULL), ',') AS codes
+           array_to_string(array_agg(d.status_code) FILTER (WHERE d.status_code IS NOT NULL), ',') AS codes
     FROM deliveries d
     WHERE d.source = $2
     GROUP BY d.job_id, d.provider
-), chains AS (
-    SELECT j.origin_job_id, jp.provider,
-           count(*) FILTER (WHERE NOT jp.delivered) AS retry_count,
-           (array_agg(jp.delivered ORDER BY j.attempt DESC))[1] AS latest_delivered,
-           (array_agg(j.job_id ORDER BY j.attempt DESC))[1] AS latest_job_id,
-           (array_agg(jp.at ORDER BY j.attempt DESC))[1] AS latest_at,
-           (array_agg(jp.codes ORDER BY j.attempt DESC))[1] AS codes,
-           (array_agg(j.payload_hash ORDER BY j.attempt DESC))[1] AS payload_hash,
-           (array_agg(j.ids ORDER BY j.attempt))[1] AS ids,
-           max(j.attempt) AS max_attempt
+), attempts AS (
+    SELECT j.origin_job_id, jp.provider, j.job_id AS latest_job_id, jp.at AS latest_at, jp.codes,
+           j.payload_hash, j.ids, j.attempt AS max_attempt, jp.delivered AS latest_delivered,
+           count(*) FILTER (WHERE NOT jp.delivered) OVER chain AS retry_count,
+           row_number() OVER chain AS newest
     FROM job_provider jp JOIN delivery_jobs j ON j.job_id = jp.job_id
-    GROUP BY j.origin_job_id, jp.provider
+    WINDOW chain AS (PARTITION BY j.origin_job_id, jp.provider ORDER BY j.attempt DESC
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+), chains AS (
+    SELECT * FROM attempts WHERE newest = 1
 ), decided AS (
     SELECT c.*, $5::double precision * power($6::double precision, greatest(c.retry_count - 1, 0)) AS delay
     FROM chains c
@@ -137,6 +135,7 @@ async def generate_plan(
 ) -> asyncpg.Record:
     """Compute and store a retry plan in one statement; the stored plan row (an existing one for a
     repeated id)."""
+    await conn.execute("SET LOCAL work_mem = '64MB'")  # the chains sort in memory (inside a transaction)
     await conn.execute(
         _PLAN,
         retry_plan_id,
@@ -189,11 +188,16 @@ async def decision_for(
 
 
 async def retry_decisions(conn: asyncpg.Connection, retry_plan_id: str, limit: int) -> list[asyncpg.Record]:
-    """The plan's first ``limit`` retry decisions (a dry run or an ungated family selects these)."""
+    """The plan's first ``limit`` retry decisions not being executed already (a dry run or an ungated
+    family selects these)."""
     return list(
         await conn.fetch(
-            f"SELECT {DECISION_COLUMNS} FROM retry_decisions WHERE retry_plan_id = $1 AND action = 'retry' "
-            "ORDER BY ordinal LIMIT $2",
+            f"""SELECT {DECISION_COLUMNS} FROM retry_decisions d
+                WHERE retry_plan_id = $1 AND action = 'retry' AND NOT EXISTS (
+                    SELECT 1 FROM retry_executions e
+                    WHERE e.family = d.family AND e.origin_job_id = d.origin_job_id
+                      AND e.provider = d.provider AND e.attempt = d.attempt AND e.execution_status <> 'skipped')
+                ORDER BY ordinal LIMIT $2""",
             retry_plan_id,
             limit,
         )
