@@ -196,7 +196,8 @@ async def retry_decisions(conn: asyncpg.Connection, retry_plan_id: str, limit: i
                 WHERE retry_plan_id = $1 AND action = 'retry' AND NOT EXISTS (
                     SELECT 1 FROM retry_executions e
                     WHERE e.family = d.family AND e.origin_job_id = d.origin_job_id
-                      AND e.provider = d.provider AND e.attempt = d.attempt AND e.execution_status <> 'skipped')
+                      AND e.provider = d.provider AND e.attempt = d.attempt
+                      AND e.execution_status <> 'skipped')
                 ORDER BY ordinal LIMIT $2""",
             retry_plan_id,
             limit,
