@@ -108,6 +108,18 @@ def plan_job(
     )
 
     def announce(record: Mapping[str, Any], deliveries: list[dict[str, Any]]) -> Contract:
+        if retry is not None:  # a retry is a job of its own: the plan's delivery event stays the plan's
+            return MessageDeliveredV1.model_validate(
+                {
+                    "job_id": job_id,
+                    "source": NOTIFICATION_SOURCE,
+                    "kind": "rollback_drill_notification_retry",
+                    "event_type": NOTIFICATION_EVENT_TYPE,
+                    "success": record["delivery_success"],
+                    "record_id": record["record_id"],
+                    "deliveries": deliveries,
+                }
+            )
         return NotificationDeliveredV1.model_validate(
             {
                 "plan_id": plan.plan_id,
