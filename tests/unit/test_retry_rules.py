@@ -249,3 +249,7 @@ def test_a_schedule_moves_to_the_next_slot_after_now() -> None:
     assert next_due(due, 30, due + timedelta(minutes=95)) == due + timedelta(minutes=120), (
         "missed slots run once"
     )
+
+
+def test_the_backoff_is_capped_at_a_year() -> None:
+    assert backoff_minutes(10_080, 10.0, 100) == 525_600

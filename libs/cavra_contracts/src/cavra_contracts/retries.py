@@ -35,6 +35,8 @@ MAX_RETRY_ATTEMPTS: Final = 100
 MAX_RETRY_DELAY_MINUTES: Final = 10_080
 MAX_BACKOFF_MULTIPLIER: Final = 10.0
 MAX_SCHEDULE_INTERVAL_MINUTES: Final = 43_200
+MAX_BACKOFF_MINUTES: Final = 525_600
+"""The longest backoff delay (a year): base x multiplier^(n-1) is capped there."""
 MIN_RETRY_DELIVERIES: Final = 1
 MAX_RETRY_DELIVERIES: Final = 25
 """A worker run re-delivers at most this many (spec §3.13: ``max_retry_deliveries`` clamped 1..25)."""
@@ -122,8 +124,8 @@ class RetryPolicyV1(Contract):
 
 
 def backoff_minutes(base: float, multiplier: float, retry_count: int) -> float:
-    """Spec §3.12 step 4: base x multiplier^(retry_count - 1)."""
-    return float(base) * multiplier ** max(retry_count - 1, 0)
+    """Spec §3.12 step 4: base x multiplier^(retry_count - 1), at most :data:`MAX_BACKOFF_MINUTES`."""
+    return min(float(base) * multiplier ** max(retry_count - 1, 0), float(MAX_BACKOFF_MINUTES))
 
 
 def decide(

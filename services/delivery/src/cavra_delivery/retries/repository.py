@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from cavra_contracts.retries import MAX_BACKOFF_MINUTES
+
 if TYPE_CHECKING:
     from cavra_delivery.jobs import Job
 
@@ -73,7 +75,8 @@ WITH job_provider AS (
 ), chains AS (
     SELECT * FROM attempts WHERE newest = 1
 ), decided AS (
-    SELECT c.*, $5::double precision * power($6::double precision, greatest(c.retry_count - 1, 0)) AS delay
+    SELECT c.*, least($5::double precision * power($6::double precision, greatest(c.retry_count - 1, 0)),
+                      {MAX_BACKOFF_MINUTES}) AS delay
     FROM chains c
     WHERE NOT c.latest_delivered
 ), acted AS (

@@ -228,7 +228,11 @@ for _family, (_plan, _run) in FAMILY_PATHS.items():
 FAMILY_QUERY = Query(default="audit", description=f"One of {', '.join(FAMILIES)}.")
 
 
-@router.get(f"{AD}/retry-plans/{{retry_plan_id}}", summary="A stored retry plan with a page of its decisions")
+@router.get(
+    f"{AD}/retry-plans/{{retry_plan_id}}",
+    summary="A stored retry plan with a page of its decisions",
+    responses=error_responses(404),
+)
 async def stored_retry_plan(
     state: State,
     _: Viewer,
