@@ -22,6 +22,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from harness import cpu_seconds  # noqa: F401  (puts the repository root on sys.path for tests.support)
@@ -98,6 +99,17 @@ async def figures(server_url: str, nats_url: str) -> None:
         pass  # migrated; the timed work runs without the service (its commands stay in the outbox)
     await seed(database_url, clock)
     pool = await create_pool(database_url, schema="delivery", application="bench")
+    embedded_plan_seconds: list[float] = []
+    timed = workers.generate_plan
+
+    async def generate_plan_timed(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            return await timed(*args, **kwargs)
+        finally:
+            embedded_plan_seconds.append(time.perf_counter() - started)
+
+    workers.generate_plan = generate_plan_timed  # type: ignore[assignment]  # times the embedded plan
     plan_times: list[float] = []
     run_times: list[float] = []
     select_times: list[float] = []
@@ -106,7 +118,7 @@ async def figures(server_url: str, nats_url: str) -> None:
             clock.advance(seconds=7)
             async with pool.acquire() as conn, conn.transaction():
                 started = time.perf_counter()
-                plan = await workers.generate_plan(
+                plan = await timed(
                     conn, SPEC, POLICY, retry_plan_id=f"bench-plan-{run}", generated_by="bench", now=clock()
                 )
                 plan_times.append(time.perf_counter() - started)
@@ -128,14 +140,13 @@ async def figures(server_url: str, nats_url: str) -> None:
                 started = time.perf_counter()
                 document, embedded, results = await workers.run_worker(conn, request, clock, None)
                 run_times.append(time.perf_counter() - started)
+                select_times.append(run_times[-1] - embedded_plan_seconds[-1])
             assert document["summary"]["selected_retry_count"] == 25, document["summary"]
             assert all(r["execution_record"]["execution_status"] == "pending" for r in results)
         async with pool.acquire() as conn:
             executions = await conn.fetchval("SELECT count(*) FROM retry_executions")
     finally:
         await pool.close()
-    for total, plan_part in zip(run_times, plan_times, strict=True):
-        select_times.append(max(total - plan_part, 0.0))
     print(
         f"retry plan over {FAILED:,} failed deliveries (one statement): "
         + ", ".join(f"{t * 1000:.0f} ms" for t in plan_times)
@@ -147,9 +158,9 @@ async def figures(server_url: str, nats_url: str) -> None:
         + f" (median {statistics.median(run_times) * 1000:.0f} ms)"
     )
     print(
-        "  of which selection + 25 executions + outbox + run row (run minus median plan): "
-        + f"~{statistics.median(run_times) * 1000 - statistics.median(plan_times) * 1000:.0f} ms "
-        + f"(target < 200 ms); {executions} execution rows"
+        "  of which selection + 25 executions + outbox + run row (the run minus its embedded plan): "
+        + ", ".join(f"{t * 1000:.0f} ms" for t in select_times)
+        + f" (median {statistics.median(select_times) * 1000:.0f} ms; target < 200 ms); {executions} executions"
     )
 
 

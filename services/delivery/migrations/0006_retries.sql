@@ -34,7 +34,7 @@ CREATE TABLE retry_plans (
 );
 CREATE INDEX retry_plans_family ON retry_plans (family, generated_at DESC);
 
--- One row per (origin job, provider) that failed, per plan; digest binds an approval to exactly it.
+-- One row per (origin job, provider) that failed, per plan; its digest binds an approval to exactly it.
 CREATE TABLE retry_decisions (
     retry_plan_id        text        NOT NULL,
     ordinal              integer     NOT NULL,
@@ -52,11 +52,13 @@ CREATE TABLE retry_decisions (
     failed_status_codes  integer[]   NOT NULL,
     payload_hash         text        NOT NULL,
     attempt              integer     NOT NULL,      -- the attempt a retry would be
-    digest               text        NOT NULL,
+    -- its digest is not stored: cavra_contracts.retries.retry_digest(family, origin_job_id, provider,
+    -- payload_hash, attempt), so the plan statement hashes nothing
     ids                  jsonb       NOT NULL DEFAULT '{}',
     PRIMARY KEY (retry_plan_id, ordinal)
 );
-CREATE INDEX retry_decisions_key ON retry_decisions (family, origin_job_id, provider);
+-- No index beside the primary key: a plan writes 100,000 decisions in one statement, and every read
+-- is of one plan (a page by ordinal, or the few keys that have an approval: a hash join).
 
 CREATE TABLE worker_runs (
     run_id                  text        PRIMARY KEY,

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from cavra_delivery.retries.repository import DECISION_COLUMNS
+from cavra_delivery.retries.repository import DECISION_COLUMNS, with_digest
 
 
 async def insert_ack(conn: asyncpg.Connection, ack: Mapping[str, Any]) -> bool:
@@ -46,23 +46,22 @@ async def latest_ack(
     )
 
 
-async def latest_decisions(conn: asyncpg.Connection, family: str, limit: int) -> list[asyncpg.Record]:
+async def latest_decisions(conn: asyncpg.Connection, family: str, limit: int) -> list[dict[str, Any]]:
     """The latest decision per (origin job, provider) over the family's retry plans, when it is a
     ``retry`` or a ``wait`` (a suppressed chain cannot be approved), oldest keys first."""
     prefixed = ", ".join(f"d.{name.strip()}" for name in DECISION_COLUMNS.split(","))
-    return list(
-        await conn.fetch(
-            f"""SELECT * FROM (
+    rows = await conn.fetch(
+        f"""SELECT * FROM (
                     SELECT DISTINCT ON (d.origin_job_id, d.provider) {prefixed}
                     FROM retry_decisions d JOIN retry_plans p ON p.retry_plan_id = d.retry_plan_id
                     WHERE d.family = $1
                     ORDER BY d.origin_job_id, d.provider, p.generated_at DESC, d.retry_plan_id DESC
                 ) latest WHERE action IN ('retry', 'wait')
                 ORDER BY latest_delivery_at, origin_job_id, provider LIMIT $2""",
-            family,
-            limit,
-        )
+        family,
+        limit,
     )
+    return [with_digest(row) for row in rows]
 
 
 async def acks_for(conn: asyncpg.Connection, family: str) -> dict[tuple[str, str], asyncpg.Record]:
@@ -223,16 +222,18 @@ async def expire(conn: asyncpg.Connection, approval_id: str) -> None:
     await conn.execute("UPDATE approvals SET state = 'expired' WHERE approval_id = $1", approval_id)
 
 
-async def consume(conn: asyncpg.Connection, approval_id: str, execution_id: str, now: datetime) -> bool:
-    """One-shot: mark an approved approval consumed by ``execution_id``; False when it is not approved."""
-    consumed = await conn.fetchval(
-        """UPDATE approvals SET state = 'consumed', consumed_at = $3, execution_id = $2
-           WHERE approval_id = $1 AND state = 'approved' RETURNING 1""",
-        approval_id,
-        execution_id,
+async def consume_many(conn: asyncpg.Connection, executions: Mapping[str, str], now: datetime) -> set[str]:
+    """One-shot: mark approved approvals consumed by their execution (approval id -> execution id); the
+    ids consumed now (an approval no longer ``approved`` is left as it is)."""
+    rows = await conn.fetch(
+        """UPDATE approvals AS a SET state = 'consumed', consumed_at = $3, execution_id = c.execution_id
+           FROM unnest($1::text[], $2::text[]) AS c(approval_id, execution_id)
+           WHERE a.approval_id = c.approval_id AND a.state = 'approved' RETURNING a.approval_id""",
+        list(executions),
+        list(executions.values()),
         now,
     )
-    return consumed is not None
+    return {row["approval_id"] for row in rows}
 
 
 async def expired_pending(conn: asyncpg.Connection, now: datetime, batch: int) -> list[asyncpg.Record]:

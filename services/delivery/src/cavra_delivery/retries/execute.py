@@ -21,7 +21,7 @@ from cavra_delivery.jobs import Job
 from cavra_delivery.pipeline import Pipeline
 from cavra_delivery.retries import records
 from cavra_delivery.retries import repository as repo
-from cavra_delivery.retries.workers import emit
+from cavra_delivery.retries.events import emit
 from cavra_runtime.dispatch import Message
 
 log = structlog.get_logger()

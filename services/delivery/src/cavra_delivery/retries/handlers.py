@@ -42,6 +42,7 @@ from cavra_contracts.timestamps import iso
 from cavra_delivery.retries import approval_repository as approvals_repo
 from cavra_delivery.retries import governance, records, workers
 from cavra_delivery.retries import repository as repo
+from cavra_delivery.retries.events import emit
 from cavra_runtime.dispatch import HandlerTable, Message
 from cavra_runtime.inbox import once
 from cavra_runtime.service import QueryTable
@@ -59,7 +60,7 @@ class RetryDeps:
 
 async def _reject(conn: asyncpg.Connection, exc: governance.Rejected, cause: Envelope) -> None:
     problem = FieldProblem(field=exc.field, message=str(exc))
-    await workers.emit(conn, RetryRequestRejectedV1(status_code=exc.status_code, problems=[problem]), cause)
+    await emit(conn, RetryRequestRejectedV1(status_code=exc.status_code, problems=[problem]), cause)
     log.info("retry.rejected", status_code=exc.status_code, field=exc.field)
 
 
@@ -83,7 +84,7 @@ async def on_generate_plan(message: Message[GenerateRetryPlanV1], deps: RetryDep
             retry_plan_id=plan["retry_plan_id"],
             actor=command.actor,
         )
-        await workers.emit(conn, event, message.envelope)
+        await emit(conn, event, message.envelope)
     log.info(
         "retry.plan_generated",
         family=spec.name,
@@ -118,7 +119,7 @@ async def on_run_worker(message: Message[RunRetryWorkerV1], deps: RetryDeps) -> 
             retry_results=results,
             actor=command.actor,
         )
-        await workers.emit(conn, event, message.envelope)
+        await emit(conn, event, message.envelope)
     log.info(
         "retry.worker_run",
         family=spec.name,
@@ -140,7 +141,7 @@ async def on_set_schedule(message: Message[SetWorkerScheduleV1], deps: RetryDeps
             conn, command.family, schedule, command.policy.model_dump(), due_at, now, command.actor.actor
         )
         view = schedule | {"due_at": iso(due_at), "updated_by": command.actor.actor}
-        await workers.emit(
+        await emit(
             conn,
             WorkerScheduleSetV1(family=command.family, schedule=view, actor=command.actor),
             message.envelope,
@@ -159,7 +160,7 @@ async def _governed(
         except governance.Rejected as exc:
             await _reject(conn, exc, message.envelope)
             return
-        await workers.emit(conn, outcome, message.envelope)
+        await emit(conn, outcome, message.envelope)
     log.info("retry.governed", outcome=type(outcome).__name__)
 
 

@@ -10,10 +10,23 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from cavra_contracts.retries import MAX_BACKOFF_MINUTES
+from cavra_contracts.retries import MAX_BACKOFF_MINUTES, retry_digest
 
 if TYPE_CHECKING:
     from cavra_delivery.jobs import Job
+
+
+def with_digest(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A decision row as a dict with its ``digest`` (:func:`cavra_contracts.retries.retry_digest`)."""
+    decision = dict(row)
+    decision["digest"] = retry_digest(
+        decision["family"],
+        decision["origin_job_id"],
+        decision["provider"],
+        decision["payload_hash"],
+        decision["attempt"],
+    )
+    return decision
 
 
 async def store_job(conn: asyncpg.Connection, job: Job, now: datetime) -> None:
@@ -45,22 +58,16 @@ async def job(conn: asyncpg.Connection, job_id: str) -> asyncpg.Record | None:
     )
 
 
-# The digest is retry_digest() of cavra_contracts.retries: canonical JSON (sorted keys) in SQL.
-_DIGEST = """encode(sha256(convert_to(
-    '{"attempt":' || (c.max_attempt + 1) || ',"family":' || to_json($3::text)::text
-    || ',"origin_job_id":' || to_json(c.origin_job_id)::text
-    || ',"payload_hash":' || to_json(c.payload_hash)::text
-    || ',"provider":' || to_json(c.provider)::text || '}', 'UTF8')), 'hex')"""
-
 # One statement: failed (job, provider) pairs of the family -> chains (origin job, provider) whose
 # latest attempt failed (one sort: the window counts the chain's failures and finds its newest
-# attempt) -> decisions (spec §3.12) -> retry_decisions, then the plan row with its counts.
+# attempt) -> decisions (spec §3.12) -> retry_decisions, then the plan row with its counts. A
+# decision's digest is not stored: it is retry_digest() of its stored columns (with_digest).
 _PLAN = f"""
 WITH job_provider AS (
     SELECT d.job_id, d.provider,
            bool_and(d.status = 'delivered') AS delivered,
            max(d.completed_at) AS at,
-           array_to_string(array_agg(d.status_code) FILTER (WHERE d.status_code IS NOT NULL), ',') AS codes
+           COALESCE(array_agg(d.status_code) FILTER (WHERE d.status_code IS NOT NULL), '{{}}') AS codes
     FROM deliveries d
     WHERE d.source = $2
     GROUP BY d.job_id, d.provider
@@ -80,25 +87,21 @@ WITH job_provider AS (
     FROM chains c
     WHERE NOT c.latest_delivered
 ), acted AS (
-    SELECT d.*, COALESCE(d.latest_at, $7) + make_interval(secs => d.delay * 60) AS next_at,
-           CASE WHEN d.retry_count >= $4 THEN 'suppress'
-                WHEN $7 < COALESCE(d.latest_at, $7) + make_interval(secs => d.delay * 60) THEN 'wait'
-                ELSE 'retry' END AS action
-    FROM decided d
+    SELECT d.*, CASE WHEN d.retry_count >= $4 THEN 'suppress' WHEN $7 < d.next_at THEN 'wait'
+                     ELSE 'retry' END AS action
+    FROM (SELECT d.*, d.latest_at + d.delay * interval '1 minute' AS next_at FROM decided d) d
 ), inserted AS (
     INSERT INTO retry_decisions (retry_plan_id, ordinal, family, origin_job_id, provider, action, reason,
         retry_count, max_retry_attempts, retry_delay_minutes, latest_job_id, latest_delivery_at,
-        next_retry_at, failed_status_codes, payload_hash, attempt, digest, ids)
+        next_retry_at, failed_status_codes, payload_hash, attempt, ids)
     SELECT $1, row_number() OVER (ORDER BY c.origin_job_id, c.provider), $3, c.origin_job_id, c.provider,
            c.action,
            CASE c.action WHEN 'suppress' THEN 'maximum retry attempts ' || $4 || ' reached'
                          WHEN 'wait'
                          THEN 'retry delay ' || floor(c.delay)::bigint || ' minutes has not elapsed'
                          ELSE $8 END,
-           c.retry_count, $4, least(floor(c.delay), 2147483647)::integer, c.latest_job_id,
-           COALESCE(c.latest_at, $7), c.next_at,
-           COALESCE(string_to_array(NULLIF(c.codes, ''), ',')::integer[], '{{}}'),
-           c.payload_hash, c.max_attempt + 1, {_DIGEST}, c.ids
+           c.retry_count, $4, floor(c.delay)::integer, c.latest_job_id, c.latest_at, c.next_at, c.codes,
+           c.payload_hash, c.max_attempt + 1, c.ids
     FROM acted c
     RETURNING action
 )
@@ -121,7 +124,7 @@ PLAN_COLUMNS = (
 DECISION_COLUMNS = (
     "retry_plan_id, ordinal, family, origin_job_id, provider, action, reason, retry_count, "
     "max_retry_attempts, retry_delay_minutes, latest_job_id, latest_delivery_at, next_retry_at, "
-    "failed_status_codes, payload_hash, attempt, digest, ids"
+    "failed_status_codes, payload_hash, attempt, ids"
 )
 
 
@@ -165,8 +168,8 @@ async def plan(conn: asyncpg.Connection, retry_plan_id: str) -> asyncpg.Record |
 
 async def decisions(
     conn: asyncpg.Connection, retry_plan_id: str, limit: int, offset: int = 0
-) -> list[asyncpg.Record]:
-    return list(
+) -> list[dict[str, Any]]:
+    return _digested(
         await conn.fetch(
             f"SELECT {DECISION_COLUMNS} FROM retry_decisions WHERE retry_plan_id = $1 "
             "ORDER BY ordinal LIMIT $2 OFFSET $3",
@@ -179,21 +182,26 @@ async def decisions(
 
 async def decision_for(
     conn: asyncpg.Connection, retry_plan_id: str, provider: str, origin_job_id: str
-) -> asyncpg.Record | None:
+) -> dict[str, Any] | None:
     """The plan's decision for ``provider`` (and the origin job, when given): the first by ordinal."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         f"SELECT {DECISION_COLUMNS} FROM retry_decisions WHERE retry_plan_id = $1 AND provider = $2 "
         "AND ($3 = '' OR origin_job_id = $3) ORDER BY ordinal LIMIT 1",
         retry_plan_id,
         provider,
         origin_job_id,
     )
+    return with_digest(row) if row is not None else None
 
 
-async def retry_decisions(conn: asyncpg.Connection, retry_plan_id: str, limit: int) -> list[asyncpg.Record]:
+def _digested(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    return [with_digest(row) for row in rows]
+
+
+async def retry_decisions(conn: asyncpg.Connection, retry_plan_id: str, limit: int) -> list[dict[str, Any]]:
     """The plan's first ``limit`` retry decisions not being executed already (a dry run or an ungated
     family selects these)."""
-    return list(
+    return _digested(
         await conn.fetch(
             f"""SELECT {DECISION_COLUMNS} FROM retry_decisions d
                 WHERE retry_plan_id = $1 AND action = 'retry' AND NOT EXISTS (
@@ -210,11 +218,11 @@ async def retry_decisions(conn: asyncpg.Connection, retry_plan_id: str, limit: i
 
 async def approved_retry_decisions(
     conn: asyncpg.Connection, retry_plan_id: str, family: str
-) -> list[asyncpg.Record]:
+) -> list[dict[str, Any]]:
     """The plan's retry decisions that have an approval (approved, consumed already, or expired after
     its approval), with the approval that counts: an unconsumed one first, then the latest."""
     prefixed = ", ".join(f"d.{name.strip()}" for name in DECISION_COLUMNS.split(","))
-    return list(
+    return _digested(
         await conn.fetch(
             f"""SELECT DISTINCT ON (d.ordinal) {prefixed}, a.approval_id, a.digest AS approved_digest,
                        a.execute_by, a.state AS approval_state, a.decision_id
@@ -362,31 +370,48 @@ EXECUTION_COLUMNS = (
 )
 
 
-async def insert_execution(conn: asyncpg.Connection, row: Mapping[str, Any]) -> bool:
-    """A new execution record; False when this attempt of the chain and provider has one already."""
-    inserted = await conn.fetchval(
+async def insert_executions(
+    conn: asyncpg.Connection, documents: list[dict[str, Any]], now: datetime
+) -> set[str]:
+    """New pending execution records in one statement; the ids stored (an attempt of a chain and
+    provider that has one already is left out)."""
+    rows = await conn.fetch(
         """INSERT INTO retry_executions (execution_id, family, run_id, retry_plan_id, origin_job_id, provider,
                attempt, retry_job_id, digest, approval_id, execution_status, skipped, executed_at,
                executed_by, document)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text::jsonb)
-           ON CONFLICT DO NOTHING RETURNING 1""",
-        row["execution_id"],
-        row["family"],
-        row["run_id"],
-        row["retry_plan_id"],
-        row["origin_job_id"],
-        row["provider"],
-        row["attempt"],
-        row["retry_job_id"],
-        row["digest"],
-        row["approval_id"],
-        row["execution_status"],
-        row["skipped"],
-        row["executed_at"],
-        row["executed_by"],
-        json.dumps(row["document"], default=str),
+           SELECT e.execution_id, e.family, e.run_id, e.retry_plan_id, e.origin_job_id, e.provider, e.attempt,
+                  e.retry_job_id, e.digest, NULLIF(e.approval_id, ''), 'pending', '', $13, e.executed_by,
+                  e.document::jsonb
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::integer[],
+                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+                AS e(execution_id, family, run_id, retry_plan_id, origin_job_id, provider, attempt,
+                     retry_job_id, digest, approval_id, executed_by, document)
+           ON CONFLICT DO NOTHING RETURNING execution_id""",
+        *(
+            [d[name] for d in documents]
+            for name in (
+                "execution_id",
+                "family",
+                "run_id",
+                "retry_plan_id",
+                "origin_job_id",
+                "provider",
+                "attempt",
+                "retry_job_id",
+                "digest",
+                "approval_id",
+                "executed_by",
+            )
+        ),
+        [json.dumps(d, default=str) for d in documents],
+        now,
     )
-    return inserted is not None
+    return {row["execution_id"] for row in rows}
+
+
+async def delete_executions(conn: asyncpg.Connection, execution_ids: list[str]) -> None:
+    """Take back executions whose approval another run consumed first (same transaction)."""
+    await conn.execute("DELETE FROM retry_executions WHERE execution_id = ANY($1::text[])", execution_ids)
 
 
 async def execution(conn: asyncpg.Connection, execution_id: str) -> asyncpg.Record | None:

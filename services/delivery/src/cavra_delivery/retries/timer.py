@@ -21,6 +21,7 @@ from cavra_delivery import SERVICE
 from cavra_delivery.retries import approval_repository as approvals_repo
 from cavra_delivery.retries import records, workers
 from cavra_delivery.retries import repository as repo
+from cavra_delivery.retries.events import emit
 from cavra_delivery.retries.handlers import RetryDeps
 
 log = structlog.get_logger()
@@ -80,7 +81,7 @@ async def run_due(deps: RetryDeps, batch: int) -> int:
                     retry_results=results,
                     actor=actor,
                 )
-                await workers.emit(conn, event, None, f"retries/{spec.name}")
+                await emit(conn, event, None, f"retries/{spec.name}")
                 await repo.schedule_ran(
                     conn, spec.name, workers.next_due(row["due_at"], row["interval_minutes"], now)
                 )
@@ -105,5 +106,5 @@ async def expire_due(deps: RetryDeps, batch: int) -> int:
                 digest=row["digest"],
                 stage="execute" if row["state"] == "approved" else "decide",
             )
-            await workers.emit(conn, event, None, f"approval/{row['approval_id']}")
+            await emit(conn, event, None, f"approval/{row['approval_id']}")
     return len(rows)

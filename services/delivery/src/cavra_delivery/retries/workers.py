@@ -18,35 +18,24 @@ import structlog
 
 from cavra_contracts.actors import ActorV1
 from cavra_contracts.approvals import ApprovalExpiredV1
-from cavra_contracts.base import Contract
-from cavra_contracts.envelope import Envelope, make_envelope
+from cavra_contracts.envelope import Envelope
 from cavra_contracts.evidence import MAX_RECORD_LIST_ITEMS
 from cavra_contracts.families import FamilySpec
 from cavra_contracts.retries import (
-    ExecuteRetryV1,
     RefusalReason,
     RetryExecutionRefusedV1,
     RetryPolicyV1,
     WorkerScheduleV1,
     hash_id,
-    retry_job_id,
     window,
 )
 from cavra_contracts.timestamps import iso
-from cavra_delivery import SERVICE
 from cavra_delivery.retries import approval_repository as approvals_repo
-from cavra_delivery.retries import records
+from cavra_delivery.retries import executions, records
 from cavra_delivery.retries import repository as repo
-from cavra_runtime.outbox import enqueue
+from cavra_delivery.retries.events import emit
 
 log = structlog.get_logger()
-
-
-async def emit(
-    conn: asyncpg.Connection, contract: Contract, cause: Envelope | None, subject: str = ""
-) -> None:
-    envelope = make_envelope(contract, producer=SERVICE, cause=cause, subject=subject or None)
-    await enqueue(conn, envelope, schema=SERVICE)
 
 
 async def generate_plan(
@@ -212,9 +201,7 @@ async def run_worker(
     for expired in chosen.expired:
         await approvals_repo.expire(conn, expired.approval_id)
         await emit(conn, expired, cause)
-    results = []
-    for decision in chosen.selected:
-        results.append(await _start(conn, request, plan, decision, chosen, now, cause))
+    results = await _start_all(conn, request, plan, chosen, now, cause)
     for refused in chosen.refused:
         await emit(conn, refused, cause)
         log.info("retry.execution_refused", run_id=run_id, reason=refused.reason, provider=refused.provider)
@@ -286,97 +273,38 @@ async def run_worker(
     return run, plan, results
 
 
-async def _start(
+async def _start_all(
     conn: asyncpg.Connection,
     request: RunRequest,
     plan: dict[str, Any],
-    decision: dict[str, Any],
     chosen: Selection,
     now: datetime,
     cause: Envelope | None,
-) -> dict[str, Any]:
-    """A selected retry: ``dry_run`` (nothing written), or a pending execution + its command."""
-    result: dict[str, Any] = {"decision": decision, "execution_record": None, "skipped": ""}
+) -> list[dict[str, Any]]:
+    """The selected retries: ``dry_run`` (nothing written), or pending executions and their commands."""
     if request.dry_run:
-        result["skipped"] = "dry_run"
-        return result
-    spec = request.spec
-    execution_id = hash_id(
-        spec.execution_prefix,
-        {
-            "origin_job_id": decision["origin_job_id"],
-            "provider": decision["provider"],
-            "attempt": decision["attempt"],
-        },
-    )
-    approval_id = chosen.approval.get(decision["digest"])
-    document = {
-        "schema_version": spec.execution_schema,
-        "execution_id": execution_id,
-        "execution_hash": "",
-        "execution_status": "pending",
-        "executed_at": iso(now),
-        "executed_by": request.actor.actor,
-        "family": spec.name,
-        "run_id": request.run_id,
-        "retry_plan_id": plan["retry_plan_id"],
-        "approval_id": approval_id or "",
-        "approval_decision_id": decision.get("approval_decision_id", ""),
-        "delivery_id": decision["origin_job_id"],
-        "origin_job_id": decision["origin_job_id"],
-        "latest_delivery_id": decision["latest_delivery_id"],
-        "provider": decision["provider"],
-        "attempt": decision["attempt"],
-        "digest": decision["digest"],
-        "payload_hash": decision["payload_hash"],
-        "retry_job_id": retry_job_id(execution_id),
-        "skipped": "",
-        "delivery_plan_id": retry_job_id(execution_id),
-        "delivery_metadata_id": "",
-        "delivery_success": None,
-        "public_evidence_refs": [],
-        "controls": records.CONTROLS,
-    }
-    try:
-        async with conn.transaction():  # a savepoint: a lost race leaves nothing of this retry
-            inserted = await repo.insert_execution(
-                conn, {**document, "executed_at": now, "approval_id": approval_id, "document": document}
-            )
-            if not inserted:
-                raise _Refused("already_executing")
-            if approval_id and not await approvals_repo.consume(conn, approval_id, execution_id, now):
-                raise _Refused("approval_consumed")
-            command = ExecuteRetryV1(execution_id=execution_id, family=spec.name)
-            await emit(conn, command, cause, f"retry/{execution_id}")
-    except _Refused as refusal:
-        result["skipped"] = refusal.reason
-        refused = RetryExecutionRefusedV1(
-            family=spec.name,
+        return [{"decision": d, "execution_record": None, "skipped": "dry_run"} for d in chosen.selected]
+    documents = [
+        executions.execution_document(
+            request.spec,
             run_id=request.run_id,
-            origin_job_id=decision["origin_job_id"],
-            provider=decision["provider"],
-            reason=refusal.reason,
-            digest=decision["digest"],
-            approval_id=approval_id or "",
+            retry_plan_id=plan["retry_plan_id"],
+            decision=decision,
+            approval_id=chosen.approval.get(decision["digest"]),
+            executed_by=request.actor.actor,
+            now=now,
         )
-        await emit(conn, refused, cause)
-        return result
-    result["execution_record"] = document
-    log.info(
-        "retry.execution_started",
-        run_id=request.run_id,
-        execution_id=execution_id,
-        provider=decision["provider"],
-    )
-    return result
-
-
-class _Refused(Exception):
-    """This attempt runs already, or another run consumed the approval after the selection."""
-
-    def __init__(self, reason: RefusalReason) -> None:
-        super().__init__(reason)
-        self.reason: RefusalReason = reason
+        for decision in chosen.selected
+    ]
+    refused = await executions.start(conn, request.spec, documents, now, cause) if documents else {}
+    return [
+        {
+            "decision": decision,
+            "execution_record": None if document["execution_id"] in refused else document,
+            "skipped": refused.get(document["execution_id"], ""),
+        }
+        for decision, document in zip(chosen.selected, documents, strict=True)
+    ]
 
 
 def next_due(due_at: datetime, interval_minutes: int, now: datetime) -> datetime:
