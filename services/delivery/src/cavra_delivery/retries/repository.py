@@ -198,22 +198,37 @@ def _digested(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
     return [with_digest(row) for row in rows]
 
 
+SELECTION_PAGE = 500
+
+
 async def retry_decisions(conn: asyncpg.Connection, retry_plan_id: str, limit: int) -> list[dict[str, Any]]:
     """The plan's first ``limit`` retry decisions not being executed already (a dry run or an ungated
-    family selects these)."""
-    return _digested(
-        await conn.fetch(
+    family selects these). Read by ordinal ranges: a fresh plan has no statistics yet, and a range
+    keeps the planner on the primary key instead of sorting the whole plan."""
+    found: list[dict[str, Any]] = []
+    last = (
+        await conn.fetchval("SELECT decision_count FROM retry_plans WHERE retry_plan_id = $1", retry_plan_id)
+        or 0
+    )
+    after = 0
+    while len(found) < limit and after < last:  # bounded: decision_count / SELECTION_PAGE ranges
+        rows = await conn.fetch(
             f"""SELECT {DECISION_COLUMNS} FROM retry_decisions d
-                WHERE retry_plan_id = $1 AND action = 'retry' AND NOT EXISTS (
+                WHERE retry_plan_id = $1 AND ordinal > $3 AND ordinal <= $3 + $4 AND action = 'retry'
+                  AND NOT EXISTS (
                     SELECT 1 FROM retry_executions e
                     WHERE e.family = d.family AND e.origin_job_id = d.origin_job_id
                       AND e.provider = d.provider AND e.attempt = d.attempt
                       AND e.execution_status <> 'skipped')
                 ORDER BY ordinal LIMIT $2""",
             retry_plan_id,
-            limit,
+            limit - len(found),
+            after,
+            SELECTION_PAGE,
         )
-    )
+        found.extend(_digested(rows))
+        after += SELECTION_PAGE
+    return found
 
 
 async def approved_retry_decisions(
