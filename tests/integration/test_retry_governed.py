@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from cavra_contracts.approvals import ApprovalRefusedV1
+from cavra_contracts.approvals import ApprovalExpiredV1, ApprovalRefusedV1
 from cavra_contracts.deliveries import AUDIT_SOURCE, DeliverMessageV1, MessageDeliveredV1
 from cavra_contracts.envelope import make_envelope
 from cavra_contracts.retries import RetryExecutedV1, RetryExecutionRefusedV1, sha256_hex
@@ -280,4 +280,37 @@ async def test_an_approval_expires_unused_and_its_execution_is_refused(
             await w.operator.get(f"{AD}/retry-execution-approvals", params={"state": "expired"})
         ).json()
         assert expired["total"] == 1
+        assert len(w.fake.requests_for("webhook")) == 1, "nothing re-sent"
+
+
+async def test_a_request_expires_undecided_and_a_later_denial_revokes_an_approval(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with world(nats_url, database_url, tmp_path) as w:
+        w.fake.script("webhook", [503])
+        await w.fail_delivery()
+        decision = await w.approve_latest()
+        approval_plan = (await w.post(w.operator, "retry-execution-approval-plan", {}))["plan"]
+        assert approval_plan["approval_decisions"][0]["action"] == "already_approved"
+        denied = await w.post(
+            w.approver,
+            f"retry-execution-approval-plans/{approval_plan['approval_plan_id']}/decisions",
+            {"provider": "webhook", "approval_state": "denied"},
+        )
+        assert denied["decision"]["approval_state"] == "denied"
+        live = await w.post(w.operator, "worker-run", {"execute": True, "retry_policy": IMMEDIATE})
+        assert live["run"]["summary"]["selected_retry_count"] == 0, "a denial revokes the approval"
+        assert live["run"]["follow_up_actions"][0]["approval_state"] == "approval_required"
+
+        fresh = (await w.post(w.operator, "retry-execution-approval-plan", {}))["plan"]
+        [row] = fresh["approval_decisions"]
+        assert (row["action"], row["digest"]) == ("request_approval", decision["digest"])
+        w.clock.advance(hours=24, minutes=1)  # CAVRA_RETRY_APPROVAL_DECIDE_HOURS defaults to 24
+        late = await w.approver.post(
+            f"{AD}/retry-execution-approval-plans/{fresh['approval_plan_id']}/decisions",
+            json={"provider": "webhook"},
+        )
+        assert late.status_code == 409, late.text
+        expired = await w.wait_events(ApprovalExpiredV1, 1)
+        assert [e["stage"] for e in expired] == ["decide"]
         assert len(w.fake.requests_for("webhook")) == 1, "nothing re-sent"
