@@ -160,7 +160,8 @@ async def figures(server_url: str, nats_url: str) -> None:
     print(
         "  of which selection + 25 executions + outbox + run row (the run minus its embedded plan): "
         + ", ".join(f"{t * 1000:.0f} ms" for t in select_times)
-        + f" (median {statistics.median(select_times) * 1000:.0f} ms; target < 200 ms); {executions} executions"
+        + f" (median {statistics.median(select_times) * 1000:.0f} ms; target < 200 ms)"
+        + f"; {executions} executions"
     )
 
 

@@ -22,12 +22,14 @@ import httpx
 from cavra_contracts.approvals import ApprovalExpiredV1, ApprovalRefusedV1
 from cavra_contracts.deliveries import AUDIT_SOURCE, DeliverMessageV1, MessageDeliveredV1
 from cavra_contracts.envelope import make_envelope
+from cavra_contracts.notifications import DeliveryOptions, NotificationDeliveredV1
 from cavra_contracts.retries import RetryExecutedV1, RetryExecutionRefusedV1, sha256_hex
 from cavra_runtime.bus import Bus
 from tests.integration.test_notification_delivery import SIGNING_SECRET
 from tests.support.auth import create_token
 from tests.support.fake_providers import FakeProviders
 from tests.support.harness import FakeClock, eventually, gateway_client, running_service, stored_events
+from tests.support.plans import planned
 
 AD = "/runtime/go-pilot/rollback-drill-notifications/acknowledgements/audit-delivery"
 JOB_ID = "gordackdelivery-00000000000000a1"
@@ -314,3 +316,41 @@ async def test_a_request_expires_undecided_and_a_later_denial_revokes_an_approva
         expired = await w.wait_events(ApprovalExpiredV1, 1)
         assert [e["stage"] for e in expired] == ["decide"]
         assert len(w.fake.requests_for("webhook")) == 1, "nothing re-sent"
+
+
+async def test_a_notification_plan_route_is_retried_as_a_job_of_its_own(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    np = "/runtime/go-pilot/rollback-drill-notifications"
+    async with world(nats_url, database_url, tmp_path) as w:
+        w.fake.script("webhook", [503])
+        event = planned(7, providers=("webhook",), delivery=DeliveryOptions(retries=0))
+        await w.bus.publish(make_envelope(event, producer="router"))
+        await w.wait_events(NotificationDeliveredV1, 1)
+        plan = (await w.operator.post(f"{np}/delivery-retry-plan", json={"retry_policy": IMMEDIATE})).json()[
+            "plan"
+        ]
+        [decision] = plan["retry_decisions"]
+        assert (decision["delivery_id"], decision["plan_id"]) == (event.plan.plan_id, event.plan.plan_id)
+        await w.post(
+            w.acker, f"retry-plans/{plan['retry_plan_id']}/acknowledgements", {"provider": "webhook"}
+        )
+        approval_plan = (
+            await w.post(w.operator, "retry-execution-approval-plan", {"family": "notification"})
+        )["plan"]
+        await w.post(
+            w.approver,
+            f"retry-execution-approval-plans/{approval_plan['approval_plan_id']}/decisions",
+            {"provider": "webhook"},
+        )
+        live = await w.operator.post(
+            f"{np}/delivery-retry-worker-run", json={"execute": True, "retry_policy": IMMEDIATE}
+        )
+        assert live.json()["run"]["summary"]["selected_retry_count"] == 1, live.text
+        [executed] = await w.wait_events(RetryExecutedV1, 1)
+        assert executed["execution_status"] == "delivered"
+        assert len(await w.events(NotificationDeliveredV1)) == 1, "the plan's delivery event stays the plan's"
+        [retried] = [e for e in await w.events(MessageDeliveredV1) if e["job_id"].startswith("retry-")]
+        assert retried["success"] is True and retried["kind"] == "rollback_drill_notification_retry"
+        first, again = w.fake.requests_for("webhook")
+        assert again.body["data"]["plan_id"] == first.body["data"]["plan_id"] == event.plan.plan_id

@@ -47,6 +47,9 @@ def test_a_plan_retry_is_a_job_of_its_own_that_never_speaks_for_the_plan() -> No
     original = jobs.plan_job(event)
     retry = jobs.plan_job(event, retry=("retry-0000000000000002", "hook_b", plan_id, 1))
     assert original.record_plan_id == plan_id and retry.record_plan_id is None
+    assert "job_id" not in original.ids and retry.ids["job_id"] == "retry-0000000000000002", (
+        "its own record id"
+    )
     assert {t.provider for t in original.targets} == {"hook_a", "hook_b"}
     assert {t.provider for t in retry.targets} == {"hook_b"}
     assert retry.stored is not None and original.stored is not None

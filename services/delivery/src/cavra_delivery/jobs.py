@@ -140,7 +140,8 @@ def plan_job(
         targets=targets,
         message=compose.PlanMessage.of(plan, planned.content),
         options=planned.delivery,
-        ids={"plan_id": plan.plan_id, "schedule_id": plan.schedule_id},
+        ids={"plan_id": plan.plan_id, "schedule_id": plan.schedule_id}
+        | ({"job_id": job_id} if retry else {}),
         about=f"plan/{plan.plan_id}",
         announce=announce,
         record_plan_id=None if retry else plan.plan_id,
