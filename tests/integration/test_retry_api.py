@@ -14,8 +14,9 @@ import pytest
 
 from cavra_contracts.approvals import APPROVAL_STATES_MESSAGE, RETRY_ACK_STATES_MESSAGE
 from cavra_contracts.families import FAMILY_SPECS
+from cavra_contracts.retries import RetryExecutedV1
 from cavra_gateway.routes.retries import FAMILY_PATHS
-from tests.support.harness import FakeClock, eventually, gateway_client, running_service
+from tests.support.harness import FakeClock, eventually, gateway_client, running_service, stored_events
 
 AD = "/runtime/go-pilot/rollback-drill-notifications/acknowledgements/audit-delivery"
 NP = "/runtime/go-pilot/rollback-drill-notifications"
@@ -174,3 +175,45 @@ async def test_a_worker_schedule_runs_the_worker_on_its_own(
         assert scheduled["dry_run"] is True and scheduled["schedule"]["cadence"] == "half_hourly"
         later = (await client.get(f"{NP}/retries/audit/worker-schedule")).json()["schedule"]
         assert later["due_at"] == "2026-11-01T13:00:00+00:00"
+
+
+async def test_an_execution_whose_command_was_lost_is_given_up_and_announced(
+    nats_url: str, database_url: str
+) -> None:
+    clock = FakeClock()
+    async with api(nats_url, database_url, clock) as client:
+        conn = await asyncpg.connect(database_url)
+        try:  # a live run's execution whose ExecuteRetryV1 was dead-lettered: pending, nothing will complete it
+            await conn.execute(
+                """INSERT INTO delivery.retry_executions (execution_id, family, run_id, retry_plan_id, origin_job_id,
+                       provider, attempt, retry_job_id, digest, execution_status, executed_at, executed_by, document)
+                   VALUES ('gordackexecdeliveryexec-0000000000000001', 'executive_report', 'run-1', 'plan-1',
+                           'gordackexecsched-1', 'webhook', 1, 'retry-0000000000000001', 'd', 'pending', $1, 'olivia',
+                           jsonb_build_object('execution_id', 'gordackexecdeliveryexec-0000000000000001',
+                               'execution_status', 'pending', 'executed_at', $2::text, 'executed_by', 'olivia',
+                               'provider', 'webhook', 'run_id', 'run-1', 'skipped', ''))""",
+                clock(),
+                clock().isoformat(),
+            )
+        finally:
+            await conn.close()
+        clock.advance(minutes=119)
+
+        async def statuses() -> list[tuple[str, str]]:
+            items = (
+                await client.get(f"{AD}/retry-executions", params={"family": "executive_report"})
+            ).json()["items"]
+            return [(item["execution_status"], item["skipped"]) for item in items]
+
+        await eventually(lambda: _holds(statuses, [("pending", "")]), what="the pending execution")
+        clock.advance(minutes=2)  # past CAVRA_RETRY_EXECUTION_LOST_MINUTES (120)
+        await eventually(lambda: _holds(statuses, [("skipped", "execution_lost")]), what="the lost execution")
+        [event] = [e.payload for e in await stored_events(nats_url, RetryExecutedV1.MESSAGE.subject)]
+        assert (event["execution_status"], event["record"]["metadata_kind"]) == (
+            "skipped",
+            FAMILY_SPECS["executive_report"].execution_kind,
+        )
+
+
+async def _holds(read: Any, expected: list[tuple[str, str]]) -> bool:
+    return bool(await read() == expected)

@@ -467,3 +467,16 @@ async def executions(
     )
     total = await conn.fetchval(f"SELECT count(*) FROM retry_executions WHERE {where}", family, run_id)
     return list(rows), int(total)
+
+
+async def lost_executions(conn: asyncpg.Connection, before: datetime, batch: int) -> list[asyncpg.Record]:
+    """Executions still pending since before ``before``, locked; other replicas skip them."""
+    return list(
+        await conn.fetch(
+            f"""SELECT {EXECUTION_COLUMNS} FROM retry_executions
+                WHERE execution_status = 'pending' AND executed_at < $1
+                ORDER BY executed_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            before,
+            batch,
+        )
+    )

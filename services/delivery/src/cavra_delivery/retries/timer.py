@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 import structlog
 
 from cavra_contracts.actors import system_actor
 from cavra_contracts.approvals import ApprovalExpiredV1
 from cavra_contracts.families import family_spec
-from cavra_contracts.retries import RetryPolicyV1, WorkerRunCompletedV1, WorkerScheduleV1, hash_id
+from cavra_contracts.families import family_spec as spec_of
+from cavra_contracts.retries import (
+    RetryExecutedV1,
+    RetryPolicyV1,
+    WorkerRunCompletedV1,
+    WorkerScheduleV1,
+    hash_id,
+)
+from cavra_contracts.timestamps import iso
 from cavra_delivery import SERVICE
 from cavra_delivery.retries import approval_repository as approvals_repo
 from cavra_delivery.retries import records, workers
@@ -27,12 +36,18 @@ from cavra_delivery.retries.handlers import RetryDeps
 log = structlog.get_logger()
 
 
-async def run_timer(deps: RetryDeps, stop: asyncio.Event, *, tick_seconds: float, batch: int) -> None:
-    """Run due schedules and expire approvals until ``stop``."""
+async def run_timer(
+    deps: RetryDeps, stop: asyncio.Event, *, tick_seconds: float, batch: int, lost_after: timedelta
+) -> None:
+    """Run due schedules, expire approvals and give up lost executions until ``stop``."""
     while not stop.is_set():
         ran = 0
         try:
-            ran = await run_due(deps, batch) + await expire_due(deps, batch)
+            ran = (
+                await run_due(deps, batch)
+                + await expire_due(deps, batch)
+                + await give_up_lost(deps, batch, lost_after)
+            )
         except Exception as exc:  # database away: try again next tick
             log.warning("retry.timer_failed", error_class=type(exc).__name__)
         if ran >= batch:
@@ -107,4 +122,39 @@ async def expire_due(deps: RetryDeps, batch: int) -> int:
                 stage="execute" if row["state"] == "approved" else "decide",
             )
             await emit(conn, event, None, f"approval/{row['approval_id']}")
+    return len(rows)
+
+
+async def give_up_lost(deps: RetryDeps, batch: int, lost_after: timedelta) -> int:
+    """Executions pending longer than ``lost_after`` (their command was dead-lettered) become
+    ``skipped`` (``execution_lost``), each an event; the attempt may then be run again."""
+    async with deps.pool.acquire() as conn, conn.transaction():
+        now = deps.clock()
+        rows = await repo.lost_executions(conn, now - lost_after, batch)
+        for row in rows:
+            document = dict(row["document"]) | {
+                "execution_status": "skipped",
+                "skipped": "execution_lost",
+                "completed_at": iso(now),
+            }
+            done = {
+                "execution_status": "skipped",
+                "skipped": "execution_lost",
+                "completed_at": now,
+                "delivery_success": None,
+                "delivery_record_id": None,
+                "execution_hash": "",
+                "document": document,
+            }
+            if not await repo.complete_execution(conn, row["execution_id"], done):
+                continue
+            spec = spec_of(row["family"])
+            event = RetryExecutedV1(
+                record=records.execution_record(spec, document),
+                family=spec.name,
+                execution_id=row["execution_id"],
+                execution_status="skipped",
+            )
+            await emit(conn, event, None, f"retry/{row['execution_id']}")
+            log.warning("retry.execution_lost", execution_id=row["execution_id"], family=row["family"])
     return len(rows)

@@ -34,7 +34,11 @@ def retries_wiring(
 
     async def timer(stop: asyncio.Event) -> None:
         await run_timer(
-            deps, stop, tick_seconds=settings.retry_tick_seconds, batch=settings.retry_timer_batch
+            deps,
+            stop,
+            tick_seconds=settings.retry_tick_seconds,
+            batch=settings.retry_timer_batch,
+            lost_after=timedelta(minutes=settings.retry_execution_lost_minutes),
         )
 
     return Wiring(
