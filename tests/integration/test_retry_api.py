@@ -4,6 +4,7 @@ family's worker run on its own (the timer, on a clock the test moves)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -183,17 +184,27 @@ async def test_an_execution_whose_command_was_lost_is_given_up_and_announced(
     clock = FakeClock()
     async with api(nats_url, database_url, clock) as client:
         conn = await asyncpg.connect(database_url)
-        try:  # a live run's execution whose ExecuteRetryV1 was dead-lettered: pending, nothing will complete it
+        # A live run's execution whose ExecuteRetryV1 was dead-lettered: pending, nothing completes it.
+        execution_id = "gordackexecdeliveryexec-0000000000000001"
+        document = {
+            "execution_id": execution_id,
+            "execution_status": "pending",
+            "executed_at": clock().isoformat(),
+            "executed_by": "olivia",
+            "provider": "webhook",
+            "run_id": "run-1",
+            "skipped": "",
+        }
+        try:
             await conn.execute(
-                """INSERT INTO delivery.retry_executions (execution_id, family, run_id, retry_plan_id, origin_job_id,
-                       provider, attempt, retry_job_id, digest, execution_status, executed_at, executed_by, document)
-                   VALUES ('gordackexecdeliveryexec-0000000000000001', 'executive_report', 'run-1', 'plan-1',
-                           'gordackexecsched-1', 'webhook', 1, 'retry-0000000000000001', 'd', 'pending', $1, 'olivia',
-                           jsonb_build_object('execution_id', 'gordackexecdeliveryexec-0000000000000001',
-                               'execution_status', 'pending', 'executed_at', $2::text, 'executed_by', 'olivia',
-                               'provider', 'webhook', 'run_id', 'run-1', 'skipped', ''))""",
+                """INSERT INTO delivery.retry_executions (execution_id, family, run_id, retry_plan_id,
+                       origin_job_id, provider, attempt, retry_job_id, digest, execution_status, executed_at,
+                       executed_by, document)
+                   VALUES ($1, 'executive_report', 'run-1', 'plan-1', 'gordackexecsched-1', 'webhook', 1,
+                           'retry-0000000000000001', 'd', 'pending', $2, 'olivia', $3::text::jsonb)""",
+                execution_id,
                 clock(),
-                clock().isoformat(),
+                json.dumps(document),
             )
         finally:
             await conn.close()
