@@ -21,6 +21,7 @@ from cavra_delivery.jobs import Job
 from cavra_delivery.pipeline import Pipeline
 from cavra_delivery.retries import records
 from cavra_delivery.retries import repository as repo
+from cavra_delivery.retries import runs_repository as runs_repo
 from cavra_delivery.retries.events import emit
 from cavra_runtime.dispatch import Message
 
@@ -42,7 +43,7 @@ async def execute_retry(
 ) -> None:
     command = message.contract
     async with pool.acquire() as conn:
-        execution = await repo.execution(conn, command.execution_id)
+        execution = await runs_repo.execution(conn, command.execution_id)
         stored = await repo.job(conn, execution["document"]["latest_delivery_id"]) if execution else None
     if execution is None or execution["execution_status"] != "pending":
         return  # unknown, or completed by an earlier pass
@@ -99,7 +100,7 @@ async def execute_retry(
     spec = family_spec(command.family)
     document["public_evidence_refs"] = records.evidence_refs(spec, document)
     async with pool.acquire() as conn, conn.transaction():
-        done = await repo.complete_execution(
+        done = await runs_repo.complete_execution(
             conn,
             command.execution_id,
             {

@@ -24,7 +24,7 @@ from cavra_contracts.retries import (
 from cavra_contracts.timestamps import iso
 from cavra_delivery.retries import approval_repository as approvals_repo
 from cavra_delivery.retries import records
-from cavra_delivery.retries import repository as repo
+from cavra_delivery.retries import runs_repository as runs_repo
 from cavra_delivery.retries.events import emit
 
 log = structlog.get_logger()
@@ -86,7 +86,7 @@ async def start(
     cause: Envelope | None,
 ) -> dict[str, RefusalReason]:
     """Store, consume and command ``documents``; the refused ones by execution id, with the reason."""
-    inserted = await repo.insert_executions(conn, documents, now)
+    inserted = await runs_repo.insert_executions(conn, documents, now)
     refused: dict[str, RefusalReason] = {
         d["execution_id"]: "already_executing" for d in documents if d["execution_id"] not in inserted
     }
@@ -99,7 +99,7 @@ async def start(
         consumed = await approvals_repo.consume_many(conn, wanted, now)
         lost = [execution_id for approval_id, execution_id in wanted.items() if approval_id not in consumed]
         if lost:
-            await repo.delete_executions(conn, lost)
+            await runs_repo.delete_executions(conn, lost)
             refused |= dict.fromkeys(lost, "approval_consumed")
     for document in documents:
         execution_id = document["execution_id"]

@@ -42,6 +42,7 @@ from cavra_contracts.timestamps import iso
 from cavra_delivery.retries import approval_repository as approvals_repo
 from cavra_delivery.retries import governance, records, workers
 from cavra_delivery.retries import repository as repo
+from cavra_delivery.retries import runs_repository as runs_repo
 from cavra_delivery.retries.events import emit
 from cavra_runtime.dispatch import HandlerTable, Message
 from cavra_runtime.inbox import once
@@ -137,7 +138,7 @@ async def on_set_schedule(message: Message[SetWorkerScheduleV1], deps: RetryDeps
             return
         now = deps.clock()
         _, due_at = window(now, command.schedule.interval_minutes)
-        await repo.upsert_schedule(
+        await runs_repo.upsert_schedule(
             conn, command.family, schedule, command.policy.model_dump(), due_at, now, command.actor.actor
         )
         view = schedule | {"due_at": iso(due_at), "updated_by": command.actor.actor}
@@ -221,10 +222,10 @@ async def worker_runs(query: WorkerRunsQueryV1, deps: RetryDeps) -> QueryReplyV1
     history_schema = spec.worker_run_schema.replace("worker-run.v1", "worker-history.v1")
     async with deps.pool.acquire() as conn:
         if query.dashboard:
-            totals = await repo.run_totals(conn, query.family)
-            latest, _ = await repo.runs(conn, query.family, None, 10, 0)
+            totals = await runs_repo.run_totals(conn, query.family)
+            latest, _ = await runs_repo.runs(conn, query.family, None, 10, 0)
         else:
-            rows, total = await repo.runs(conn, query.family, query.dry_run, query.limit, query.offset)
+            rows, total = await runs_repo.runs(conn, query.family, query.dry_run, query.limit, query.offset)
     if query.dashboard:
         result: dict[str, Any] = {
             "schema_version": spec.worker_run_schema.replace("worker-run.v1", "worker-dashboard.v1"),
@@ -258,7 +259,7 @@ async def worker_runs(query: WorkerRunsQueryV1, deps: RetryDeps) -> QueryReplyV1
 
 async def retry_executions(query: RetryExecutionsQueryV1, deps: RetryDeps) -> QueryReplyV1:
     async with deps.pool.acquire() as conn:
-        rows, total = await repo.executions(conn, query.family, query.run_id, query.limit, query.offset)
+        rows, total = await runs_repo.executions(conn, query.family, query.run_id, query.limit, query.offset)
     items = [row["document"] for row in rows]
     return QueryReplyV1(
         ok=True, result={"items": items, "total": total, "limit": query.limit, "offset": query.offset}
@@ -278,7 +279,7 @@ async def approvals(query: ApprovalsQueryV1, deps: RetryDeps) -> QueryReplyV1:
 
 async def worker_schedule(query: WorkerScheduleQueryV1, deps: RetryDeps) -> QueryReplyV1:
     async with deps.pool.acquire() as conn:
-        row = await repo.schedule(conn, query.family)
+        row = await runs_repo.schedule(conn, query.family)
     view = None
     if row is not None:
         view = dict(row) | {"due_at": iso(row["due_at"]), "updated_at": iso(row["updated_at"])}

@@ -29,7 +29,7 @@ from cavra_contracts.timestamps import iso
 from cavra_delivery import SERVICE
 from cavra_delivery.retries import approval_repository as approvals_repo
 from cavra_delivery.retries import records, workers
-from cavra_delivery.retries import repository as repo
+from cavra_delivery.retries import runs_repository as runs_repo
 from cavra_delivery.retries.events import emit
 from cavra_delivery.retries.handlers import RetryDeps
 
@@ -59,11 +59,11 @@ async def run_timer(
 async def run_due(deps: RetryDeps, batch: int) -> int:
     """Scheduled worker runs of at most ``batch`` due families, one transaction; how many ran."""
     async with deps.pool.acquire() as conn:
-        if not await repo.any_schedule_due(conn, deps.clock()):
+        if not await runs_repo.any_schedule_due(conn, deps.clock()):
             return 0
         async with conn.transaction():
             now = deps.clock()
-            rows = await repo.due_schedules(conn, now, batch)
+            rows = await runs_repo.due_schedules(conn, now, batch)
             for row in rows:
                 spec = family_spec(row["family"])
                 schedule = WorkerScheduleV1(
@@ -97,7 +97,7 @@ async def run_due(deps: RetryDeps, batch: int) -> int:
                     actor=actor,
                 )
                 await emit(conn, event, None, f"retries/{spec.name}")
-                await repo.schedule_ran(
+                await runs_repo.schedule_ran(
                     conn, spec.name, workers.next_due(row["due_at"], row["interval_minutes"], now)
                 )
                 log.info(
@@ -130,7 +130,7 @@ async def give_up_lost(deps: RetryDeps, batch: int, lost_after: timedelta) -> in
     ``skipped`` (``execution_lost``), each an event; the attempt may then be run again."""
     async with deps.pool.acquire() as conn, conn.transaction():
         now = deps.clock()
-        rows = await repo.lost_executions(conn, now - lost_after, batch)
+        rows = await runs_repo.lost_executions(conn, now - lost_after, batch)
         for row in rows:
             document = dict(row["document"]) | {
                 "execution_status": "skipped",
@@ -146,7 +146,7 @@ async def give_up_lost(deps: RetryDeps, batch: int, lost_after: timedelta) -> in
                 "execution_hash": "",
                 "document": document,
             }
-            if not await repo.complete_execution(conn, row["execution_id"], done):
+            if not await runs_repo.complete_execution(conn, row["execution_id"], done):
                 continue
             spec = spec_of(row["family"])
             event = RetryExecutedV1(

@@ -33,6 +33,7 @@ from cavra_contracts.timestamps import iso
 from cavra_delivery.retries import approval_repository as approvals_repo
 from cavra_delivery.retries import executions, records
 from cavra_delivery.retries import repository as repo
+from cavra_delivery.retries import runs_repository as runs_repo
 from cavra_delivery.retries.events import emit
 
 log = structlog.get_logger()
@@ -243,7 +244,7 @@ async def run_worker(
         "follow_up_actions": follow_ups[:MAX_RECORD_LIST_ITEMS],
         "controls": records.CONTROLS,
     }
-    await repo.insert_run(
+    await runs_repo.insert_run(
         conn,
         {
             "run_id": run_id,
@@ -261,7 +262,7 @@ async def run_worker(
         },
     )
     if request.schedule.enabled and not request.scheduled:
-        await repo.upsert_schedule(
+        await runs_repo.upsert_schedule(
             conn,
             spec.name,
             {**request.schedule.model_dump(), "cadence": request.schedule.cadence_name()},
