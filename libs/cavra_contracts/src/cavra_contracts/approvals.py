@@ -10,6 +10,7 @@ execution whose digest differs from the approved one is refused. Every refusal a
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import ClassVar, Final, Literal, get_args
 
 from pydantic import Field
@@ -71,11 +72,11 @@ def approval_action(*, approved: bool, acked: bool, require_retry_ack: bool) -> 
     return "request_approval"
 
 
-def separation_problem(approver: str, *, requested_by: str, acknowledged_by: str) -> str | None:
-    """Why ``approver`` may not decide, or ``None``: never the requester nor the acknowledger."""
+def separation_problem(approver: str, *, requested_by: str, acknowledged_by: Collection[str]) -> str | None:
+    """Why ``approver`` may not decide, or ``None``: never the requester nor an acknowledger of the retry."""
     if approver == requested_by:
         return f"{approver} requested this approval and cannot decide it (separation of duties)"
-    if acknowledged_by and approver == acknowledged_by:
+    if approver in acknowledged_by:
         return f"{approver} acknowledged this retry and cannot approve it (separation of duties)"
     return None
 

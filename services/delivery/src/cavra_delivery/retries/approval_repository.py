@@ -33,17 +33,16 @@ async def insert_ack(conn: asyncpg.Connection, ack: Mapping[str, Any]) -> bool:
     return inserted is not None
 
 
-async def latest_ack(
-    conn: asyncpg.Connection, family: str, origin_job_id: str, provider: str
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        """SELECT acknowledgement_state, acknowledged_by, digest FROM retry_acks
-           WHERE family = $1 AND origin_job_id = $2 AND provider = $3
-           ORDER BY acknowledged_at DESC, acknowledgement_id LIMIT 1""",
+async def acknowledgers(conn: asyncpg.Connection, family: str, origin_job_id: str, provider: str) -> set[str]:
+    """Everyone who acknowledged a retry of this failed delivery and provider (whatever the state)."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT acknowledged_by FROM retry_acks
+           WHERE family = $1 AND origin_job_id = $2 AND provider = $3""",
         family,
         origin_job_id,
         provider,
     )
+    return {row["acknowledged_by"] for row in rows}
 
 
 async def latest_decisions(conn: asyncpg.Connection, family: str, limit: int) -> list[dict[str, Any]]:
@@ -68,7 +67,7 @@ async def acks_for(conn: asyncpg.Connection, family: str) -> dict[tuple[str, str
     """The latest acknowledgement of every (origin job, provider) of the family."""
     rows = await conn.fetch(
         """SELECT DISTINCT ON (origin_job_id, provider) origin_job_id, provider, acknowledgement_state,
-                  acknowledged_by
+                  acknowledged_by, digest
            FROM retry_acks WHERE family = $1
            ORDER BY origin_job_id, provider, acknowledged_at DESC, acknowledgement_id""",
         family,

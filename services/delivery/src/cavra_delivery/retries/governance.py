@@ -112,7 +112,11 @@ async def approval_plan(
     for decision in latest:
         key = (decision["origin_job_id"], decision["provider"])
         ack = acks.get(key)
-        acked = ack is not None and ack["acknowledgement_state"] in ACKED_STATES
+        acked = (  # the acknowledgement of exactly this retry: a later attempt needs its own
+            ack is not None
+            and ack["acknowledgement_state"] in ACKED_STATES
+            and ack["digest"] == decision["digest"]
+        )
         action = approval_action(
             approved=decision["digest"] in approved, acked=acked, require_retry_ack=command.require_retry_ack
         )
@@ -240,10 +244,8 @@ async def decide(
         return refused(
             409, "not_decidable", f"candidate {provider} is {row['action']}: no approval request to decide"
         )
-    ack = await repo.latest_ack(conn, spec.name, row["origin_job_id"], provider)
-    problem = separation_problem(
-        by, requested_by=approval["requested_by"], acknowledged_by=ack["acknowledged_by"] if ack else ""
-    )
+    acknowledgers = await repo.acknowledgers(conn, spec.name, row["origin_job_id"], provider)
+    problem = separation_problem(by, requested_by=approval["requested_by"], acknowledged_by=acknowledgers)
     if problem is not None:
         return refused(403, "separation_of_duties", problem)
     state = command.approval_state
