@@ -26,7 +26,7 @@ from cavra_contracts.retries import (
     window,
 )
 from cavra_delivery.retries.records import evidence_refs, payload_key
-from cavra_delivery.retries.workers import follow_up, gate, next_due
+from cavra_delivery.retries.workers import counting, follow_up, gate, next_due
 
 AUDIT = FAMILY_SPECS["audit"]
 EXECUTIVE = FAMILY_SPECS["executive_report"]
@@ -253,3 +253,15 @@ def test_a_schedule_moves_to_the_next_slot_after_now() -> None:
 
 def test_the_backoff_is_capped_at_a_year() -> None:
     assert backoff_minutes(10_080, 10.0, 100) == 525_600
+
+
+def test_the_approval_that_counts_is_a_usable_one_of_the_same_digest_whatever_came_later() -> None:
+    usable = candidate(ordinal=1, approval_id="current")
+    stale = candidate(ordinal=1, approval_id="stale", approved_digest="d0")  # decided later, another digest
+    consumed = candidate(ordinal=2, approval_id="used", approval_state="consumed")
+    expired = candidate(ordinal=2, approval_id="late", execute_by=NOW - timedelta(minutes=1))
+    [first, second] = counting([stale, usable, expired, consumed], NOW)
+    assert (first["approval_id"], second["approval_id"]) == ("current", "late")
+    chosen = gate(AUDIT, "run", [first, second], dry_run=False, limit=5, now=NOW)
+    assert [d["digest"] for d in chosen.selected] == ["d1"] and chosen.approval == {"d1": "current"}
+    assert [r.reason for r in chosen.refused] == ["approval_expired"]

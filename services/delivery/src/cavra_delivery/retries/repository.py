@@ -236,18 +236,19 @@ async def approved_retry_decisions(
     conn: asyncpg.Connection, retry_plan_id: str, family: str
 ) -> list[dict[str, Any]]:
     """The plan's retry decisions that have an approval (approved, consumed already, or expired after
-    its approval), with the approval that counts: an unconsumed one first, then the latest."""
+    its approval): one row per decision and approval, latest decided first
+    (:func:`cavra_delivery.retries.workers.counting` picks the one that counts)."""
     prefixed = ", ".join(f"d.{name.strip()}" for name in DECISION_COLUMNS.split(","))
     return _digested(
         await conn.fetch(
-            f"""SELECT DISTINCT ON (d.ordinal) {prefixed}, a.approval_id, a.digest AS approved_digest,
+            f"""SELECT {prefixed}, a.approval_id, a.digest AS approved_digest,
                        a.execute_by, a.state AS approval_state, a.decision_id
                 FROM approvals a JOIN retry_decisions d
                   ON d.family = a.family AND d.origin_job_id = a.origin_job_id AND d.provider = a.provider
                 WHERE a.family = $2 AND (a.state IN ('approved', 'consumed')
                       OR (a.state = 'expired' AND a.execute_by IS NOT NULL))
                   AND d.retry_plan_id = $1 AND d.action = 'retry'
-                ORDER BY d.ordinal, (a.state = 'approved') DESC, a.decided_at DESC""",
+                ORDER BY d.ordinal, a.decided_at DESC""",
             retry_plan_id,
             family,
         )

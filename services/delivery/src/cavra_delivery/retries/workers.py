@@ -74,6 +74,32 @@ class Selection:
     expired: list[ApprovalExpiredV1] = field(default_factory=list)
 
 
+def _rank(row: dict[str, Any], now: datetime) -> int:
+    same = row["approved_digest"] == row["digest"]
+    usable = row["execute_by"] is not None and row["execute_by"] >= now
+    order = {
+        ("approved", True, True): 0,
+        ("approved", True, False): 1,
+        ("consumed", True, False): 2,
+        ("consumed", True, True): 2,
+        ("expired", True, False): 3,
+        ("expired", True, True): 3,
+    }
+    if (row["approval_state"], same, usable) in order:
+        return order[(row["approval_state"], same, usable)]
+    return 4 if row["approval_state"] == "approved" else 5
+
+
+def counting(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Per decision (rows of one decision and each of its approvals, latest decided first), the approval
+    that counts: a usable approval of its digest, else the one that explains a refusal (the same digest
+    expired, consumed; another digest), in decision order."""
+    by_ordinal: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_ordinal.setdefault(row["ordinal"], []).append(row)
+    return [min(group, key=lambda row: _rank(row, now)) for _, group in sorted(by_ordinal.items())]
+
+
 def gate(
     spec: FamilySpec,
     run_id: str,
@@ -193,11 +219,11 @@ async def run_worker(
     )
     limit = request.max_retry_deliveries
     if dry_run or spec.gate == "none":
-        candidates = [dict(row) for row in await repo.retry_decisions(conn, plan["retry_plan_id"], limit)]
+        candidates = await repo.retry_decisions(conn, plan["retry_plan_id"], limit)
     else:
-        candidates = [
-            dict(row) for row in await repo.approved_retry_decisions(conn, plan["retry_plan_id"], spec.name)
-        ]
+        candidates = counting(
+            await repo.approved_retry_decisions(conn, plan["retry_plan_id"], spec.name), now
+        )
     chosen = gate(spec, run_id, candidates, dry_run=dry_run, limit=limit, now=now)
     for expired in chosen.expired:
         await approvals_repo.expire(conn, expired.approval_id)
