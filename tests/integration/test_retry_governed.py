@@ -304,6 +304,15 @@ async def test_a_request_expires_undecided_and_a_later_denial_revokes_an_approva
         assert live["run"]["summary"]["selected_retry_count"] == 0, "a denial revokes the approval"
         assert live["run"]["follow_up_actions"][0]["approval_state"] == "approval_required"
 
+        own = (await w.post(w.approver, "retry-execution-approval-plan", {}))["plan"]
+        self_requested = await w.approver.post(
+            f"{AD}/retry-execution-approval-plans/{own['approval_plan_id']}/decisions",
+            json={"provider": "webhook"},
+        )
+        assert (
+            self_requested.status_code == 403 and "requested" in self_requested.json()["errors"][0]["message"]
+        )
+
         fresh = (await w.post(w.operator, "retry-execution-approval-plan", {}))["plan"]
         [row] = fresh["approval_decisions"]
         assert (row["action"], row["digest"]) == ("request_approval", decision["digest"])
@@ -314,7 +323,7 @@ async def test_a_request_expires_undecided_and_a_later_denial_revokes_an_approva
         )
         assert late.status_code == 409, late.text
         expired = await w.wait_events(ApprovalExpiredV1, 1)
-        assert [e["stage"] for e in expired] == ["decide"]
+        assert {e["stage"] for e in expired} == {"decide"}
         assert len(w.fake.requests_for("webhook")) == 1, "nothing re-sent"
 
 
