@@ -53,8 +53,8 @@ CREATE TABLE retry_decisions (
     payload_hash         text        NOT NULL,
     attempt              integer     NOT NULL,      -- the attempt a retry would be
     -- its digest is not stored: cavra_contracts.retries.retry_digest(family, origin_job_id, provider,
-    -- payload_hash, attempt), so the plan statement hashes nothing
-    ids                  jsonb       NOT NULL DEFAULT '{}',
+    -- payload_hash, attempt), so the plan statement hashes nothing; its family ids are its latest job's
+    -- (delivery_jobs.ids)
     PRIMARY KEY (retry_plan_id, ordinal)
 );
 -- No index beside the primary key: a plan writes 100,000 decisions in one statement, and every read

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from cavra_delivery.retries.repository import DECISION_COLUMNS, with_digest
+from cavra_delivery.retries.repository import DECISION_COLUMNS, DECISION_JOIN, with_digest
 
 
 async def insert_ack(conn: asyncpg.Connection, ack: Mapping[str, Any]) -> bool:
@@ -48,11 +48,11 @@ async def acknowledgers(conn: asyncpg.Connection, family: str, origin_job_id: st
 async def latest_decisions(conn: asyncpg.Connection, family: str, limit: int) -> list[dict[str, Any]]:
     """The latest decision per (origin job, provider) over the family's retry plans, when it is a
     ``retry`` or a ``wait`` (a suppressed chain cannot be approved), oldest keys first."""
-    prefixed = ", ".join(f"d.{name.strip()}" for name in DECISION_COLUMNS.split(","))
     rows = await conn.fetch(
         f"""SELECT * FROM (
-                    SELECT DISTINCT ON (d.origin_job_id, d.provider) {prefixed}
+                    SELECT DISTINCT ON (d.origin_job_id, d.provider) {DECISION_COLUMNS}, p.generated_at
                     FROM retry_decisions d JOIN retry_plans p ON p.retry_plan_id = d.retry_plan_id
+                    {DECISION_JOIN}
                     WHERE d.family = $1
                     ORDER BY d.origin_job_id, d.provider, p.generated_at DESC, d.retry_plan_id DESC
                 ) latest WHERE action IN ('retry', 'wait')

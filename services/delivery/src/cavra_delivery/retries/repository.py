@@ -74,7 +74,7 @@ WITH job_provider AS (
     GROUP BY d.job_id, d.provider
 ), attempts AS (
     SELECT j.origin_job_id, jp.provider, j.job_id AS latest_job_id, jp.at AS latest_at, jp.codes,
-           j.payload_hash, j.ids, j.attempt AS max_attempt, jp.delivered AS latest_delivered,
+           j.payload_hash, j.attempt AS max_attempt, jp.delivered AS latest_delivered,
            count(*) FILTER (WHERE NOT jp.delivered) OVER chain AS retry_count,
            row_number() OVER chain AS newest
     FROM job_provider jp JOIN delivery_jobs j ON j.job_id = jp.job_id
@@ -94,7 +94,7 @@ WITH job_provider AS (
 ), inserted AS (
     INSERT INTO retry_decisions (retry_plan_id, ordinal, family, origin_job_id, provider, action, reason,
         retry_count, max_retry_attempts, retry_delay_minutes, latest_job_id, latest_delivery_at,
-        next_retry_at, failed_status_codes, payload_hash, attempt, ids)
+        next_retry_at, failed_status_codes, payload_hash, attempt)
     SELECT $1, row_number() OVER (ORDER BY c.origin_job_id, c.provider), $3, c.origin_job_id, c.provider,
            c.action,
            CASE c.action WHEN 'suppress' THEN 'maximum retry attempts ' || $4 || ' reached'
@@ -102,7 +102,7 @@ WITH job_provider AS (
                          THEN 'retry delay ' || floor(c.delay)::bigint || ' minutes has not elapsed'
                          ELSE $8 END,
            c.retry_count, $4, floor(c.delay)::integer, c.latest_job_id, c.latest_at, c.next_at, c.codes,
-           c.payload_hash, c.max_attempt + 1, c.ids
+           c.payload_hash, c.max_attempt + 1
     FROM acted c
     RETURNING action
 )
@@ -123,10 +123,12 @@ PLAN_COLUMNS = (
     "retryable_count, waiting_count, suppressed_count"
 )
 DECISION_COLUMNS = (
-    "retry_plan_id, ordinal, family, origin_job_id, provider, action, reason, retry_count, "
-    "max_retry_attempts, retry_delay_minutes, latest_job_id, latest_delivery_at, next_retry_at, "
-    "failed_status_codes, payload_hash, attempt, ids"
+    "d.retry_plan_id, d.ordinal, d.family, d.origin_job_id, d.provider, d.action, d.reason, d.retry_count, "
+    "d.max_retry_attempts, d.retry_delay_minutes, d.latest_job_id, d.latest_delivery_at, d.next_retry_at, "
+    "d.failed_status_codes, d.payload_hash, d.attempt, COALESCE(j.ids, '{}'::jsonb) AS ids"
 )
+"""A decision as read (alias ``d``, with :data:`DECISION_JOIN`): its family ids are its job's."""
+DECISION_JOIN = "LEFT JOIN delivery_jobs j ON j.job_id = d.latest_job_id"
 
 
 async def generate_plan(
@@ -172,8 +174,8 @@ async def decisions(
 ) -> list[dict[str, Any]]:
     return _digested(
         await conn.fetch(
-            f"SELECT {DECISION_COLUMNS} FROM retry_decisions WHERE retry_plan_id = $1 "
-            "ORDER BY ordinal LIMIT $2 OFFSET $3",
+            f"SELECT {DECISION_COLUMNS} FROM retry_decisions d {DECISION_JOIN} WHERE d.retry_plan_id = $1 "
+            "ORDER BY d.ordinal LIMIT $2 OFFSET $3",
             retry_plan_id,
             limit,
             offset,
@@ -186,8 +188,9 @@ async def decision_for(
 ) -> dict[str, Any] | None:
     """The plan's decision for ``provider`` (and the origin job, when given): the first by ordinal."""
     row = await conn.fetchrow(
-        f"SELECT {DECISION_COLUMNS} FROM retry_decisions WHERE retry_plan_id = $1 AND provider = $2 "
-        "AND ($3 = '' OR origin_job_id = $3) ORDER BY ordinal LIMIT 1",
+        f"SELECT {DECISION_COLUMNS} FROM retry_decisions d {DECISION_JOIN} WHERE d.retry_plan_id = $1 "
+        "AND d.provider = $2 "
+        "AND ($3 = '' OR d.origin_job_id = $3) ORDER BY d.ordinal LIMIT 1",
         retry_plan_id,
         provider,
         origin_job_id,
@@ -214,14 +217,14 @@ async def retry_decisions(conn: asyncpg.Connection, retry_plan_id: str, limit: i
     after = 0
     while len(found) < limit and after < last:  # bounded: decision_count / SELECTION_PAGE ranges
         rows = await conn.fetch(
-            f"""SELECT {DECISION_COLUMNS} FROM retry_decisions d
-                WHERE retry_plan_id = $1 AND ordinal > $3 AND ordinal <= $3 + $4 AND action = 'retry'
+            f"""SELECT {DECISION_COLUMNS} FROM retry_decisions d {DECISION_JOIN}
+                WHERE d.retry_plan_id = $1 AND d.ordinal > $3 AND d.ordinal <= $3 + $4 AND d.action = 'retry'
                   AND NOT EXISTS (
                     SELECT 1 FROM retry_executions e
                     WHERE e.family = d.family AND e.origin_job_id = d.origin_job_id
                       AND e.provider = d.provider AND e.attempt = d.attempt
                       AND e.execution_status <> 'skipped')
-                ORDER BY ordinal LIMIT $2""",
+                ORDER BY d.ordinal LIMIT $2""",
             retry_plan_id,
             limit - len(found),
             after,
@@ -238,13 +241,13 @@ async def approved_retry_decisions(
     """The plan's retry decisions that have an approval (approved, consumed already, or expired after
     its approval): one row per decision and approval, latest decided first
     (:func:`cavra_delivery.retries.workers.counting` picks the one that counts)."""
-    prefixed = ", ".join(f"d.{name.strip()}" for name in DECISION_COLUMNS.split(","))
     return _digested(
         await conn.fetch(
-            f"""SELECT {prefixed}, a.approval_id, a.digest AS approved_digest,
+            f"""SELECT {DECISION_COLUMNS}, a.approval_id, a.digest AS approved_digest,
                        a.execute_by, a.state AS approval_state, a.decision_id
                 FROM approvals a JOIN retry_decisions d
                   ON d.family = a.family AND d.origin_job_id = a.origin_job_id AND d.provider = a.provider
+                {DECISION_JOIN}
                 WHERE a.family = $2 AND (a.state IN ('approved', 'consumed')
                       OR (a.state = 'expired' AND a.execute_by IS NOT NULL))
                   AND d.retry_plan_id = $1 AND d.action = 'retry'
