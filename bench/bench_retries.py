@@ -6,7 +6,7 @@ the executive report family (100,000 stored jobs, one failed webhook delivery ea
 into the service's tables) and times, in this process against PostgreSQL:
 
 1. The retry plan: one INSERT ... SELECT that groups the failed deliveries by chain and provider,
-   decides retry / wait / suppress, digests and stores every decision, plus the plan row. Target < 1 s.
+   decides retry / wait / suppress and stores every decision, plus the plan row. Target < 1 s.
 2. A live worker run selecting 25 (the family has no gate): its embedded fresh plan, the selection,
    25 execution rows, 25 ExecuteRetryV1 commands in the outbox and the run row, in one transaction.
    Shown whole and without the embedded plan (the part the 25 add). Target < 200 ms for the latter.
