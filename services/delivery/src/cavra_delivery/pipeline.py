@@ -98,7 +98,7 @@ class Pipeline:
         async with _keep_alive(heartbeat, self.heartbeat_seconds):
             async with asyncio.timeout(self.database_timeout_seconds), self.pool.acquire() as conn:
                 if job.stored is not None:  # kept first: a retry re-sends exactly this message
-                    await retries_repo.store_job(conn, job, self.clock())
+                    await retries_repo.store_job(conn, job, self.clock(), pattern)
                 done = {
                     row["delivery_id"]: scrub_outcome(RouteOutcome.from_row(row), pattern)[0]
                     for row in await repo.final_outcomes(conn, job.job_id)

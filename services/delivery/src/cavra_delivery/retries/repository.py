@@ -5,6 +5,7 @@ and executions are in :mod:`~cavra_delivery.retries.runs_repository`, approvals 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from cavra_contracts.retries import MAX_BACKOFF_MINUTES, retry_digest
+from cavra_delivery.connectors.redaction import scrub
 
 if TYPE_CHECKING:
     from cavra_delivery.jobs import Job
@@ -30,10 +32,15 @@ def with_digest(row: Mapping[str, Any]) -> dict[str, Any]:
     return decision
 
 
-async def store_job(conn: asyncpg.Connection, job: Job, now: datetime) -> None:
-    """Keep the job's message (once: a redelivered job keeps its first row)."""
+async def store_job(
+    conn: asyncpg.Connection, job: Job, now: datetime, pattern: re.Pattern[str] | None
+) -> None:
+    """Keep the job's message (once: a redelivered job keeps its first row), with any secret inside its
+    chosen strings redacted like its evidence (``pattern``: the pipeline's secret pattern)."""
     stored = job.stored
     assert stored is not None
+    message, _ = scrub(stored.message, pattern)
+    ids, _ = scrub(dict(job.ids), pattern)
     await conn.execute(
         """INSERT INTO delivery_jobs (job_id, source, origin_job_id, attempt, message_type, message,
                                       payload_hash, ids, created_at)
@@ -44,9 +51,9 @@ async def store_job(conn: asyncpg.Connection, job: Job, now: datetime) -> None:
         stored.origin_job_id,
         stored.attempt,
         stored.message_type,
-        json.dumps(stored.message, separators=(",", ":")),
+        json.dumps(message, separators=(",", ":")),
         stored.payload_hash,
-        json.dumps(dict(job.ids), separators=(",", ":")),
+        json.dumps(ids, separators=(",", ":")),
         now,
     )
 
