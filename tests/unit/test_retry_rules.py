@@ -241,6 +241,20 @@ def test_payload_keys_and_evidence_refs_follow_spec_3_0b() -> None:
         "go-rollback-drill-retry-worker://gordackworker-1",
         "go-rollback-drill-audit-delivery://retry-1",
     ]
+    escalation = evidence_refs(
+        FAMILY_SPECS["recovery_escalation"],
+        {"run_id": "w-1", "plan_id": "gordackrecoveryesc-1", "delivery_metadata_id": "rcd-x-1"},
+    )
+    assert escalation == [
+        "go-rollback-drill-recovery-escalation-retry-worker://w-1",
+        "go-rollback-drill-recovery-escalation://gordackrecoveryesc-1",
+        "connector-delivery://rcd-x-1",
+    ]
+    executive = evidence_refs(EXECUTIVE, {"run_id": "w-2", "subject_ids": {"run_id": "gordackexecsched-1"}})
+    assert executive == [
+        "go-rollback-drill-executive-delivery-retry-worker://w-2",
+        "go-rollback-drill-executive-report-schedule-run://gordackexecsched-1",
+    ]
 
 
 def test_a_schedule_moves_to_the_next_slot_after_now() -> None:

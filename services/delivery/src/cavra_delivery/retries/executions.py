@@ -65,6 +65,12 @@ def execution_document(
         "origin_job_id": decision["origin_job_id"],
         "latest_delivery_id": decision["latest_delivery_id"],
         "provider": decision["provider"],
+        "subject_ids": {
+            name: decision[name]
+            for name in ("plan_id", "schedule_id", "audit_id", "run_id")
+            if decision.get(name)
+        },
+        "plan_id": decision.get("plan_id", ""),
         "attempt": decision["attempt"],
         "digest": decision["digest"],
         "payload_hash": decision["payload_hash"],

@@ -144,13 +144,29 @@ def run_record(spec: FamilySpec, run: Mapping[str, Any]) -> EvidenceRecordV1:
     )
 
 
+_WORKER_REF = {
+    "audit": "go-rollback-drill-retry-worker",
+    "recovery_escalation": "go-rollback-drill-recovery-escalation-retry-worker",
+    "executive_report": "go-rollback-drill-executive-delivery-retry-worker",
+}
+_SUBJECT_REF = {
+    "audit": ("go-rollback-drill-audit-delivery", "delivery_plan_id"),
+    "recovery_escalation": ("go-rollback-drill-recovery-escalation", "plan_id"),
+    "executive_report": ("go-rollback-drill-executive-report-schedule-run", "schedule_run_id"),
+}
+"""Spec §3.16 / §3.22 evidence ref schemes of the original's families (worker run; what was re-sent)."""
+
+
 def evidence_refs(spec: FamilySpec, execution: Mapping[str, Any]) -> list[str]:
-    """Spec §3.16 ``public_evidence_refs``; a ref without an id is dropped."""
+    """Spec §3.16, §3.22 ``public_evidence_refs`` in the family's schemes; a ref without an id is dropped."""
     family = spec.name.replace("_", "-")
+    worker = _WORKER_REF.get(spec.name, f"go-rollback-drill-{family}-retry-worker")
+    scheme, key = _SUBJECT_REF.get(spec.name, (f"go-rollback-drill-{family}-delivery", "delivery_plan_id"))
+    subject = execution.get(key) or execution.get("subject_ids", {}).get(key.removeprefix("schedule_")) or ""
     refs = [
-        f"go-rollback-drill-retry-worker://{execution['run_id']}",
+        f"{worker}://{execution['run_id']}",
         f"go-rollback-drill-retry-approval://{execution.get('approval_decision_id') or ''}",
-        f"go-rollback-drill-{family}-delivery://{execution.get('delivery_plan_id') or ''}",
+        f"{scheme}://{subject}",
         f"connector-delivery://{execution.get('delivery_metadata_id') or ''}",
     ]
     return [ref for ref in refs if not ref.endswith("://")]
