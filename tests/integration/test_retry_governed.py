@@ -22,8 +22,9 @@ import httpx
 from cavra_contracts.approvals import ApprovalExpiredV1, ApprovalRefusedV1
 from cavra_contracts.deliveries import AUDIT_SOURCE, DeliverMessageV1, MessageDeliveredV1
 from cavra_contracts.envelope import make_envelope
+from cavra_contracts.families import FAMILY_SPECS
 from cavra_contracts.notifications import DeliveryOptions, NotificationDeliveredV1
-from cavra_contracts.retries import RetryExecutedV1, RetryExecutionRefusedV1, sha256_hex
+from cavra_contracts.retries import RetryExecutedV1, RetryExecutionRefusedV1, decide, sha256_hex
 from cavra_runtime.bus import Bus
 from tests.integration.test_notification_delivery import SIGNING_SECRET
 from tests.support.auth import create_token
@@ -363,3 +364,43 @@ async def test_a_notification_plan_route_is_retried_as_a_job_of_its_own(
         assert retried["success"] is True and retried["kind"] == "rollback_drill_notification_retry"
         first, again = w.fake.requests_for("webhook")
         assert again.body["data"]["plan_id"] == first.body["data"]["plan_id"] == event.plan.plan_id
+
+
+async def test_the_plan_statement_waits_out_the_backoff_like_the_rules(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with world(nats_url, database_url, tmp_path) as w:
+        w.fake.script("webhook", [503])
+        await w.fail_delivery()
+        failed_at = w.clock()
+        policy = {"retry_delay_minutes": 15, "backoff_multiplier": 2}
+        [waiting] = (await w.post(w.operator, "retry-plan", {"retry_policy": policy}))["plan"][
+            "retry_decisions"
+        ]
+        action, reason, delay, next_at = decide(
+            retry_count=1,
+            latest_failure_at=failed_at,
+            now=w.clock(),
+            max_retry_attempts=3,
+            base_delay=15,
+            multiplier=2,
+            spec=FAMILY_SPECS["audit"],
+        )
+        assert (waiting["action"], waiting["reason"], waiting["retry_delay_minutes"]) == (
+            action,
+            reason,
+            int(delay),
+        )
+        assert (action, waiting["next_retry_at"]) == ("wait", next_at.isoformat())
+        assert waiting["reason"] == "retry delay 15 minutes has not elapsed"
+        w.clock.advance(minutes=15)
+        [due] = (await w.post(w.operator, "retry-plan", {"retry_policy": policy}))["plan"]["retry_decisions"]
+        assert (due["action"], due["reason"]) == (
+            "retry",
+            "failed acknowledgement audit delivery is eligible for retry",
+        )
+        dry = await w.post(w.operator, "worker-run", {"retry_policy": policy})
+        assert (
+            dry["run"]["summary"]["waiting_retry_count"] == 0
+            and dry["run"]["summary"]["retryable_count"] == 1
+        )
