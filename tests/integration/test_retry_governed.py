@@ -404,3 +404,24 @@ async def test_the_plan_statement_waits_out_the_backoff_like_the_rules(
             dry["run"]["summary"]["waiting_retry_count"] == 0
             and dry["run"]["summary"]["retryable_count"] == 1
         )
+
+
+async def test_old_decisions_are_pruned_and_the_plan_keeps_its_counts(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with world(nats_url, database_url, tmp_path) as w:
+        w.fake.script("webhook", [503])
+        await w.fail_delivery()
+        plan = (await w.post(w.operator, "retry-plan", {"retry_policy": IMMEDIATE}))["plan"]
+        path = f"{AD}/retry-plans/{plan['retry_plan_id']}"
+        w.clock.advance(days=29)
+        stored = (await w.operator.get(path)).json()["plan"]
+        assert len(stored["retry_decisions"]) == 1 and stored["decisions_pruned_at"] is None
+        w.clock.advance(days=1, minutes=1)  # past CAVRA_RETRY_DECISION_RETENTION_DAYS (30)
+
+        async def pruned() -> bool:
+            return bool((await w.operator.get(path)).json()["plan"]["decisions_pruned_at"])
+
+        await eventually(pruned, what="the plan's decisions pruned")
+        kept = (await w.operator.get(path)).json()["plan"]
+        assert (kept["retry_decisions"], kept["decision_count"], kept["retryable_count"]) == ([], 1, 1)

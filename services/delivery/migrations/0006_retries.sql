@@ -30,9 +30,11 @@ CREATE TABLE retry_plans (
     decision_count   integer     NOT NULL,
     retryable_count  integer     NOT NULL,
     waiting_count    integer     NOT NULL,
-    suppressed_count integer     NOT NULL
+    suppressed_count integer     NOT NULL,
+    decisions_pruned_at timestamptz                -- its decisions were deleted (retention); counts stay
 );
 CREATE INDEX retry_plans_family ON retry_plans (family, generated_at DESC);
+CREATE INDEX retry_plans_unpruned ON retry_plans (generated_at) WHERE decisions_pruned_at IS NULL;
 
 -- One row per (origin job, provider) that failed, per plan; its digest binds an approval to exactly it.
 CREATE TABLE retry_decisions (

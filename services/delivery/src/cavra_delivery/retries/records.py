@@ -88,6 +88,7 @@ def plan_document(
         "base_retry_delay_minutes": policy["retry_delay_minutes"],
         "allow_immediate_retry": policy["allow_immediate_retry"],
         "backoff_multiplier": policy["backoff_multiplier"],
+        "decisions_pruned_at": iso(plan["decisions_pruned_at"]) if plan.get("decisions_pruned_at") else None,
         "retry_decisions": [decision_view(row) for row in decisions[:MAX_RECORD_LIST_ITEMS]],
         "controls": CONTROLS,
     }

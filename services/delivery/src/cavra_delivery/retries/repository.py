@@ -127,7 +127,7 @@ RETURNING retry_plan_id
 
 PLAN_COLUMNS = (
     "retry_plan_id, family, generated_at, generated_by, policy, alert_level, decision_count, "
-    "retryable_count, waiting_count, suppressed_count"
+    "retryable_count, waiting_count, suppressed_count, decisions_pruned_at"
 )
 DECISION_COLUMNS = (
     "d.retry_plan_id, d.ordinal, d.family, d.origin_job_id, d.provider, d.action, d.reason, d.retry_count, "
@@ -263,3 +263,20 @@ async def approved_retry_decisions(
             family,
         )
     )
+
+
+async def prune_decisions(conn: asyncpg.Connection, before: datetime, now: datetime) -> int:
+    """Delete the decisions of the oldest plan generated before ``before`` (its counts stay); how many
+    plans were pruned (0 or 1). Another replica skips a plan this one prunes."""
+    plan_id = await conn.fetchval(
+        """SELECT retry_plan_id FROM retry_plans WHERE decisions_pruned_at IS NULL AND generated_at < $1
+           ORDER BY generated_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
+        before,
+    )
+    if plan_id is None:
+        return 0
+    await conn.execute("DELETE FROM retry_decisions WHERE retry_plan_id = $1", plan_id)
+    await conn.execute(
+        "UPDATE retry_plans SET decisions_pruned_at = $2 WHERE retry_plan_id = $1", plan_id, now
+    )
+    return 1

@@ -29,6 +29,7 @@ from cavra_contracts.timestamps import iso
 from cavra_delivery import SERVICE
 from cavra_delivery.retries import approval_repository as approvals_repo
 from cavra_delivery.retries import records, workers
+from cavra_delivery.retries import repository as repo
 from cavra_delivery.retries import runs_repository as runs_repo
 from cavra_delivery.retries.events import emit
 from cavra_delivery.retries.handlers import RetryDeps
@@ -37,9 +38,16 @@ log = structlog.get_logger()
 
 
 async def run_timer(
-    deps: RetryDeps, stop: asyncio.Event, *, tick_seconds: float, batch: int, lost_after: timedelta
+    deps: RetryDeps,
+    stop: asyncio.Event,
+    *,
+    tick_seconds: float,
+    batch: int,
+    lost_after: timedelta,
+    retention: timedelta = timedelta(days=30),
 ) -> None:
-    """Run due schedules, expire approvals and give up lost executions until ``stop``."""
+    """Run due schedules, expire approvals, give up lost executions and prune old decisions until
+    ``stop``."""
     while not stop.is_set():
         ran = 0
         try:
@@ -47,6 +55,7 @@ async def run_timer(
                 await run_due(deps, batch)
                 + await expire_due(deps, batch)
                 + await give_up_lost(deps, batch, lost_after)
+                + await prune_one(deps, retention)
             )
         except Exception as exc:  # database away: try again next tick
             log.warning("retry.timer_failed", error_class=type(exc).__name__)
@@ -158,3 +167,10 @@ async def give_up_lost(deps: RetryDeps, batch: int, lost_after: timedelta) -> in
             await emit(conn, event, None, f"retry/{row['execution_id']}")
             log.warning("retry.execution_lost", execution_id=row["execution_id"], family=row["family"])
     return len(rows)
+
+
+async def prune_one(deps: RetryDeps, retention: timedelta) -> int:
+    """The decisions of one retry plan older than ``retention`` are deleted (its counts stay)."""
+    async with deps.pool.acquire() as conn, conn.transaction():
+        now = deps.clock()
+        return await repo.prune_decisions(conn, now - retention, now)

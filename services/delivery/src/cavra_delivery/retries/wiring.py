@@ -39,6 +39,7 @@ def retries_wiring(
             tick_seconds=settings.retry_tick_seconds,
             batch=settings.retry_timer_batch,
             lost_after=timedelta(minutes=settings.retry_execution_lost_minutes),
+            retention=timedelta(days=settings.retry_decision_retention_days),
         )
 
     return Wiring(
