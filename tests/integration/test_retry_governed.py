@@ -201,6 +201,7 @@ async def test_one_governed_retry_re_sends_the_failed_payload_once_across_two_re
         assert live["run"]["summary"]["approval_pending_count"] == 0
         [result] = live["retry_results"]
         assert result["execution_record"]["execution_status"] == "pending"
+        assert result["execution_metadata"]["metadata_kind"] == FAMILY_SPECS["audit"].execution_kind
 
         again = await w.post(w.operator, "worker-run", {"execute": True, "retry_policy": IMMEDIATE})
         assert again["run"]["summary"]["selected_retry_count"] == 0

@@ -310,7 +310,7 @@ async def _start_all(
 ) -> list[dict[str, Any]]:
     """The selected retries: ``dry_run`` (nothing written), or pending executions and their commands."""
     if request.dry_run:
-        return [{"decision": d, "execution_record": None, "skipped": "dry_run"} for d in chosen.selected]
+        return [_result(request.spec, d, None, "dry_run") for d in chosen.selected]
     documents = [
         executions.execution_document(
             request.spec,
@@ -325,13 +325,30 @@ async def _start_all(
     ]
     refused = await executions.start(conn, request.spec, documents, now, cause) if documents else {}
     return [
-        {
-            "decision": decision,
-            "execution_record": None if document["execution_id"] in refused else document,
-            "skipped": refused.get(document["execution_id"], ""),
-        }
+        _result(
+            request.spec,
+            decision,
+            None if document["execution_id"] in refused else document,
+            refused.get(document["execution_id"], ""),
+        )
         for decision, document in zip(chosen.selected, documents, strict=True)
     ]
+
+
+def _result(
+    spec: FamilySpec, decision: dict[str, Any], execution: dict[str, Any] | None, skipped: str
+) -> dict[str, Any]:
+    """One ``retry_results`` item in the spec's shape (§1.4 #16): the delivery is not known yet (the
+    execution completes it; ``GET .../retry-executions?run_id=``)."""
+    return {
+        "decision": decision,
+        "delivery_plan": {"delivery_plan_id": execution["retry_job_id"]} if execution else None,
+        "delivery": None,
+        "delivery_metadata": None,
+        "execution_record": execution,
+        "execution_metadata": records.execution_record(spec, execution).document() if execution else None,
+        "skipped": skipped,
+    }
 
 
 def next_due(due_at: datetime, interval_minutes: int, now: datetime) -> datetime:
