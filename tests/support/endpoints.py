@@ -49,6 +49,47 @@ def drill_body(**changes: Any) -> dict[str, Any]:
     }
 
 
+AUDIT_DELIVERY = f"{NOTIFICATIONS}/acknowledgements/audit-delivery"
+
+
+def retry_endpoints() -> tuple[Endpoint, ...]:
+    """Retry plan and worker run of every family, the worker schedule, and governed execution."""
+    from cavra_gateway.routes.retries import FAMILY_PATHS  # the one table of retry paths
+
+    rows: list[Endpoint] = []
+    for plan_path, run_path in FAMILY_PATHS.values():
+        rows.append(Endpoint("POST", plan_path, "operator", "manage_retries", {}))
+        rows.append(Endpoint("POST", run_path, "operator", "manage_retries", {}))
+    return (
+        *rows,
+        Endpoint(
+            "PUT",
+            f"{NOTIFICATIONS}/retries/{{family}}/worker-schedule",
+            "operator",
+            "manage_retries",
+            {"schedule": {"interval_minutes": 30, "enabled": False}},
+            {"family": "audit"},
+        ),
+        Endpoint(
+            "POST",
+            f"{AUDIT_DELIVERY}/retry-plans/{{retry_plan_id}}/acknowledgements",
+            "operator",
+            "manage_retries",
+            {"provider": "webhook"},
+            {"retry_plan_id": "gordackretry-0000000000000000"},
+        ),
+        Endpoint("POST", f"{AUDIT_DELIVERY}/retry-execution-approval-plan", "operator", "manage_retries", {}),
+        Endpoint(
+            "POST",
+            f"{AUDIT_DELIVERY}/retry-execution-approval-plans/{{approval_plan_id}}/decisions",
+            "approver",
+            "approve_retries",
+            {"provider": "webhook"},
+            {"approval_plan_id": "gordackretryapproval-0000000000000000"},
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One mutating endpoint: ``route`` is its OpenAPI template, ``path`` a concrete request path."""
@@ -229,6 +270,8 @@ MUTATING: tuple[Endpoint, ...] = (
         {"provider": "webhook"},
         {"plan_id": "gordackrecoveryesc-0000000000000000"},
     ),
+
+    *retry_endpoints(),
 )
 
 OTHERWISE_AUTHENTICATED: frozenset[str] = frozenset(

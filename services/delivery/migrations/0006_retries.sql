@@ -30,11 +30,13 @@ CREATE TABLE retry_plans (
     decision_count   integer     NOT NULL,
     retryable_count  integer     NOT NULL,
     waiting_count    integer     NOT NULL,
-    suppressed_count integer     NOT NULL
+    suppressed_count integer     NOT NULL,
+    decisions_pruned_at timestamptz                -- its decisions were deleted (retention); counts stay
 );
 CREATE INDEX retry_plans_family ON retry_plans (family, generated_at DESC);
+CREATE INDEX retry_plans_unpruned ON retry_plans (generated_at) WHERE decisions_pruned_at IS NULL;
 
--- One row per (origin job, provider) that failed, per plan; digest binds an approval to exactly it.
+-- One row per (origin job, provider) that failed, per plan; its digest binds an approval to exactly it.
 CREATE TABLE retry_decisions (
     retry_plan_id        text        NOT NULL,
     ordinal              integer     NOT NULL,
@@ -52,12 +54,13 @@ CREATE TABLE retry_decisions (
     failed_status_codes  integer[]   NOT NULL,
     payload_hash         text        NOT NULL,
     attempt              integer     NOT NULL,      -- the attempt a retry would be
-    digest               text        NOT NULL,
-    ids                  jsonb       NOT NULL DEFAULT '{}',
+    -- its digest is not stored: cavra_contracts.retries.retry_digest(family, origin_job_id, provider,
+    -- payload_hash, attempt), so the plan statement hashes nothing; its family ids are its latest job's
+    -- (delivery_jobs.ids)
     PRIMARY KEY (retry_plan_id, ordinal)
 );
-CREATE INDEX retry_decisions_key ON retry_decisions (family, origin_job_id, provider);
-CREATE INDEX retry_decisions_digest ON retry_decisions (digest);
+-- No index beside the primary key: a plan writes 100,000 decisions in one statement, and every read
+-- is of one plan (a page by ordinal, or the few keys that have an approval: a hash join).
 
 CREATE TABLE worker_runs (
     run_id                  text        PRIMARY KEY,

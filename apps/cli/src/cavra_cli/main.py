@@ -14,6 +14,7 @@ from cavra_cli.escalations import escalation_app
 from cavra_cli.executive import executive_app
 from cavra_cli.reporting import reporting_app
 from cavra_cli.reports import runtime_app
+from cavra_cli.retries import retries_app
 from cavra_cli.tokens import tokens_app
 from cavra_runtime import services
 
@@ -27,6 +28,7 @@ app.add_typer(runtime_app, name="runtime")
 app.add_typer(reporting_app, name="reporting")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.add_typer(retries_app, name="retries")
 
 
 @app.command()

@@ -17,6 +17,7 @@ from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.pipeline import Pipeline
 from cavra_delivery.recovery.wiring import recovery_wiring
 from cavra_delivery.registry import ConnectorRegistry
+from cavra_delivery.retries.wiring import retries_wiring
 from cavra_delivery.settings import DeliverySettings
 from cavra_runtime.dispatch import bind_table
 from cavra_runtime.ports import Infrastructure
@@ -59,13 +60,20 @@ async def bootstrap(
         jobs = subscriptions.delivery_jobs(settings.ack_wait_seconds, jobs_at_once)
         health = health_wiring(runtime, settings, registry, clock, ack_wait_seconds=settings.ack_wait_seconds)
         recovery = recovery_wiring(runtime, settings, registry, clock)
+        retries = retries_wiring(runtime, settings, clock)
         yield Wiring(
             consumers=[
                 (plans, bind_table(handlers.PLANNED_NOTIFICATIONS, deps)),
                 (jobs, bind_table(handlers.JOBS, deps)),
                 *health.consumers,
                 *recovery.consumers,
+                *retries.consumers,
             ],
-            queries={**bind_queries(handlers.QUERIES, deps), **health.queries, **recovery.queries},
-            workers=[*health.workers],
+            queries={
+                **bind_queries(handlers.QUERIES, deps),
+                **health.queries,
+                **recovery.queries,
+                **retries.queries,
+            },
+            workers=[*health.workers, *retries.workers],
         )

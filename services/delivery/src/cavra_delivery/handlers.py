@@ -15,11 +15,13 @@ from cavra_contracts.notifications import (
     NotificationPlannedV1,
 )
 from cavra_contracts.queries import QueryReplyV1
+from cavra_contracts.retries import ExecuteRetryV1
 from cavra_delivery import jobs, records
 from cavra_delivery import repository as repo
 from cavra_delivery.connectors import quarantine
 from cavra_delivery.pipeline import Pipeline, route_delivery
 from cavra_delivery.registry import ConnectorRegistry, routable_providers
+from cavra_delivery.retries.execute import execute_retry
 from cavra_runtime.dispatch import HandlerTable, Message
 from cavra_runtime.service import QueryTable
 
@@ -43,10 +45,18 @@ async def on_deliver_message(message: Message[DeliverMessageV1], deps: Deps) -> 
     await deps.pipeline.deliver(jobs.message_job(message.contract), message.envelope, message.heartbeat)
 
 
+async def on_execute_retry(message: Message[ExecuteRetryV1], deps: Deps) -> None:
+    """One retry of a failed job's provider, through the same pipeline (cavra_delivery.retries)."""
+    await execute_retry(message, deps.pool, deps.pipeline, deps.clock)
+
+
 PLANNED_NOTIFICATIONS: HandlerTable[Deps] = {NotificationPlannedV1: on_notification_planned}
 """Handlers of the delivery service's plan consumer."""
 
-JOBS: HandlerTable[Deps] = {DeliverMessageV1: on_deliver_message}
+JOBS: HandlerTable[Deps] = {
+    DeliverMessageV1: on_deliver_message,
+    ExecuteRetryV1: on_execute_retry,
+}
 """Handlers of the delivery service's job consumer (commands)."""
 
 

@@ -9,7 +9,7 @@ command another; the pipeline never asks which. Delivery ids are ``job_id:target
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -22,6 +22,7 @@ from cavra_contracts.notifications import (
     NotificationDeliveredV1,
     NotificationPlannedV1,
 )
+from cavra_contracts.retries import sha256_hex
 from cavra_delivery import compose
 from cavra_delivery.connectors.notification import Notification
 from cavra_delivery.targets import Target
@@ -36,6 +37,18 @@ class MessageBuilder(Protocol):
     def notification(
         self, target: Target, *, delivery: str, now: datetime, ack_url: str | None
     ) -> Notification: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """How a job is kept (``delivery_jobs``): its message, so a retry re-sends exactly it."""
+
+    message_type: str
+    message: Mapping[str, Any]
+    payload_hash: str
+    """SHA-256 of the canonical JSON of what it sends (alike for every retry of the same message)."""
+    origin_job_id: str
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +70,29 @@ class Job:
     announce: Announce
     record_plan_id: str | None = None
     """The plan this job is, when it is a plan's (its record is the plan's record), else ``None``."""
+    stored: Stored | None = field(default=None)
+    """Its ``delivery_jobs`` row (``None``: not kept)."""
 
 
-def plan_job(planned: NotificationPlannedV1) -> Job:
-    """A plan's deliverable routes as a job whose id is the plan's id."""
+def _kept(contract: Contract, sent: Any, job_id: str, origin: str | None, attempt: int) -> Stored:
+    return Stored(
+        message_type=contract.MESSAGE.schema_version,
+        message=contract.model_dump(mode="json"),
+        payload_hash=sha256_hex(sent),
+        origin_job_id=origin or job_id,
+        attempt=attempt,
+    )
+
+
+def plan_job(
+    planned: NotificationPlannedV1,
+    *,
+    retry: tuple[str, str, str, int] | None = None,
+) -> Job:
+    """A plan's deliverable routes as a job whose id is the plan's id; ``retry`` = (job id, provider,
+    origin job id, attempt): only that provider's routes, under the retry's own job id."""
     plan = planned.plan
+    job_id, only, origin, attempt = retry or (plan.plan_id, "", None, 0)
     targets = tuple(
         Target(
             key=decision.route_key,
@@ -73,9 +104,22 @@ def plan_job(planned: NotificationPlannedV1) -> Job:
             ack_link=True,
         )
         for decision in plan.deliverable()
+        if not only or decision.provider == only
     )
 
     def announce(record: Mapping[str, Any], deliveries: list[dict[str, Any]]) -> Contract:
+        if retry is not None:  # a retry is a job of its own: the plan's delivery event stays the plan's
+            return MessageDeliveredV1.model_validate(
+                {
+                    "job_id": job_id,
+                    "source": NOTIFICATION_SOURCE,
+                    "kind": "rollback_drill_notification_retry",
+                    "event_type": NOTIFICATION_EVENT_TYPE,
+                    "success": record["delivery_success"],
+                    "record_id": record["record_id"],
+                    "deliveries": deliveries,
+                }
+            )
         return NotificationDeliveredV1.model_validate(
             {
                 "plan_id": plan.plan_id,
@@ -87,24 +131,29 @@ def plan_job(planned: NotificationPlannedV1) -> Job:
             }
         )
 
+    sent = {"plan": plan.model_dump(mode="json"), "content": planned.content.model_dump(mode="json")}
     return Job(
-        job_id=plan.plan_id,
+        job_id=job_id,
         source=NOTIFICATION_SOURCE,
         noun="plan",
         event_type=NOTIFICATION_EVENT_TYPE,
         targets=targets,
         message=compose.PlanMessage.of(plan, planned.content),
         options=planned.delivery,
-        ids={"plan_id": plan.plan_id, "schedule_id": plan.schedule_id},
+        ids={"plan_id": plan.plan_id, "schedule_id": plan.schedule_id}
+        | ({"job_id": job_id} if retry else {}),
         about=f"plan/{plan.plan_id}",
         announce=announce,
-        record_plan_id=plan.plan_id,
+        record_plan_id=None if retry else plan.plan_id,
+        stored=_kept(planned, sent, job_id, origin, attempt),
     )
 
 
-def message_job(command: DeliverMessageV1) -> Job:
-    """A DeliverMessageV1 command as a job; its targets get ack links when it asks for them."""
+def message_job(command: DeliverMessageV1, *, retry: tuple[str, str, str, int] | None = None) -> Job:
+    """A DeliverMessageV1 command as a job; its targets get ack links when it asks for them.
+    ``retry`` as for :func:`plan_job`."""
     content = command.content
+    job_id, only, origin, attempt = retry or (command.job_id, "", None, 0)
     targets = tuple(
         Target(
             key=target.target_key,
@@ -116,12 +165,13 @@ def message_job(command: DeliverMessageV1) -> Job:
             ack_link=command.ack_links and bool(target.route_id),
         )
         for target in command.targets
+        if not only or target.provider == only
     )
 
     def announce(record: Mapping[str, Any], deliveries: list[dict[str, Any]]) -> Contract:
         return MessageDeliveredV1.model_validate(
             {
-                "job_id": command.job_id,
+                "job_id": job_id,
                 "source": command.source,
                 "kind": content.kind,
                 "event_type": content.event_type,
@@ -132,16 +182,17 @@ def message_job(command: DeliverMessageV1) -> Job:
         )
 
     return Job(
-        job_id=command.job_id,
+        job_id=job_id,
         source=command.source,
         noun="job",
         event_type=content.event_type,
         targets=targets,
-        message=compose.JobMessage.of(command.job_id, content),
+        message=compose.JobMessage.of(job_id, content),
         options=command.delivery,
-        ids={"job_id": command.job_id, "kind": content.kind, **_shared_ids(targets)},
-        about=f"job/{command.job_id}",
+        ids={"job_id": job_id, "kind": content.kind, **_shared_ids(targets)},
+        about=f"job/{job_id}",
         announce=announce,
+        stored=_kept(command, content.model_dump(mode="json"), job_id, origin, attempt),
     )
 
 

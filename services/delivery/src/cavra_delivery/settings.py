@@ -40,6 +40,20 @@ class DeliverySettings(HealthSettings):
         """The policy's operations channels, normalised (empty: none named)."""
         return normalize_providers(p for p in self.recovery_escalation_providers.split(",") if p.strip())
 
+    retry_approval_decide_hours: float = Field(default=24.0, gt=0, le=24 * 90)
+    """CAVRA_RETRY_APPROVAL_DECIDE_HOURS: how long an approval request may be decided."""
+    retry_approval_execute_hours: float = Field(default=1.0, gt=0, le=24 * 30)
+    """CAVRA_RETRY_APPROVAL_EXECUTE_HOURS: how long an approval may be executed once approved."""
+    retry_tick_seconds: float = Field(default=5.0, ge=0.01, le=3600)
+    """How often the retry timer looks for due worker schedules and expired approvals."""
+    retry_timer_batch: int = Field(default=20, ge=1, le=1000)
+    retry_decision_retention_days: float = Field(default=30.0, ge=1, le=3650)
+    """CAVRA_RETRY_DECISION_RETENTION_DAYS: a retry plan's decisions are deleted after this long (every
+    worker run embeds a plan of every failed delivery); its counts and the execution records stay."""
+    retry_execution_lost_minutes: float = Field(default=120.0, ge=1, le=7 * 24 * 60)
+    """CAVRA_RETRY_EXECUTION_LOST_MINUTES: a retry execution still pending this long (its command was
+    dead-lettered) is recorded ``skipped`` (``execution_lost``), so the attempt may be run again."""
+
     @field_validator("public_base_url")
     @classmethod
     def _public_url(cls, value: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cavra_contracts.subjects import COMMAND_STREAM, EVENT_STREAM
 from cavra_delivery.handlers import CONSUMER, JOBS_CONSUMER
+from cavra_delivery.retries.handlers import RETRIES_CONSUMER
 from cavra_runtime.bus import ConsumerSpec
 
 
@@ -35,4 +36,17 @@ def delivery_jobs(ack_wait_seconds: float, concurrency: int) -> ConsumerSpec:
         batch=concurrency,
         max_deliver=20,
         nak_delays=(1.0, 2.0, 5.0, 10.0, 30.0),
+    )
+
+
+def retry_commands(ack_wait_seconds: float) -> ConsumerSpec:
+    """Retry plans, worker runs and governed execution from the gateway: a few at a time (a plan is
+    one statement over every failed delivery of its family)."""
+    return ConsumerSpec(
+        durable=RETRIES_CONSUMER,
+        stream=COMMAND_STREAM,
+        ack_wait_seconds=ack_wait_seconds,
+        concurrency=4,
+        batch=4,
+        max_deliver=10,
     )

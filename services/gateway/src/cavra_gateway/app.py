@@ -35,6 +35,9 @@ from cavra_gateway.routes import (
     slack,
 )
 from cavra_gateway.routes import recovery as recovery_routes
+
+from cavra_gateway.routes import approvals as retry_approvals
+from cavra_gateway.routes import retries as retry_routes
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus, ensure_bucket
 
@@ -104,6 +107,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(health_alerts.router)
 
     app.include_router(recovery_routes.router)
+
+    app.include_router(retry_routes.router)
+    app.include_router(retry_approvals.router)
     declare_auth_responses(app)
 
     @app.get("/", include_in_schema=False)

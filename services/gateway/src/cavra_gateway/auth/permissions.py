@@ -19,6 +19,7 @@ PERMISSIONS: Final[dict[str, Role]] = {
     "generate_escalation_plan": "operator",
     "generate_audit_package": "operator",
     "deliver_audit_package": "operator",
+    "manage_retries": "operator",
     "approve_retries": "approver",
     "manage_tokens": "admin",
 }
