@@ -7,7 +7,8 @@ report bench reuses), then times the recovery report:
 
 1. the delivery service's query handler alone (``RecoveryReportQueryV1``: every aggregate in one
    statement, the trends, the latest executions; then the escalation plan it implies);
-2. the same query over NATS request/reply to the delivery service running in this process.
+2. the same query over NATS request/reply to the delivery service running in this process;
+3. the executive report built on it, over HTTP (gateway -> reporting -> delivery), as JSON and as PDF.
 
 p50 / p95 over RUNS runs each. Loopback only; every loop is bounded.
 Run: ``.venv/bin/python bench/bench_recovery.py``.
@@ -37,9 +38,10 @@ from cavra_delivery.recovery.queries import recovery_report
 from cavra_runtime.bus import Bus
 from cavra_runtime.db import create_pool
 from cavra_runtime.migrate import migrate
-from tests.support.harness import FakeClock, running_service
+from tests.support.harness import FakeClock, gateway_client, running_service
 from tests.support.servers import session_servers
 
+AD = "/runtime/go-pilot/rollback-drill-notifications/acknowledgements/audit-delivery"
 EXECUTIONS = 100_000
 PLAYBOOKS = 10_000
 RUNS = 7
@@ -153,6 +155,32 @@ async def timed(label: str, call: Callable[[], Awaitable[Any]]) -> Any:
     return result
 
 
+async def executive_over_http(nats_url: str, database_url: str) -> None:
+    """3. The executive report over HTTP, as a reader gets it: gateway -> reporting service -> the
+    delivery service's recovery report (this period and the previous one) -> composed; then the same
+    report as a PDF (HTML + SVG charts through WeasyPrint). The delivery service is running."""
+    path = f"{AD}/recovery-executive-report"
+    async with (
+        running_service("reporting", nats_url, database_url, clock=FakeClock(NOW)),
+        gateway_client(nats_url, database_url) as client,
+    ):
+        await asyncio.sleep(0.5)
+
+        async def report_as(format_: str) -> Any:
+            response = await client.get(path, params={"format": format_}, timeout=60)
+            assert response.status_code == 200, response.text
+            return response
+
+        answer = await timed("executive report JSON over HTTP", lambda: report_as("json"))
+        summary = answer.json()["report"]["executive_summary"]
+        print(
+            f"  status {summary['status']}, {summary['execution_count']:,} executions, "
+            f"{len(answer.content) / 1024:.0f} KiB"
+        )
+        pdf = await timed("executive report PDF over HTTP", lambda: report_as("pdf"))
+        print(f"  {len(pdf.content) / 1024:.0f} KiB PDF")
+
+
 async def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with (
@@ -210,6 +238,7 @@ async def main() -> None:
                 await timed("recovery report over NATS request/reply", over_nats)
             finally:
                 await bus.close()
+            await executive_over_http(servers.nats_url, database_url)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -34,9 +34,8 @@ from cavra_gateway.routes import (
     schedules,
     slack,
 )
-from cavra_gateway.routes import recovery as recovery_routes
-
 from cavra_gateway.routes import approvals as retry_approvals
+from cavra_gateway.routes import recovery as recovery_routes
 from cavra_gateway.routes import retries as retry_routes
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus, ensure_bucket
