@@ -35,6 +35,7 @@ from cavra_contracts.limits import (
     MAX_TEXT_LENGTH,
 )
 from cavra_contracts.retries import RetryRequestRejectedV1
+from cavra_gateway.answers import answering, recorded
 from cavra_gateway.api_models import Accepted
 from cavra_gateway.auth import Approver, Operator, Viewer
 from cavra_gateway.deps import State
@@ -155,18 +156,10 @@ async def acknowledge_retry(
         subject=f"retry-plan/{retry_plan_id}",
     )
 
-    async def answer(told: Told, waits: Waits) -> JSONResponse:
-        outcome = await _outcome(told, waits)
-        if isinstance(outcome, JSONResponse):
-            return outcome
-        done = RetryAcknowledgedV1.model_validate(outcome.payload)
-        content = {
-            "acknowledgement": done.record.payload,
-            "metadata": done.record.document(),
-            "actor": done.actor.model_dump(),
-        }
-        return JSONResponse(status_code=200, content=content)
+    def respond(done: RetryAcknowledgedV1, _told: Told, _waits: Waits) -> JSONResponse:
+        return recorded("acknowledgement", done)
 
+    answer = answering(RetryAcknowledgedV1, respond, rejected=RetryRequestRejectedV1)
     return await run_command(state, request, key, command, answer)
 
 
@@ -190,18 +183,10 @@ async def approval_plan(
         subject=f"approvals/{body.family}",
     )
 
-    async def answer(told: Told, waits: Waits) -> JSONResponse:
-        outcome = await _outcome(told, waits)
-        if isinstance(outcome, JSONResponse):
-            return outcome
-        done = ApprovalPlanGeneratedV1.model_validate(outcome.payload)
-        content = {
-            "plan": done.record.payload,
-            "metadata": done.record.document(),
-            "actor": done.actor.model_dump(),
-        }
-        return JSONResponse(status_code=200, content=content)
+    def respond(done: ApprovalPlanGeneratedV1, _told: Told, _waits: Waits) -> JSONResponse:
+        return recorded("plan", done)
 
+    answer = answering(ApprovalPlanGeneratedV1, respond, rejected=RetryRequestRejectedV1)
     return await run_command(state, request, key, command, answer)
 
 
@@ -247,13 +232,7 @@ async def decide_approval(
             expired = ApprovalExpiredV1.model_validate(outcome.payload)
             message = f"approval request {expired.approval_id} expired before it was decided"
             return problem_response(409, "expired", [{"field": "approval_state", "message": message}])
-        done = ApprovalDecidedV1.model_validate(outcome.payload)
-        content = {
-            "decision": done.record.payload,
-            "metadata": done.record.document(),
-            "actor": done.actor.model_dump(),
-        }
-        return JSONResponse(status_code=200, content=content)
+        return recorded("decision", ApprovalDecidedV1.model_validate(outcome.payload))
 
     return await run_command(state, request, key, command, answer)
 

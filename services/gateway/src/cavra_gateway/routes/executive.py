@@ -34,13 +34,14 @@ from cavra_contracts.executive import (
 from cavra_contracts.limits import MAX_PROVIDER_LENGTH, MAX_RETRIES, MAX_TEXT_LENGTH, MAX_TIMEOUT_SECONDS
 from cavra_contracts.notifications import DeliveryOptions
 from cavra_contracts.recovery import DEFAULT_RECOVERY_SLO_MINUTES, MAX_RECOVERY_SLO_MINUTES
+from cavra_gateway.answers import Answer, answering
 from cavra_gateway.api_models import Accepted
 from cavra_gateway.auth import Operator, Viewer
 from cavra_gateway.deps import State
 from cavra_gateway.documents import render
-from cavra_gateway.errors import error_responses, problem_response, rejection_response
+from cavra_gateway.errors import error_responses, problem_response
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
-from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
+from cavra_gateway.messaging import Command, Told, Waits, ask, outcomes_of
 
 AD = "/runtime/go-pilot/rollback-drill-notifications/acknowledgements/audit-delivery"
 REPORT = "/recovery-executive-report"
@@ -164,19 +165,11 @@ Recorded = TypeVar("Recorded", ExecutiveReportRunRecordedV1, ExecutiveReportDeli
 
 def _answering(
     contract: type[Recorded], respond: Callable[[Recorded, Told, Waits], Awaitable[JSONResponse]]
-) -> Callable[[Told, Waits], Awaitable[JSONResponse]]:
+) -> Answer:
     """Answer a command: 202 while no outcome has come, the rejection's problems, else ``respond``."""
-
-    async def answer(told: Told, waits: Waits) -> JSONResponse:
-        outcome = await told.outcome(waits.outcome)
-        if outcome is None:
-            return accepted(told, poll=f"{AD}{REPORT}/schedule-runs")
-        if outcome.type == ExecutiveRequestRejectedV1.MESSAGE.subject:
-            rejected = ExecutiveRequestRejectedV1.model_validate(outcome.payload)
-            return rejection_response(rejected.status_code, rejected.problems)
-        return await respond(contract.model_validate(outcome.payload), told, waits)
-
-    return answer
+    return answering(
+        contract, respond, rejected=ExecutiveRequestRejectedV1, poll=f"{AD}{REPORT}/schedule-runs"
+    )
 
 
 @router.post(

@@ -47,12 +47,13 @@ from cavra_contracts.limits import (
 )
 from cavra_contracts.notifications import ConnectorsQueryV1, DeliveryOptions
 from cavra_contracts.vocabulary import normalize_provider
+from cavra_gateway.answers import answering, recorded
 from cavra_gateway.api_models import Accepted
 from cavra_gateway.auth import Operator, Viewer
 from cavra_gateway.deps import GatewayState, State
-from cavra_gateway.errors import error_responses, problem_response, rejection_response
+from cavra_gateway.errors import error_responses, problem_response
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
-from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
+from cavra_gateway.messaging import Command, Told, Waits, ask, outcomes_of
 from cavra_gateway.params import ID_OR_EMPTY, TEXT
 
 AD = "/runtime/go-pilot/rollback-drill-notifications/acknowledgements/audit-delivery"
@@ -158,17 +159,6 @@ async def _unconfigured(state: GatewayState) -> JSONResponse | None:
     )
 
 
-async def _outcome(told: Told, waits: Waits) -> JSONResponse | Any:
-    """The command's outcome event, a 202 while it has not come, or the rejection's problems."""
-    outcome = await told.outcome(waits.outcome)
-    if outcome is None:
-        return accepted(told)
-    if outcome.type == HealthAlertRejectedV1.MESSAGE.subject:
-        rejected = HealthAlertRejectedV1.model_validate(outcome.payload)
-        return rejection_response(rejected.status_code, rejected.problems)
-    return outcome
-
-
 def add_family_routes(target: APIRouter, paths: FamilyPaths) -> None:
     """The five endpoints of one family's worker health and health alerts."""
     family = paths.family
@@ -236,11 +226,7 @@ def add_family_routes(target: APIRouter, paths: FamilyPaths) -> None:
             subject=f"health/{family}",
         )
 
-        async def answer(told: Told, waits: Waits) -> JSONResponse:
-            outcome = await _outcome(told, waits)
-            if isinstance(outcome, JSONResponse):
-                return outcome
-            planned = HealthAlertPlannedV1.model_validate(outcome.payload)
+        def respond(planned: HealthAlertPlannedV1, _told: Told, _waits: Waits) -> JSONResponse:
             plan = planned.record.payload
             delivery = (
                 {"status": "pending", "job_id": planned.job_id, "providers": plan["selected_providers"]}
@@ -259,6 +245,7 @@ def add_family_routes(target: APIRouter, paths: FamilyPaths) -> None:
             }
             return JSONResponse(status_code=200, content=content)
 
+        answer = answering(HealthAlertPlannedV1, respond, rejected=HealthAlertRejectedV1)
         return await run_command(state, request, key, command, answer, precheck=lambda: _unconfigured(state))
 
     @target.post(
@@ -298,18 +285,10 @@ def add_family_routes(target: APIRouter, paths: FamilyPaths) -> None:
             subject=f"health/{family}/{health_id}",
         )
 
-        async def answer(told: Told, waits: Waits) -> JSONResponse:
-            outcome = await _outcome(told, waits)
-            if isinstance(outcome, JSONResponse):
-                return outcome
-            acknowledged = HealthAlertAcknowledgedV1.model_validate(outcome.payload)
-            content = {
-                "acknowledgement": acknowledged.record.payload,
-                "metadata": acknowledged.record.document(),
-                "actor": acknowledged.actor.model_dump(),
-            }
-            return JSONResponse(status_code=201, content=content)
+        def acknowledged(done: HealthAlertAcknowledgedV1, _told: Told, _waits: Waits) -> JSONResponse:
+            return recorded("acknowledgement", done, status_code=201)
 
+        answer = answering(HealthAlertAcknowledgedV1, acknowledged, rejected=HealthAlertRejectedV1)
         return await run_command(state, request, key, command, answer)
 
     @target.get(

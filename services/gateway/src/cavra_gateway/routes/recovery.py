@@ -17,7 +17,6 @@ from fastapi.responses import JSONResponse, Response
 
 from cavra_contracts.base import Timestamp
 from cavra_contracts.deliveries import MessageDeliveredV1
-from cavra_contracts.evidence import RecordedEvent
 from cavra_contracts.families import Family
 from cavra_contracts.limits import (
     MAX_ID_LENGTH,
@@ -48,12 +47,13 @@ from cavra_contracts.recovery import (
     RecoveryReportQueryV1,
     RecoveryRequestRejectedV1,
 )
+from cavra_gateway.answers import Answer, answering, recorded
 from cavra_gateway.api_models import Accepted
 from cavra_gateway.auth import Operator, Viewer
 from cavra_gateway.deps import State
-from cavra_gateway.errors import error_responses, problem_response, rejection_response
+from cavra_gateway.errors import error_responses, problem_response
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
-from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
+from cavra_gateway.messaging import Command, Told, Waits, ask, outcomes_of
 from cavra_gateway.params import TEXT
 from cavra_gateway.routes.recovery_models import (
     PLAN_ID,
@@ -80,31 +80,9 @@ Outcome = TypeVar(
 
 def _answering(
     contract: type[Outcome], respond: Callable[[Outcome, Told, Waits], Awaitable[JSONResponse]]
-) -> Callable[[Told, Waits], Awaitable[JSONResponse]]:
+) -> Answer:
     """202 while no outcome has come, the rejection's problems, else ``respond``."""
-
-    async def answer(told: Told, waits: Waits) -> JSONResponse:
-        outcome = await told.outcome(waits.outcome)
-        if outcome is None:
-            return accepted(told)
-        if outcome.type == RecoveryRequestRejectedV1.MESSAGE.subject:
-            rejected = RecoveryRequestRejectedV1.model_validate(outcome.payload)
-            return rejection_response(rejected.status_code, rejected.problems)
-        return await respond(contract.model_validate(outcome.payload), told, waits)
-
-    return answer
-
-
-def _recorded(name: str, event: RecordedEvent, actor: Any) -> JSONResponse:
-    """``{<name>: payload, metadata: the metadata record, actor}``."""
-    return JSONResponse(
-        status_code=200,
-        content={
-            name: event.record.payload,
-            "metadata": event.record.document(),
-            "actor": actor.model_dump(),
-        },
-    )
+    return answering(contract, respond, rejected=RecoveryRequestRejectedV1)
 
 
 def _command(contract: Any, outcome: type[Any], subject: str, **extra: Any) -> Command:
@@ -130,7 +108,7 @@ async def recovery_playbook(
     )
 
     async def respond(event: ConnectorRecoveryPlaybookGeneratedV1, told: Told, waits: Waits) -> JSONResponse:
-        return _recorded("playbook", event, event.actor)
+        return recorded("playbook", event)
 
     command = _command(contract, ConnectorRecoveryPlaybookGeneratedV1, "recovery/playbook")
     return await run_command(
@@ -166,7 +144,7 @@ async def recovery_closure(
     )
 
     async def respond(event: ConnectorRecoveryClosedV1, told: Told, waits: Waits) -> JSONResponse:
-        return _recorded("closure", event, event.actor)
+        return recorded("closure", event)
 
     command = _command(contract, ConnectorRecoveryClosedV1, f"recovery/playbook/{playbook_id}")
     return await run_command(state, request, key, command, _answering(ConnectorRecoveryClosedV1, respond))
@@ -356,7 +334,7 @@ async def acknowledge_recovery_escalation(
     )
 
     async def respond(event: RecoveryEscalationAcknowledgedV1, told: Told, waits: Waits) -> JSONResponse:
-        return _recorded("acknowledgement", event, event.actor)
+        return recorded("acknowledgement", event)
 
     command = _command(contract, RecoveryEscalationAcknowledgedV1, f"recovery/escalation/{plan_id}")
     return await run_command(

@@ -8,14 +8,13 @@ the run's answer; ``GET .../retry-executions?run_id=`` reads them when they comp
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from cavra_contracts.base import Contract
 from cavra_contracts.families import FAMILIES, Family
 from cavra_contracts.limits import (
     MAX_ID_LENGTH,
@@ -42,12 +41,14 @@ from cavra_contracts.retries import (
     clamp_deliveries,
     requested_dry_run,
 )
+from cavra_gateway import answers
+from cavra_gateway.answers import Answer, Outcome, recorded
 from cavra_gateway.api_models import Accepted
 from cavra_gateway.auth import Operator, Viewer
 from cavra_gateway.deps import State
-from cavra_gateway.errors import error_responses, rejection_response
+from cavra_gateway.errors import error_responses
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
-from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
+from cavra_gateway.messaging import Command, ask, outcomes_of
 from cavra_gateway.params import ID_PATTERN
 
 NP = "/runtime/go-pilot/rollback-drill-notifications"
@@ -124,41 +125,24 @@ class WorkerRunRequest(RetryPlanRequest):
     timeout_seconds: float | None = Field(default=None, ge=0.1, le=MAX_TIMEOUT_SECONDS)
 
 
-def answering(
-    contract: type[Contract], respond: Callable[[Any], JSONResponse]
-) -> Callable[[Told, Waits], Awaitable[JSONResponse]]:
+def answering(contract: type[Outcome], respond: Callable[[Outcome], JSONResponse]) -> Answer:
     """Answer a retry command: 202 while no outcome has come, a rejection's problems, else ``respond``."""
-
-    async def answer(told: Told, waits: Waits) -> JSONResponse:
-        outcome = await told.outcome(waits.outcome)
-        if outcome is None:
-            return accepted(told)
-        if outcome.type == RetryRequestRejectedV1.MESSAGE.subject:
-            rejected = RetryRequestRejectedV1.model_validate(outcome.payload)
-            return rejection_response(rejected.status_code, rejected.problems)
-        return respond(contract.model_validate(outcome.payload))
-
-    return answer
+    return answers.answering(
+        contract, lambda done, _told, _waits: respond(done), rejected=RetryRequestRejectedV1
+    )
 
 
 def plan_answer(generated: RetryPlanGeneratedV1) -> JSONResponse:
-    content = {
-        "plan": generated.record.payload,
-        "metadata": generated.record.document(),
-        "actor": generated.actor.model_dump(),
-    }
-    return JSONResponse(status_code=200, content=content)
+    return recorded("plan", generated)
 
 
 def run_answer(completed: WorkerRunCompletedV1) -> JSONResponse:
-    content = {
-        "run": completed.record.payload,
-        "metadata": completed.record.document(),
-        "retry_metadata": completed.retry_record,
-        "retry_results": completed.retry_results,
-        "actor": completed.actor.model_dump(),
-    }
-    return JSONResponse(status_code=200, content=content)
+    return recorded(
+        "run",
+        completed,
+        retry_metadata=completed.retry_record,
+        retry_results=completed.retry_results,
+    )
 
 
 def add_family_routes(family: Family, plan_path: str, run_path: str) -> None:

@@ -1,0 +1,66 @@
+"""How the gateway answers a command once it waited for its outcome, for the services whose commands
+are refused with a ``status_code`` and field ``problems`` (retries, approvals, health alerts, recovery,
+executive reports): 202 while no outcome has come, the refusal's problems, else the route's answer.
+
+Most of those outcomes announce one stored record (``RecordedEvent``); :func:`recorded` is the answer
+the spec gives for them: ``{<payload key>: payload, metadata: the metadata record, actor}``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from fastapi.responses import JSONResponse
+
+from cavra_contracts.base import Contract
+from cavra_contracts.evidence import RecordedEvent
+from cavra_gateway.errors import rejection_response
+from cavra_gateway.messaging import Told, Waits, accepted
+
+Outcome = TypeVar("Outcome", bound=Contract)
+Answer = Callable[[Told, Waits], Awaitable[JSONResponse]]
+
+
+class Refusal(Protocol):
+    """A rejection event: the status to answer with and what was wrong, field by field."""
+
+    status_code: int
+    problems: Any
+
+
+def answering(
+    contract: type[Outcome],
+    respond: Callable[[Outcome, Told, Waits], JSONResponse | Awaitable[JSONResponse]],
+    *,
+    rejected: type[Contract],
+    poll: str | None = None,
+) -> Answer:
+    """Answer with ``respond(outcome, told, waits)`` once ``contract`` came (``told`` and ``waits`` let it
+    wait for what the outcome causes downstream); ``rejected`` is the service's refusal event, ``poll``
+    where a client looks for the result after a 202."""
+
+    async def answer(told: Told, waits: Waits) -> JSONResponse:
+        outcome = await told.outcome(waits.outcome)
+        if outcome is None:
+            return accepted(told, poll=poll)
+        if outcome.type == rejected.MESSAGE.subject:
+            refusal: Refusal = rejected.model_validate(outcome.payload)  # type: ignore[assignment]
+            return rejection_response(refusal.status_code, refusal.problems)
+        answered = respond(contract.model_validate(outcome.payload), told, waits)
+        return await answered if inspect.isawaitable(answered) else answered
+
+    return answer
+
+
+def recorded(name: str, event: RecordedEvent, *, status_code: int = 200, **extra: Any) -> JSONResponse:
+    """``{<name>: the record's payload, metadata: its metadata record, actor, **extra}``."""
+    content = {name: event.record.payload, "metadata": event.record.document(), **extra}
+    actor = getattr(event, "actor", None)
+    if actor is not None and "actor" not in extra:
+        content["actor"] = actor.model_dump()
+    return JSONResponse(status_code=status_code, content=content)
+
+
+__all__ = ["Answer", "answering", "recorded"]
