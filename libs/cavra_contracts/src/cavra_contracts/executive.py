@@ -25,11 +25,11 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from cavra_contracts.actors import ActorV1
 from cavra_contracts.base import Contract
 from cavra_contracts.evidence import RecordedEvent
+from cavra_contracts.failures import RequestRefused
 from cavra_contracts.families import AD_KIND, PILOT
 from cavra_contracts.limits import MAX_ID_LENGTH, MAX_PROVIDER_LENGTH, MAX_TEXT_LENGTH
 from cavra_contracts.notifications import DeliveryOptions
 from cavra_contracts.recovery import DEFAULT_RECOVERY_SLO_MINUTES, MAX_RECOVERY_SLO_MINUTES
-from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.subjects import MessageSpec
 
 SERVICE = "reporting"
@@ -270,7 +270,7 @@ class ExecutiveReportDeliveryRequestedV1(RecordedEvent):
     actor: ActorV1
 
 
-class ExecutiveRequestRejectedV1(Contract):
+class ExecutiveRequestRejectedV1(RequestRefused):
     """An executive report command was refused; nothing was stored or sent."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
@@ -280,9 +280,6 @@ class ExecutiveRequestRejectedV1(Contract):
         "cavra.drillops.reporting.executive-request-rejected.v1",
         summary="400 unconfigured provider, 404 unknown run, 503 recovery source unavailable.",
     )
-
-    status_code: int
-    problems: list[FieldProblem]
 
 
 # --- queries --------------------------------------------------------------------------------

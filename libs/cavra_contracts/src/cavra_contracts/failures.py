@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from cavra_contracts.base import Contract
+from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.subjects import MessageSpec, subject_for
 
 RejectionReason = Literal["undecodable", "unhandled", "permanent", "max_deliver"]
@@ -66,3 +67,13 @@ class OutboxMessageSetAsideV1(Contract):
     size_bytes: int
     error_class: str
     error: str = Field(max_length=500)
+
+
+class RequestRefused(Contract):
+    """Base of the events a service publishes when it refuses a command before storing anything: the
+    HTTP-like status to answer with and every offending field (not a message by itself)."""
+
+    MESSAGE: ClassVar[MessageSpec]
+
+    status_code: int
+    problems: list[FieldProblem]

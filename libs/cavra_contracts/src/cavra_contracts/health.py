@@ -23,6 +23,7 @@ from pydantic import Field
 from cavra_contracts.actors import ActorV1
 from cavra_contracts.base import Contract, UtcDatetime
 from cavra_contracts.evidence import RecordedEvent
+from cavra_contracts.failures import RequestRefused
 from cavra_contracts.families import AD_KIND, PILOT, MonitoredFamily
 from cavra_contracts.limits import (
     MAX_ID_LENGTH,
@@ -34,7 +35,6 @@ from cavra_contracts.limits import (
     MAX_TEXT_LENGTH,
 )
 from cavra_contracts.notifications import DeliveryOptions
-from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.subjects import MessageSpec
 
 SERVICE = "delivery"
@@ -345,7 +345,7 @@ class HealthAlertAcknowledgedV1(RecordedEvent):
     actor: ActorV1
 
 
-class HealthAlertRejectedV1(Contract):
+class HealthAlertRejectedV1(RequestRefused):
     """A health alert command was refused; nothing was stored or sent."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
@@ -355,9 +355,6 @@ class HealthAlertRejectedV1(Contract):
         "cavra.drillops.delivery.health-alert-rejected.v1",
         summary="400 unconfigured provider, 404 unknown health_id / provider / plan_id.",
     )
-
-    status_code: int
-    problems: list[FieldProblem]
 
 
 # --- queries --------------------------------------------------------------------------------

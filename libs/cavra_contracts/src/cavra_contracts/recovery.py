@@ -18,6 +18,7 @@ from pydantic import Field, StringConstraints
 from cavra_contracts.actors import ActorV1
 from cavra_contracts.base import Contract, UtcDatetime
 from cavra_contracts.evidence import RecordedEvent
+from cavra_contracts.failures import RequestRefused
 from cavra_contracts.families import AD_KIND, PILOT, Family
 from cavra_contracts.limits import (
     MAX_EVIDENCE_REFS,
@@ -30,7 +31,6 @@ from cavra_contracts.limits import (
     MAX_TEXT_LENGTH,
 )
 from cavra_contracts.notifications import DeliveryOptions
-from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.subjects import MessageSpec
 
 SERVICE = "delivery"
@@ -337,7 +337,7 @@ class RecoveryEscalationAcknowledgedV1(RecordedEvent):
     actor: ActorV1
 
 
-class RecoveryRequestRejectedV1(Contract):
+class RecoveryRequestRejectedV1(RequestRefused):
     """A recovery command was refused; nothing was stored or sent."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
@@ -347,9 +347,6 @@ class RecoveryRequestRejectedV1(Contract):
         "cavra.drillops.delivery.recovery-request-rejected.v1",
         summary="400 unconfigured provider, 404 unknown playbook / plan / provider.",
     )
-
-    status_code: int
-    problems: list[FieldProblem]
 
 
 # --- queries --------------------------------------------------------------------------------------

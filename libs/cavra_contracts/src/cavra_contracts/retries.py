@@ -24,9 +24,9 @@ from pydantic import AliasChoices, ConfigDict, Field
 from cavra_contracts.actors import ActorV1
 from cavra_contracts.base import Contract
 from cavra_contracts.evidence import RecordedEvent
+from cavra_contracts.failures import RequestRefused
 from cavra_contracts.families import Family, FamilySpec
 from cavra_contracts.limits import MAX_ID_LENGTH, MAX_OFFSET, MAX_TEXT_LENGTH
-from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.subjects import MessageSpec
 
 SERVICE = "delivery"
@@ -266,7 +266,7 @@ class SetWorkerScheduleV1(Contract):
 # --- events ---------------------------------------------------------------------------------
 
 
-class RetryRequestRejectedV1(Contract):
+class RetryRequestRejectedV1(RequestRefused):
     """A retry or approval command was refused (404 unknown id, 400 bad state); nothing was stored."""
 
     MESSAGE: ClassVar[MessageSpec] = MessageSpec(
@@ -276,9 +276,6 @@ class RetryRequestRejectedV1(Contract):
         "cavra.drillops.delivery.retry-request-rejected.v1",
         summary="404 unknown retry plan / approval plan / candidate, 409 not decidable.",
     )
-
-    status_code: int
-    problems: list[FieldProblem]
 
 
 class RetryPlanGeneratedV1(RecordedEvent):

@@ -1,5 +1,5 @@
 """How the gateway answers a command once it waited for its outcome, for the services whose commands
-are refused with a ``status_code`` and field ``problems`` (retries, approvals, health alerts, recovery,
+are refused with a ``RequestRefused`` event (retries, approvals, health alerts, recovery,
 executive reports): 202 while no outcome has come, the refusal's problems, else the route's answer.
 
 Most of those outcomes announce one stored record (``RecordedEvent``); :func:`recorded` is the answer
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from fastapi.responses import JSONResponse
 
 from cavra_contracts.base import Contract
 from cavra_contracts.evidence import RecordedEvent
+from cavra_contracts.failures import RequestRefused
 from cavra_gateway.errors import rejection_response
 from cavra_gateway.messaging import Told, Waits, accepted
 
@@ -23,18 +24,11 @@ Outcome = TypeVar("Outcome", bound=Contract)
 Answer = Callable[[Told, Waits], Awaitable[JSONResponse]]
 
 
-class Refusal(Protocol):
-    """A rejection event: the status to answer with and what was wrong, field by field."""
-
-    status_code: int
-    problems: Any
-
-
 def answering(
     contract: type[Outcome],
     respond: Callable[[Outcome, Told, Waits], JSONResponse | Awaitable[JSONResponse]],
     *,
-    rejected: type[Contract],
+    rejected: type[RequestRefused],
     poll: str | None = None,
 ) -> Answer:
     """Answer with ``respond(outcome, told, waits)`` once ``contract`` came (``told`` and ``waits`` let it
@@ -46,7 +40,7 @@ def answering(
         if outcome is None:
             return accepted(told, poll=poll)
         if outcome.type == rejected.MESSAGE.subject:
-            refusal: Refusal = rejected.model_validate(outcome.payload)  # type: ignore[assignment]
+            refusal = rejected.model_validate(outcome.payload)
             return rejection_response(refusal.status_code, refusal.problems)
         answered = respond(contract.model_validate(outcome.payload), told, waits)
         return await answered if inspect.isawaitable(answered) else answered
