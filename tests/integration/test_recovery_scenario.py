@@ -186,11 +186,21 @@ async def test_a_failed_delivery_is_governed_back_and_a_broken_connector_is_esca
                 assert used["total"] == 1, "the approval was used once and is spent"
                 assert len(fake.requests_for("webhook")) == 2, "a consumed approval sends nothing"
 
+                async def audit_health() -> dict[str, Any]:
+                    return await ok(operator.get(f"{AD}/worker-health"))
+
+                health = await audit_health()
+                assert (health["connector_delivery_failure_count"], health["failed_job_count"]) == (0, 0), (
+                    "a retry that worked resolves the failure it retried"
+                )
+
                 # Part two: the SIEM keeps failing.
                 fake.script("hec", [503, 503])
                 await send(audit_job("gordackdelivery-00000000000000b1", "siem"), 3)
                 await send(audit_job("gordackdelivery-00000000000000b2", "siem"), 4)
                 siem_requests = len(fake.requests_for("hec"))
+                health = await audit_health()
+                assert health["connector_delivery_failure_count"] == 2 and health["alert_level"] != "healthy"
 
                 made = await ok(
                     operator.post(f"{AD}/connector-recovery-playbook", json={"min_failure_count": 2})

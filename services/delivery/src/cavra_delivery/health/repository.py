@@ -3,6 +3,11 @@
 Reads the retry machinery's tables (``worker_runs``, ``retry_plans``, ``retry_executions``,
 ``worker_schedules``, ``delivery_jobs``) and the pipeline's ``delivery_records`` with aggregates,
 never row by row; writes only this package's tables (migration 0008).
+
+Failures count while they are unresolved: a failed or skipped execution until a later execution of
+the same chain and provider was delivered, a failed delivery until a later job of its retry chain
+succeeded. The original counts every failure forever, so a family that failed once never returned to
+``healthy``; here a governed retry that worked clears the alert it caused.
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ SELECT
     lp.retry_plan_id, lp.generated_at AS plan_at, lp.retryable_count,
     ex.total AS execution_count, ex.failed AS failed_execution_count,
     ex.delivered AS delivered_execution_count,
-    (SELECT count(*) FROM delivery_records WHERE source = $2 AND NOT success) AS connector_failure_count
+    (SELECT count(*) FROM delivery_records r LEFT JOIN delivery_jobs j ON j.job_id = r.job_id
+     WHERE r.source = $2 AND NOT r.success AND NOT EXISTS (
+         SELECT 1 FROM delivery_jobs later_job
+         JOIN delivery_records later ON later.job_id = later_job.job_id AND later.success
+         WHERE later_job.origin_job_id = COALESCE(j.origin_job_id, r.job_id)
+           AND later.created_at >= r.created_at)) AS connector_failure_count
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
     SELECT run_id, generated_at, selected_retry_count, approval_pending_count, schedule_enabled
@@ -40,9 +50,13 @@ LEFT JOIN LATERAL (
 ) AS lp ON true
 CROSS JOIN LATERAL (
     SELECT count(*) AS total,
-           count(*) FILTER (WHERE execution_status IN ('failed', 'skipped')) AS failed,
-           count(*) FILTER (WHERE execution_status = 'delivered') AS delivered
-    FROM retry_executions WHERE family = $1
+           count(*) FILTER (WHERE e.execution_status IN ('failed', 'skipped') AND NOT EXISTS (
+               SELECT 1 FROM retry_executions later
+               WHERE later.family = e.family AND later.origin_job_id = e.origin_job_id
+                 AND later.provider = e.provider AND later.execution_status = 'delivered'
+                 AND later.executed_at >= e.executed_at)) AS failed,
+           count(*) FILTER (WHERE e.execution_status = 'delivered') AS delivered
+    FROM retry_executions e WHERE e.family = $1
 ) AS ex
 """
 
