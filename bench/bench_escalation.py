@@ -32,7 +32,7 @@ from typing import Any
 
 import asyncpg
 import nats
-from harness import cpu_seconds
+from harness import cpu_seconds, fresh_database
 
 from cavra_contracts.deliveries import DeliverMessageV1
 from cavra_contracts.envelope import make_envelope
@@ -68,20 +68,6 @@ def breaching_plans(prefix: str, start: datetime, **changes: Any) -> list[Notifi
         )
         for i in range(BREACHES)
     ]
-
-
-def with_database(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
-async def fresh_database(server_url: str, name: str) -> str:
-    admin = await asyncpg.connect(with_database(server_url, "postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return with_database(server_url, name)
 
 
 async def load_routes(database_url: str, clock: FakeClock) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import harness  # noqa: F401  (puts the repository root on sys.path)
+from harness import fresh_database, percentile  # (importing harness puts the repository root on sys.path)
 
 from cavra_contracts.envelope import make_envelope
 from cavra_contracts.recovery import RecoveryReportQueryV1
@@ -131,17 +131,6 @@ async def seed_recovery(
     await conn.execute(f"ANALYZE {schema}.retry_executions")
 
 
-async def fresh_database(server_url: str, name: str) -> str:
-    base = server_url.rsplit("/", 1)[0]
-    admin = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return f"{base}/{name}"
-
-
 async def timed(label: str, call: Callable[[], Awaitable[Any]]) -> Any:
     latencies = []
     result = None
@@ -149,8 +138,7 @@ async def timed(label: str, call: Callable[[], Awaitable[Any]]) -> Any:
         started = time.perf_counter()
         result = await call()
         latencies.append(time.perf_counter() - started)
-    latencies.sort()
-    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+    p95 = percentile(latencies, 95)
     print(f"{label}: p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms ({RUNS} runs)")
     return result
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from harness import cpu_seconds  # noqa: F401  (puts the repository root on sys.path for tests.support)
+from harness import fresh_database  # (importing harness puts the repository root on sys.path)
 
 from cavra_contracts.actors import ActorV1
 from cavra_contracts.families import FAMILY_SPECS
@@ -43,20 +43,6 @@ SPEC = FAMILY_SPECS["executive_report"]
 ACTOR = ActorV1(actor="bench", role="operator", method="api_token")
 PLAN_PATH = FAMILY_PATHS["executive_report"][0]
 POLICY = RetryPolicyV1(allow_immediate_retry=True, retry_delay_minutes=0, max_retry_attempts=3)
-
-
-def with_database(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
-async def fresh_database(server_url: str, name: str) -> str:
-    admin = await asyncpg.connect(with_database(server_url, "postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return with_database(server_url, name)
 
 
 async def seed(database_url: str, clock: FakeClock) -> None:

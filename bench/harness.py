@@ -1,6 +1,6 @@
 """What the benches share: ``cavra up`` in a temporary $CAVRA_HOME on free loopback ports with a
-bootstrap admin token, its readiness, the processes it started and the CPU and memory they use, and
-percentiles of the measured latencies.
+bootstrap admin token, its readiness, the processes it started and the CPU and memory they use, a
+fresh database on the test servers, and percentiles of the measured latencies.
 
 Importing it puts the repository root on ``sys.path`` (the benches use ``tests.support``).
 """
@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,6 +28,22 @@ from cavra_runtime.embedded import free_port  # noqa: E402
 
 READY_SECONDS = 120
 """How long ``cavra up`` may take to answer /readyz with 200 (initdb, migrations, streams)."""
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` with its database name replaced by ``name``."""
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+async def fresh_database(server_url: str, name: str) -> str:
+    """Drop and create database ``name`` on the server of ``server_url``; its URL."""
+    admin = await asyncpg.connect(with_database(server_url, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return with_database(server_url, name)
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
