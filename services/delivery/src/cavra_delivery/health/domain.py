@@ -19,18 +19,9 @@ from cavra_contracts.families import FamilySpec
 from cavra_contracts.health import CRITICAL_RULES, RULES, HealthNames, Rule
 from cavra_contracts.timestamps import iso
 from cavra_contracts.vocabulary import ALERT_CRITICAL, ALERT_HEALTHY, ALERT_WARNING, AlertLevel
+from cavra_delivery.commands import Rejected
 
 PRODUCT = "CAVRA"
-
-
-class Rejected(Exception):
-    """A command that cannot be applied: its status code and the field at fault."""
-
-    def __init__(self, status_code: int, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.field = field_name
-        self.message = message
 
 
 @dataclass(frozen=True)
