@@ -7,8 +7,6 @@ decides who is alerted.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +15,7 @@ from typing import Any
 from cavra_contracts.audit import requested_providers
 from cavra_contracts.families import FamilySpec
 from cavra_contracts.health import CRITICAL_RULES, RULES, HealthNames, Rule
+from cavra_contracts.retries import hash_id
 from cavra_contracts.timestamps import iso
 from cavra_contracts.vocabulary import ALERT_CRITICAL, ALERT_HEALTHY, ALERT_WARNING, AlertLevel
 from cavra_delivery.commands import Rejected
@@ -123,15 +122,9 @@ def level_of(alerts: Sequence[Mapping[str, Any]]) -> AlertLevel:
     return ALERT_WARNING if alerts else ALERT_HEALTHY
 
 
-def content_id(prefix: str, material: Any) -> str:
-    """``prefix`` + the first 16 hex of SHA-256 over the sorted-key JSON of ``material``."""
-    dumped = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
-    return f"{prefix}{hashlib.sha256(dumped.encode()).hexdigest()[:16]}"
-
-
 def health_id(names: HealthNames, facts: HealthFacts, alerts: Sequence[Mapping[str, Any]]) -> str:
     """Stable while the situation is the same: no time in it, so duplicate suppression works (spec §9)."""
-    return content_id(
+    return hash_id(
         names.health_prefix,
         {
             "family": names.family,
