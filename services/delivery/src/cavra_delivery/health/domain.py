@@ -13,14 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from cavra_contracts.audit import requested_providers
+from cavra_contracts.evidence import PRODUCT
 from cavra_contracts.families import FamilySpec
 from cavra_contracts.health import CRITICAL_RULES, RULES, HealthNames, Rule
 from cavra_contracts.retries import hash_id
 from cavra_contracts.timestamps import iso
 from cavra_contracts.vocabulary import ALERT_CRITICAL, ALERT_HEALTHY, ALERT_WARNING, AlertLevel
 from cavra_delivery.commands import Rejected
-
-PRODUCT = "CAVRA"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import structlog
 
 from cavra_contracts.base import Contract
 from cavra_contracts.envelope import Envelope
+from cavra_contracts.evidence import PRODUCT
 from cavra_contracts.families import HEALTH_ALERT_FAMILY, family_spec
 from cavra_contracts.health import (
     MAX_OUTSTANDING_LISTED,
@@ -36,7 +37,6 @@ from cavra_runtime.service import QueryTable
 
 from . import alerts, records
 from . import repository as repo
-from .domain import PRODUCT
 from .subscriptions import HEALTH_CONSUMER
 
 log = structlog.get_logger()
