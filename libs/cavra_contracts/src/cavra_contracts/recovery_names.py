@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Final, Literal, get_args
 
 from cavra_contracts.families import AD_KIND, PILOT
+from cavra_contracts.vocabulary import normalize_provider
 
 RECOVERY_REPORT_SCHEMA: Final = (
     "cavra.go-backend-pilot.rollback-drill-acknowledgement-audit-delivery-retry-recovery-report.v1"
@@ -77,7 +78,7 @@ _CATEGORIES: Final[dict[str, Category]] = {
 def recovery_category(provider: str) -> Category:
     """Spec §3.18 / case 61: splunk, sentinel, datadog (and this system's ``siem``) -> siem; jira,
     servicenow -> itsm; slack, teams, pagerduty, email -> chatops; anything else -> webhook."""
-    return _CATEGORIES.get(provider.strip().lower().replace("-", "_"), "webhook")
+    return _CATEGORIES.get(normalize_provider(provider), "webhook")
 
 
 __all__ = [
