@@ -11,8 +11,9 @@ from cavra_contracts.actors import system_actor
 from cavra_contracts.families import family_spec
 from cavra_contracts.health import HealthWindowV1, health_names
 from cavra_contracts.notifications import DeliveryOptions
+from cavra_delivery.commands import Rejected
 from cavra_delivery.health import alerts, domain, records
-from cavra_delivery.health.domain import HealthFacts, Rejected
+from cavra_delivery.health.domain import HealthFacts
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

@@ -23,6 +23,8 @@ from cavra_contracts.base import Contract, UtcDatetime
 from cavra_contracts.limits import MAX_ID_LENGTH, MAX_PROVIDERS, MAX_TEXT_LENGTH
 from cavra_contracts.subjects import MessageSpec
 
+PRODUCT: Final = "CAVRA"
+"""The ``product`` of every record document and metadata record."""
 METADATA_SCHEMA: Final = "cavra.evidence.metadata.v1"
 MAX_RECORD_PAYLOAD_BYTES: Final = 256 * 1024
 """Largest ``EvidenceRecordV1.payload`` as compact JSON (an event stays well under NATS max_payload)."""
@@ -73,7 +75,7 @@ class EvidenceRecordV1(Contract):
         """The metadata record as history shows it: generic fields, hoisted fields, the payload."""
         return {
             "schema_version": METADATA_SCHEMA,
-            "product": "CAVRA",
+            "product": PRODUCT,
             "session_id": self.session_id,
             "created_at": self.created_at.isoformat(),
             "signer": self.signer,
@@ -98,6 +100,7 @@ __all__ = [
     "MAX_RECORD_LIST_ITEMS",
     "MAX_RECORD_PAYLOAD_BYTES",
     "METADATA_SCHEMA",
+    "PRODUCT",
     "EvidenceRecordV1",
     "RecordedEvent",
 ]

@@ -26,12 +26,12 @@ from cavra_contracts.health import (
     health_names,
 )
 from cavra_contracts.notifications import DeliveryOptions
+from cavra_delivery.commands import Rejected
 from cavra_delivery.connectors.config import ConnectorSet, normalise_type
 from cavra_delivery.registry import routable_providers
 
 from . import domain, records
 from . import repository as repo
-from .domain import Rejected
 
 Emit = Callable[[Contract], Awaitable[None]]
 """Enqueue an event or command through the outbox, in the caller's transaction."""

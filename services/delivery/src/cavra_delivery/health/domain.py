@@ -7,30 +7,19 @@ decides who is alerted.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from cavra_contracts.audit import requested_providers
+from cavra_contracts.evidence import PRODUCT
 from cavra_contracts.families import FamilySpec
 from cavra_contracts.health import CRITICAL_RULES, RULES, HealthNames, Rule
+from cavra_contracts.retries import hash_id
 from cavra_contracts.timestamps import iso
 from cavra_contracts.vocabulary import ALERT_CRITICAL, ALERT_HEALTHY, ALERT_WARNING, AlertLevel
-
-PRODUCT = "CAVRA"
-
-
-class Rejected(Exception):
-    """A command that cannot be applied: its status code and the field at fault."""
-
-    def __init__(self, status_code: int, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.field = field_name
-        self.message = message
+from cavra_delivery.commands import Rejected
 
 
 @dataclass(frozen=True)
@@ -132,15 +121,9 @@ def level_of(alerts: Sequence[Mapping[str, Any]]) -> AlertLevel:
     return ALERT_WARNING if alerts else ALERT_HEALTHY
 
 
-def content_id(prefix: str, material: Any) -> str:
-    """``prefix`` + the first 16 hex of SHA-256 over the sorted-key JSON of ``material``."""
-    dumped = json.dumps(material, sort_keys=True, separators=(",", ":"), default=str)
-    return f"{prefix}{hashlib.sha256(dumped.encode()).hexdigest()[:16]}"
-
-
 def health_id(names: HealthNames, facts: HealthFacts, alerts: Sequence[Mapping[str, Any]]) -> str:
     """Stable while the situation is the same: no time in it, so duplicate suppression works (spec §9)."""
-    return content_id(
+    return hash_id(
         names.health_prefix,
         {
             "family": names.family,

@@ -11,36 +11,35 @@ import asyncpg
 import structlog
 
 from cavra_contracts.base import Contract
-from cavra_contracts.envelope import Envelope, make_envelope
+from cavra_contracts.envelope import Envelope
+from cavra_contracts.evidence import PRODUCT
 from cavra_contracts.families import HEALTH_ALERT_FAMILY, family_spec
 from cavra_contracts.health import (
     MAX_OUTSTANDING_LISTED,
     AcknowledgeHealthAlertV1,
     DeliverHealthAlertV1,
+    HealthAlertAcknowledgedV1,
     HealthAlertDashboardQueryV1,
     HealthAlertHistoryQueryV1,
+    HealthAlertPlannedV1,
     HealthAlertRejectedV1,
     WorkerHealthQueryV1,
     health_names,
 )
 from cavra_contracts.queries import QueryReplyV1
-from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.timestamps import iso
 from cavra_contracts.vocabulary import ALERT_CRITICAL, ALERT_HEALTHY, ALERT_WARNING
+from cavra_delivery.commands import apply_once, emit
 from cavra_delivery.connectors.config import normalise_type
 from cavra_delivery.registry import ConnectorRegistry
 from cavra_runtime.dispatch import HandlerTable, Message
-from cavra_runtime.inbox import once
-from cavra_runtime.outbox import enqueue
 from cavra_runtime.service import QueryTable
 
 from . import alerts, records
 from . import repository as repo
-from .domain import PRODUCT, Rejected
 from .subscriptions import HEALTH_CONSUMER
 
 log = structlog.get_logger()
-SERVICE = "delivery"
 
 
 @dataclass(frozen=True)
@@ -57,19 +56,10 @@ class HealthDeps:
 def emitter(conn: asyncpg.Connection, cause: Envelope | None, subject: str) -> alerts.Emit:
     """Enqueue contracts through the outbox in ``conn``'s transaction, caused by ``cause``."""
 
-    async def emit(contract: Contract) -> None:
-        envelope = make_envelope(contract, producer=SERVICE, cause=cause, subject=subject)
-        await enqueue(conn, envelope, schema=SERVICE)
+    async def emit_one(contract: Contract) -> None:
+        await emit(conn, contract, cause, subject)
 
-    return emit
-
-
-async def _refuse(conn: asyncpg.Connection, exc: Rejected, cause: Envelope) -> None:
-    problem = FieldProblem(field=exc.field, message=exc.message)
-    await emitter(conn, cause, "health-alert")(
-        HealthAlertRejectedV1(status_code=exc.status_code, problems=[problem])
-    )
-    log.info("health.alert_rejected", status_code=exc.status_code, field=exc.field)
+    return emit_one
 
 
 async def on_deliver(message: Message[DeliverHealthAlertV1], deps: HealthDeps) -> None:
@@ -87,21 +77,20 @@ async def on_deliver(message: Message[DeliverHealthAlertV1], deps: HealthDeps) -
         actor=command.actor,
         trigger="api",
     )
-    async with once(deps.pool, HEALTH_CONSUMER, message.envelope) as conn:
-        if conn is None:
-            return
-        try:
-            planned = await alerts.plan_alert(
-                conn,
-                request,
-                connectors,
-                command_id=message.envelope.message_id,
-                now=deps.clock(),
-                emit=emitter(conn, message.envelope, f"health/{command.family}"),
-            )
-        except Rejected as exc:
-            await _refuse(conn, exc, message.envelope)
-            return
+
+    async def plan(conn: asyncpg.Connection) -> HealthAlertPlannedV1:
+        return await alerts.plan_alert(
+            conn,
+            request,
+            connectors,
+            command_id=message.envelope.message_id,
+            now=deps.clock(),
+            emit=emitter(conn, message.envelope, f"health/{command.family}"),
+        )
+
+    planned = await apply_once(deps.pool, HEALTH_CONSUMER, message.envelope, HealthAlertRejectedV1, plan)
+    if planned is None:
+        return
     log.info(
         "health.alert_planned",
         family=command.family,
@@ -115,20 +104,21 @@ async def on_deliver(message: Message[DeliverHealthAlertV1], deps: HealthDeps) -
 async def on_acknowledge(message: Message[AcknowledgeHealthAlertV1], deps: HealthDeps) -> None:
     """Record one provider's acknowledgement of an alert planned for it."""
     command = message.contract
-    async with once(deps.pool, HEALTH_CONSUMER, message.envelope) as conn:
-        if conn is None:
-            return
-        try:
-            acknowledged = await alerts.acknowledge(
-                conn,
-                command,
-                command_id=message.envelope.message_id,
-                now=deps.clock(),
-                emit=emitter(conn, message.envelope, f"health/{command.family}/{command.health_id}"),
-            )
-        except Rejected as exc:
-            await _refuse(conn, exc, message.envelope)
-            return
+
+    async def acknowledge(conn: asyncpg.Connection) -> HealthAlertAcknowledgedV1:
+        return await alerts.acknowledge(
+            conn,
+            command,
+            command_id=message.envelope.message_id,
+            now=deps.clock(),
+            emit=emitter(conn, message.envelope, f"health/{command.family}/{command.health_id}"),
+        )
+
+    acknowledged = await apply_once(
+        deps.pool, HEALTH_CONSUMER, message.envelope, HealthAlertRejectedV1, acknowledge
+    )
+    if acknowledged is None:
+        return
     log.info(
         "health.alert_acknowledged",
         family=command.family,

@@ -8,13 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from cavra_contracts.deliveries import DeliverMessageV1, DeliveryTargetV1, FactV1, MessageContentV1
-from cavra_contracts.evidence import MAX_RECORD_LIST_ITEMS, EvidenceRecordV1
+from cavra_contracts.evidence import MAX_RECORD_LIST_ITEMS, PRODUCT, EvidenceRecordV1
 from cavra_contracts.health import HealthNames
 from cavra_contracts.notifications import DeliveryOptions
 from cavra_contracts.timestamps import iso
 from cavra_contracts.vocabulary import ALERT_CRITICAL, ALERT_WARNING
-
-from .domain import PRODUCT
 
 SUMMARY_FIELDS = (
     "run_count",

@@ -20,11 +20,12 @@ from cavra_contracts.families import MONITORED_FAMILIES
 from cavra_contracts.health import DEFAULT_MAX_ALERTS, HealthWindowV1
 from cavra_contracts.notifications import DeliveryOptions
 from cavra_contracts.vocabulary import ALERT_HEALTHY
+from cavra_delivery import SERVICE
+from cavra_delivery.commands import Rejected
 
 from . import alerts
 from . import repository as repo
-from .domain import Rejected
-from .handlers import SERVICE, HealthDeps, emitter
+from .handlers import HealthDeps, emitter
 from .settings import HealthSettings
 
 log = structlog.get_logger()

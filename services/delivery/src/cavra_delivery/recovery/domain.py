@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from cavra_contracts.evidence import MAX_RECORD_LIST_ITEMS, EvidenceRecordV1
+from cavra_contracts.evidence import MAX_RECORD_LIST_ITEMS, PRODUCT, EvidenceRecordV1
 from cavra_contracts.recovery import (
     CLOSED_STATES,
     CLOSURE_KIND,
@@ -29,7 +29,6 @@ from cavra_contracts.recovery import (
 from cavra_contracts.timestamps import iso
 from cavra_contracts.vocabulary import AlertLevel
 
-PRODUCT: Final = "CAVRA"
 RECOVERY_STEPS: Final = (
     "confirm destination ownership and any maintenance window with the connector owner",
     "verify the network path and allowlist from the delivery service to the destination",

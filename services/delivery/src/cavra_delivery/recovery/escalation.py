@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from cavra_contracts.deliveries import DeliveryTargetV1, FactV1, MessageContentV1
-from cavra_contracts.evidence import MAX_RECORD_LIST_ITEMS, EvidenceRecordV1
+from cavra_contracts.evidence import MAX_RECORD_LIST_ITEMS, PRODUCT, EvidenceRecordV1
 from cavra_contracts.families import RECOVERY_ESCALATION_SOURCE
 from cavra_contracts.recovery import (
     ESCALATION_DELIVERY_KIND,
@@ -129,7 +129,7 @@ def plan_document(
         )
     return {
         "schema_version": ESCALATION_PLAN_SCHEMA,
-        "product": domain.PRODUCT,
+        "product": PRODUCT,
         "plan_id": plan_id,
         "generated_at": report["generated_at"],
         "generated_by": generated_by,
@@ -215,7 +215,7 @@ def event(plan: Mapping[str, Any], max_routes: int) -> dict[str, Any]:
     """The §3.20 event (no provider payloads: connectors use their default bodies)."""
     return {
         "event_type": ESCALATION_EVENT_TYPE,
-        "product": domain.PRODUCT,
+        "product": PRODUCT,
         "event_id": plan["plan_id"],
         "generated_at": plan["generated_at"],
         "generated_by": plan["generated_by"],

@@ -5,17 +5,15 @@ and enqueues its event (and a delivery job) in one transaction with its inbox cl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
 
-from cavra_contracts.base import Contract
 from cavra_contracts.deliveries import DeliverMessageV1
-from cavra_contracts.envelope import Envelope, make_envelope
 from cavra_contracts.families import RECOVERY_ESCALATION_SOURCE
 from cavra_contracts.recovery import (
     ESCALATION_PLAN_PREFIX,
@@ -31,13 +29,10 @@ from cavra_contracts.recovery import (
     RecoveryEscalationPlannedV1,
     RecoveryRequestRejectedV1,
 )
-from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.vocabulary import normalize_provider
-from cavra_delivery import SERVICE
+from cavra_delivery.commands import Rejected, apply_once, emit
 from cavra_delivery.connectors.providers import normalise_type
 from cavra_runtime.dispatch import HandlerTable, Message
-from cavra_runtime.inbox import once
-from cavra_runtime.outbox import enqueue
 
 from . import domain, escalation
 from . import repository as repo
@@ -46,6 +41,7 @@ from .subscriptions import RECOVERY_CONSUMER
 
 log = structlog.get_logger()
 LATEST = "latest"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,31 +54,17 @@ class RecoveryDeps:
     """CAVRA_RECOVERY_ESCALATION_PROVIDERS: the operations channels (empty: every routable one)."""
 
 
-class Rejected(Exception):
-    def __init__(self, status_code: int, field: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.field = field
-
-
-async def _emit(conn: asyncpg.Connection, contract: Contract, cause: Envelope, subject: str = "") -> None:
-    await enqueue(
-        conn, make_envelope(contract, producer=SERVICE, subject=subject or None, cause=cause), schema=SERVICE
-    )
-
-
-async def _refuse(conn: asyncpg.Connection, exc: Rejected, cause: Envelope) -> None:
-    problem = FieldProblem(field=exc.field, message=str(exc))
-    await _emit(conn, RecoveryRequestRejectedV1(status_code=exc.status_code, problems=[problem]), cause)
-    log.info("recovery.rejected", status_code=exc.status_code, field=exc.field, problem=str(exc))
+async def _apply(
+    message: Message[Any], deps: RecoveryDeps, work: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T | None:
+    return await apply_once(deps.pool, RECOVERY_CONSUMER, message.envelope, RecoveryRequestRejectedV1, work)
 
 
 async def on_generate_playbook(message: Message[GenerateRecoveryPlaybookV1], deps: RecoveryDeps) -> None:
     """Failures of every family's deliveries within the lookback, per provider with enough of them."""
     command = message.contract
-    async with once(deps.pool, RECOVERY_CONSUMER, message.envelope) as conn:
-        if conn is None:
-            return
+
+    async def generate(conn: asyncpg.Connection) -> dict[str, Any]:
         now = deps.clock()
         failures = await repo.failures(
             conn, now - timedelta(hours=command.lookback_hours), command.min_failure_count
@@ -101,7 +83,12 @@ async def on_generate_playbook(message: Message[GenerateRecoveryPlaybookV1], dep
             playbook_id=playbook["playbook_id"],
             actor=command.actor,
         )
-        await _emit(conn, event, message.envelope)
+        await emit(conn, event, message.envelope)
+        return playbook
+
+    playbook = await _apply(message, deps, generate)
+    if playbook is None:
+        return
     log.info(
         "recovery.playbook_generated",
         playbook_id=playbook["playbook_id"],
@@ -113,21 +100,13 @@ async def on_close(message: Message[CloseRecoveryV1], deps: RecoveryDeps) -> Non
     """A closure of a provider the stored playbook lists (404 naming the field otherwise)."""
     command = message.contract
     provider = normalize_provider(command.provider)
-    async with once(deps.pool, RECOVERY_CONSUMER, message.envelope) as conn:
-        if conn is None:
-            return
+
+    async def close(conn: asyncpg.Connection) -> dict[str, Any]:
         has_playbook, has_provider = await repo.playbook_has(conn, command.playbook_id, provider)
         if not has_playbook:
-            await _refuse(
-                conn, Rejected(404, "playbook_id", "connector recovery playbook not found"), message.envelope
-            )
-            return
+            raise Rejected(404, "playbook_id", "connector recovery playbook not found")
         if not has_provider:
-            problem = Rejected(
-                404, "provider", f"connector recovery playbook does not list provider {provider}"
-            )
-            await _refuse(conn, problem, message.envelope)
-            return
+            raise Rejected(404, "provider", f"connector recovery playbook does not list provider {provider}")
         now = deps.clock()
         closure = domain.closure_document(
             command.model_copy(update={"provider": provider}),
@@ -142,7 +121,12 @@ async def on_close(message: Message[CloseRecoveryV1], deps: RecoveryDeps) -> Non
             provider=provider,
             actor=command.actor,
         )
-        await _emit(conn, event, message.envelope)
+        await emit(conn, event, message.envelope)
+        return closure
+
+    closure = await _apply(message, deps, close)
+    if closure is None:
+        return
     log.info(
         "recovery.closed",
         closure_id=closure["closure_id"],
@@ -163,9 +147,8 @@ async def _new_plan(
 
 async def on_plan(message: Message[PlanRecoveryEscalationV1], deps: RecoveryDeps) -> None:
     command = message.contract
-    async with once(deps.pool, RECOVERY_CONSUMER, message.envelope) as conn:
-        if conn is None:
-            return
+
+    async def plan_escalation(conn: asyncpg.Connection) -> dict[str, Any]:
         now = deps.clock()
         plan = await _new_plan(
             conn, command.recovery_slo_minutes, command.actor.actor, message.envelope.message_id, now
@@ -173,7 +156,12 @@ async def on_plan(message: Message[PlanRecoveryEscalationV1], deps: RecoveryDeps
         event = RecoveryEscalationPlannedV1(
             record=escalation.plan_record(plan, now), plan_id=plan["plan_id"], actor=command.actor
         )
-        await _emit(conn, event, message.envelope)
+        await emit(conn, event, message.envelope)
+        return plan
+
+    plan = await _apply(message, deps, plan_escalation)
+    if plan is None:
+        return
     log.info("recovery.escalation_planned", plan_id=plan["plan_id"], escalations=plan["escalation_count"])
 
 
@@ -193,39 +181,30 @@ def _check_destinations(requested: str, deps: RecoveryDeps, plan: dict[str, Any]
 
 
 async def on_deliver(message: Message[DeliverRecoveryEscalationV1], deps: RecoveryDeps) -> None:
-    """A stored plan (or ``latest``: the latest one, else a fresh one) to the operations channels."""
+    """A stored plan (or ``latest``: the latest one, else a fresh one) to the operations channels.
+
+    A refused delivery leaves no fresh plan behind (``_apply`` undoes the work's writes)."""
     command = message.contract
     by = command.actor.actor
-    async with once(deps.pool, RECOVERY_CONSUMER, message.envelope) as conn:
-        if conn is None:
-            return
+
+    async def deliver(conn: asyncpg.Connection) -> tuple[str, str, list[str]]:
         now = deps.clock()
-        created = False
         plan = await (
             repo.latest_plan(conn) if command.plan_id == LATEST else repo.plan_by_id(conn, command.plan_id)
         )
-        try:
-            if plan is None and command.plan_id != LATEST:
-                raise Rejected(404, "plan_id", "recovery escalation plan not found")
-            if plan is None:
-                async with conn.transaction():  # a refused delivery leaves no fresh plan behind
-                    plan = await _new_plan(
-                        conn, command.recovery_slo_minutes, by, message.envelope.message_id, now
-                    )
-                    providers = _check_destinations(command.provider, deps, plan)
-                created = True
-            else:
-                providers = _check_destinations(command.provider, deps, plan)
-        except Rejected as exc:
-            await _refuse(conn, exc, message.envelope)
-            return
+        if plan is None and command.plan_id != LATEST:
+            raise Rejected(404, "plan_id", "recovery escalation plan not found")
+        created = plan is None
+        if plan is None:
+            plan = await _new_plan(conn, command.recovery_slo_minutes, by, message.envelope.message_id, now)
+        providers = _check_destinations(command.provider, deps, plan)
         job = escalation.job_id(plan["plan_id"], providers)
         await repo.insert_delivery(conn, job, plan["plan_id"], providers, now, by)
         if created:
             planned = RecoveryEscalationPlannedV1(
                 record=escalation.plan_record(plan, now), plan_id=plan["plan_id"], actor=command.actor
             )
-            await _emit(conn, planned, message.envelope)
+            await emit(conn, planned, message.envelope)
         deliver = DeliverMessageV1(
             job_id=job,
             source=RECOVERY_ESCALATION_SOURCE,
@@ -233,7 +212,7 @@ async def on_deliver(message: Message[DeliverRecoveryEscalationV1], deps: Recove
             targets=escalation.targets(plan["plan_id"], providers),
             delivery=command.delivery,
         )
-        await _emit(conn, deliver, message.envelope, subject=f"job/{job}")
+        await emit(conn, deliver, message.envelope, subject=f"job/{job}")
         requested = RecoveryEscalationDeliveryRequestedV1(
             record=escalation.delivery_record(plan, job, providers, at=now, by=by),
             plan_id=plan["plan_id"],
@@ -242,34 +221,30 @@ async def on_deliver(message: Message[DeliverRecoveryEscalationV1], deps: Recove
             plan_created=created,
             actor=command.actor,
         )
-        await _emit(conn, requested, message.envelope)
-    log.info(
-        "recovery.escalation_delivery_requested", plan_id=plan["plan_id"], job_id=job, providers=providers
-    )
+        await emit(conn, requested, message.envelope)
+        return plan["plan_id"], job, providers
+
+    delivered = await _apply(message, deps, deliver)
+    if delivered is None:
+        return
+    plan_id, job, providers = delivered
+    log.info("recovery.escalation_delivery_requested", plan_id=plan_id, job_id=job, providers=providers)
 
 
 async def on_acknowledge(message: Message[AcknowledgeRecoveryEscalationV1], deps: RecoveryDeps) -> None:
     """An acknowledgement of a stored plan by a provider it routes to or was delivered to."""
     command = message.contract
     provider = normalize_provider(command.provider)
-    async with once(deps.pool, RECOVERY_CONSUMER, message.envelope) as conn:
-        if conn is None:
-            return
+
+    async def acknowledge(conn: asyncpg.Connection) -> dict[str, Any]:
         plan = await repo.plan_by_id(conn, command.plan_id)
         if plan is None:
-            await _refuse(
-                conn, Rejected(404, "plan_id", "recovery escalation plan not found"), message.envelope
-            )
-            return
+            raise Rejected(404, "plan_id", "recovery escalation plan not found")
         known = set(plan["selected_providers"]) | {r["provider"] for r in plan["escalation_routes"]}
         for delivery in await repo.deliveries_of(conn, command.plan_id):
             known |= set(delivery["providers"])
         if provider not in known:
-            problem = Rejected(
-                404, "provider", f"recovery escalation plan does not concern provider {provider}"
-            )
-            await _refuse(conn, problem, message.envelope)
-            return
+            raise Rejected(404, "provider", f"recovery escalation plan does not concern provider {provider}")
         now = deps.clock()
         ack = domain.escalation_ack_document(
             command.model_copy(update={"provider": provider}), command_id=message.envelope.message_id, at=now
@@ -282,7 +257,11 @@ async def on_acknowledge(message: Message[AcknowledgeRecoveryEscalationV1], deps
             provider=provider,
             actor=command.actor,
         )
-        await _emit(conn, event, message.envelope)
+        await emit(conn, event, message.envelope)
+        return ack
+
+    if await _apply(message, deps, acknowledge) is None:
+        return
     log.info("recovery.escalation_acknowledged", plan_id=command.plan_id, provider=provider)
 
 

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import asyncpg
 
+from cavra_contracts.evidence import PRODUCT
 from cavra_contracts.recovery import RECOVERY_REPORT_SCHEMA, REPORT_PREFIX
 from cavra_contracts.timestamps import iso
 
@@ -174,7 +175,7 @@ def assemble(
     )
     return {
         "schema_version": RECOVERY_REPORT_SCHEMA,
-        "product": domain.PRODUCT,
+        "product": PRODUCT,
         "report_id": report_id,
         "generated_at": generated_at,
         "generated_by": generated_by,

@@ -19,6 +19,7 @@ from cavra_contracts.families import MonitoredFamily
 from cavra_contracts.health import (
     DEFAULT_MAX_ALERTS,
     DEFAULT_SUPPRESSION_WINDOW_MINUTES,
+    HEALTH_ALERT_STATES,
     MAX_ALERTS,
     MAX_HEALTH_HISTORY_LIMIT,
     MAX_HEALTH_MINUTES,
@@ -264,7 +265,7 @@ def add_family_routes(target: APIRouter, paths: FamilyPaths) -> None:
         key: str | None = IDEMPOTENCY_KEY,
     ) -> Response:
         ack_state = body.acknowledgement_state.strip().lower().replace("-", "_")
-        if ack_state not in ("acknowledged", "dismissed", "escalated", "resolved"):
+        if ack_state not in HEALTH_ALERT_STATES:
             return problem_response(
                 422, "invalid request", [{"field": "acknowledgement_state", "message": STATE_PROBLEM}]
             )
