@@ -132,7 +132,7 @@ async def on_run_worker(message: Message[RunRetryWorkerV1], deps: RetryDeps) -> 
 
 async def on_set_schedule(message: Message[SetWorkerScheduleV1], deps: RetryDeps) -> None:
     command = message.contract
-    schedule = {**command.schedule.model_dump(), "cadence": command.schedule.cadence_name()}
+    schedule = workers.stored_schedule(command.schedule)
     async with once(deps.pool, RETRIES_CONSUMER, message.envelope) as conn:
         if conn is None:
             return
