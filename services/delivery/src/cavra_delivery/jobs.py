@@ -9,7 +9,7 @@ command another; the pipeline never asks which. Delivery ids are ``job_id:target
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -70,7 +70,7 @@ class Job:
     announce: Announce
     record_plan_id: str | None = None
     """The plan this job is, when it is a plan's (its record is the plan's record), else ``None``."""
-    stored: Stored | None = field(default=None)
+    stored: Stored | None = None
     """Its ``delivery_jobs`` row (``None``: not kept)."""
 
 
