@@ -20,7 +20,6 @@ from cavra_delivery import repository as delivery_repo
 from cavra_delivery.jobs import Job, Retry
 from cavra_delivery.pipeline import Pipeline
 from cavra_delivery.retries import records
-from cavra_delivery.retries import repository as repo
 from cavra_delivery.retries import runs_repository as runs_repo
 from cavra_delivery.retries.events import emit
 from cavra_runtime.dispatch import Message
@@ -44,7 +43,9 @@ async def execute_retry(
     command = message.contract
     async with pool.acquire() as conn:
         execution = await runs_repo.execution(conn, command.execution_id)
-        stored = await repo.job(conn, execution["document"]["latest_delivery_id"]) if execution else None
+        stored = (
+            await delivery_repo.job(conn, execution["document"]["latest_delivery_id"]) if execution else None
+        )
     if execution is None or execution["execution_status"] != "pending":
         return  # unknown, or completed by an earlier pass
     document = dict(execution["document"])
