@@ -89,6 +89,10 @@ class FamilySpec:
         return f"failed {self.noun} is eligible for retry"
 
 
+def _kind(kind: str) -> str:
+    return kind if kind.startswith("go-") else f"{AD_KIND}-{kind}"
+
+
 def _spec(
     name: Family,
     source: str,
@@ -109,13 +113,13 @@ def _spec(
         noun=noun,
         gate=gate,
         retry_plan_schema=f"{PILOT}{retry_plan[0]}",
-        retry_plan_kind=retry_plan[1] if retry_plan[1].startswith("go-") else f"{AD_KIND}-{retry_plan[1]}",
+        retry_plan_kind=_kind(retry_plan[1]),
         retry_plan_prefix=retry_plan[2],
         worker_run_schema=f"{PILOT}{worker_run[0]}",
-        worker_run_kind=worker_run[1] if worker_run[1].startswith("go-") else f"{AD_KIND}-{worker_run[1]}",
+        worker_run_kind=_kind(worker_run[1]),
         worker_run_prefix=worker_run[2],
         execution_schema=f"{PILOT}{execution[0]}",
-        execution_kind=execution[1] if execution[1].startswith("go-") else f"{AD_KIND}-{execution[1]}",
+        execution_kind=_kind(execution[1]),
         execution_prefix=execution[2],
         default_retry_delay_minutes=delay,
         health_expected_interval_minutes=health[0],

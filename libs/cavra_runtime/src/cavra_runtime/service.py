@@ -64,6 +64,21 @@ class Wiring:
     queries: Mapping[str, QueryHandler] = field(default_factory=dict)
     workers: Sequence[Worker] = ()
 
+    def merged(self, *others: Wiring) -> Wiring:
+        """This wiring and ``others`` as one service's (a package of a service brings its own);
+        ``ValueError`` when two of them answer the same query subject."""
+        parts = (self, *others)
+        queries: dict[str, QueryHandler] = {}
+        for part in parts:
+            if twice := queries.keys() & part.queries.keys():
+                raise ValueError(f"query subjects wired twice: {', '.join(sorted(twice))}")
+            queries.update(part.queries)
+        return Wiring(
+            consumers=[consumer for part in parts for consumer in part.consumers],
+            queries=queries,
+            workers=[worker for part in parts for worker in part.workers],
+        )
+
 
 @dataclass
 class Runtime:

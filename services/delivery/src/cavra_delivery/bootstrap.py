@@ -58,22 +58,15 @@ async def bootstrap(
         jobs_at_once = min(settings.delivery_concurrency, 64)
         plans = subscriptions.planned_notifications(settings.ack_wait_seconds, jobs_at_once)
         jobs = subscriptions.delivery_jobs(settings.ack_wait_seconds, jobs_at_once)
-        health = health_wiring(runtime, settings, registry, clock, ack_wait_seconds=settings.ack_wait_seconds)
-        recovery = recovery_wiring(runtime, settings, registry, clock)
-        retries = retries_wiring(runtime, settings, clock)
-        yield Wiring(
+        own = Wiring(
             consumers=[
                 (plans, bind_table(handlers.PLANNED_NOTIFICATIONS, deps)),
                 (jobs, bind_table(handlers.JOBS, deps)),
-                *health.consumers,
-                *recovery.consumers,
-                *retries.consumers,
             ],
-            queries={
-                **bind_queries(handlers.QUERIES, deps),
-                **health.queries,
-                **recovery.queries,
-                **retries.queries,
-            },
-            workers=[*health.workers, *retries.workers],
+            queries=bind_queries(handlers.QUERIES, deps),
+        )
+        yield own.merged(
+            health_wiring(runtime, settings, registry, clock, ack_wait_seconds=settings.ack_wait_seconds),
+            recovery_wiring(runtime, settings, registry, clock),
+            retries_wiring(runtime, settings, clock),
         )

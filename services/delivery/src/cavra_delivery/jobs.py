@@ -9,9 +9,9 @@ command another; the pipeline never asks which. Delivery ids are ``job_id:target
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from cavra_contracts.base import Contract
 from cavra_contracts.deliveries import DeliverMessageV1, MessageDeliveredV1
@@ -70,8 +70,17 @@ class Job:
     announce: Announce
     record_plan_id: str | None = None
     """The plan this job is, when it is a plan's (its record is the plan's record), else ``None``."""
-    stored: Stored | None = field(default=None)
+    stored: Stored | None = None
     """Its ``delivery_jobs`` row (``None``: not kept)."""
+
+
+class Retry(NamedTuple):
+    """A job rebuilt as a retry: its own job id, the one provider that failed, the chain it retries."""
+
+    job_id: str
+    provider: str
+    origin_job_id: str
+    attempt: int
 
 
 def _kept(contract: Contract, sent: Any, job_id: str, origin: str | None, attempt: int) -> Stored:
@@ -87,10 +96,10 @@ def _kept(contract: Contract, sent: Any, job_id: str, origin: str | None, attemp
 def plan_job(
     planned: NotificationPlannedV1,
     *,
-    retry: tuple[str, str, str, int] | None = None,
+    retry: Retry | None = None,
 ) -> Job:
-    """A plan's deliverable routes as a job whose id is the plan's id; ``retry`` = (job id, provider,
-    origin job id, attempt): only that provider's routes, under the retry's own job id."""
+    """A plan's deliverable routes as a job whose id is the plan's id; ``retry``: only that provider's
+    routes, under the retry's own job id."""
     plan = planned.plan
     job_id, only, origin, attempt = retry or (plan.plan_id, "", None, 0)
     targets = tuple(
@@ -149,7 +158,7 @@ def plan_job(
     )
 
 
-def message_job(command: DeliverMessageV1, *, retry: tuple[str, str, str, int] | None = None) -> Job:
+def message_job(command: DeliverMessageV1, *, retry: Retry | None = None) -> Job:
     """A DeliverMessageV1 command as a job; its targets get ack links when it asks for them.
     ``retry`` as for :func:`plan_job`."""
     content = command.content

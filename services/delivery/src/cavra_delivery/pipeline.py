@@ -48,7 +48,6 @@ from cavra_delivery.jobs import Job
 from cavra_delivery.links import AckLinks
 from cavra_delivery.outcomes import OutcomeWriter
 from cavra_delivery.registry import ConnectorRegistry, connectors_for
-from cavra_delivery.retries import repository as retries_repo
 from cavra_delivery.targets import Target
 from cavra_runtime.dispatch import Heartbeat, no_heartbeat
 from cavra_runtime.failures import is_transient
@@ -98,7 +97,7 @@ class Pipeline:
         async with _keep_alive(heartbeat, self.heartbeat_seconds):
             async with asyncio.timeout(self.database_timeout_seconds), self.pool.acquire() as conn:
                 if job.stored is not None:  # kept first: a retry re-sends exactly this message
-                    await retries_repo.store_job(conn, job, self.clock(), pattern)
+                    await repo.store_job(conn, job, self.clock(), pattern)
                 done = {
                     row["delivery_id"]: scrub_outcome(RouteOutcome.from_row(row), pattern)[0]
                     for row in await repo.final_outcomes(conn, job.job_id)

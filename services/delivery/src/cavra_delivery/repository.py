@@ -2,21 +2,61 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pydantic_core
 
 from cavra_delivery.connectors.quarantine import QuarantineState
+from cavra_delivery.connectors.redaction import scrub
 from cavra_delivery.evidence import RouteOutcome
+
+if TYPE_CHECKING:
+    from cavra_delivery.jobs import Job
 
 DELIVERY_COLUMNS = (
     "delivery_id, job_id, source, plan_id, route_id, route_key, schedule_id, provider, owner, connector, "
     "connector_type, target_host, status, attempt_count, status_code, external_ref, deduplicated, attempts, "
     "completed_at"
 )
+
+
+async def store_job(
+    conn: asyncpg.Connection, job: Job, now: datetime, pattern: re.Pattern[str] | None
+) -> None:
+    """Keep the job's message (once: a redelivered job keeps its first row), with any secret inside its
+    chosen strings redacted like its evidence (``pattern``: the pipeline's secret pattern)."""
+    stored = job.stored
+    assert stored is not None
+    message, _ = scrub(stored.message, pattern)
+    ids, _ = scrub(dict(job.ids), pattern)
+    await conn.execute(
+        """INSERT INTO delivery_jobs (job_id, source, origin_job_id, attempt, message_type, message,
+                                      payload_hash, ids, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8::text::jsonb, $9)
+           ON CONFLICT (job_id) DO NOTHING""",
+        job.job_id,
+        job.source,
+        stored.origin_job_id,
+        stored.attempt,
+        stored.message_type,
+        json.dumps(message, separators=(",", ":")),
+        stored.payload_hash,
+        json.dumps(ids, separators=(",", ":")),
+        now,
+    )
+
+
+async def job(conn: asyncpg.Connection, job_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT job_id, source, origin_job_id, attempt, message_type, message, payload_hash, ids "
+        "FROM delivery_jobs WHERE job_id = $1",
+        job_id,
+    )
 
 
 async def final_outcomes(conn: asyncpg.Connection, job_id: str) -> list[asyncpg.Record]:

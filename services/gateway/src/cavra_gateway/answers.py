@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from fastapi.responses import JSONResponse
 
 from cavra_contracts.base import Contract
+from cavra_contracts.envelope import Envelope
 from cavra_contracts.evidence import RecordedEvent
 from cavra_contracts.failures import RequestRefused
 from cavra_gateway.errors import rejection_response
@@ -36,16 +37,27 @@ def answering(
     where a client looks for the result after a 202."""
 
     async def answer(told: Told, waits: Waits) -> JSONResponse:
-        outcome = await told.outcome(waits.outcome)
-        if outcome is None:
-            return accepted(told, poll=poll)
-        if outcome.type == rejected.MESSAGE.subject:
-            refusal = rejected.model_validate(outcome.payload)
-            return rejection_response(refusal.status_code, refusal.problems)
+        outcome = await awaited(told, waits, rejected=rejected, poll=poll)
+        if isinstance(outcome, JSONResponse):
+            return outcome
         answered = respond(contract.model_validate(outcome.payload), told, waits)
         return await answered if inspect.isawaitable(answered) else answered
 
     return answer
+
+
+async def awaited(
+    told: Told, waits: Waits, *, rejected: type[RequestRefused], poll: str | None = None
+) -> Envelope | JSONResponse:
+    """The outcome envelope, or the answer to give at once: 202 while none came, ``rejected``'s problems.
+    For a route whose command has several outcomes; :func:`answering` when it has one."""
+    outcome = await told.outcome(waits.outcome)
+    if outcome is None:
+        return accepted(told, poll=poll)
+    if outcome.type == rejected.MESSAGE.subject:
+        refusal = rejected.model_validate(outcome.payload)
+        return rejection_response(refusal.status_code, refusal.problems)
+    return outcome
 
 
 def recorded(name: str, event: RecordedEvent, *, status_code: int = 200, **extra: Any) -> JSONResponse:
@@ -57,4 +69,4 @@ def recorded(name: str, event: RecordedEvent, *, status_code: int = 200, **extra
     return JSONResponse(status_code=status_code, content=content)
 
 
-__all__ = ["Answer", "answering", "recorded"]
+__all__ = ["Answer", "answering", "awaited", "recorded"]

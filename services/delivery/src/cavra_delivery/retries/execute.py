@@ -17,10 +17,9 @@ from cavra_contracts.retries import ExecuteRetryV1, RetryExecutedV1, sha256_hex
 from cavra_contracts.timestamps import iso
 from cavra_delivery import jobs
 from cavra_delivery import repository as delivery_repo
-from cavra_delivery.jobs import Job
+from cavra_delivery.jobs import Job, Retry
 from cavra_delivery.pipeline import Pipeline
 from cavra_delivery.retries import records
-from cavra_delivery.retries import repository as repo
 from cavra_delivery.retries import runs_repository as runs_repo
 from cavra_delivery.retries.events import emit
 from cavra_runtime.dispatch import Message
@@ -28,7 +27,7 @@ from cavra_runtime.dispatch import Message
 log = structlog.get_logger()
 
 
-def rebuild(row: asyncpg.Record, retry: tuple[str, str, str, int]) -> Job | None:
+def rebuild(row: asyncpg.Record, retry: Retry) -> Job | None:
     """The stored job as a retry: only ``retry``'s provider, under its job id (None: unknown type)."""
     message_type = row["message_type"]
     if message_type == DeliverMessageV1.MESSAGE.schema_version:
@@ -44,11 +43,13 @@ async def execute_retry(
     command = message.contract
     async with pool.acquire() as conn:
         execution = await runs_repo.execution(conn, command.execution_id)
-        stored = await repo.job(conn, execution["document"]["latest_delivery_id"]) if execution else None
+        stored = (
+            await delivery_repo.job(conn, execution["document"]["latest_delivery_id"]) if execution else None
+        )
     if execution is None or execution["execution_status"] != "pending":
         return  # unknown, or completed by an earlier pass
     document = dict(execution["document"])
-    retry = (
+    retry = Retry(
         execution["retry_job_id"],
         execution["provider"],
         execution["origin_job_id"],

@@ -132,7 +132,7 @@ async def on_run_worker(message: Message[RunRetryWorkerV1], deps: RetryDeps) -> 
 
 async def on_set_schedule(message: Message[SetWorkerScheduleV1], deps: RetryDeps) -> None:
     command = message.contract
-    schedule = {**command.schedule.model_dump(), "cadence": command.schedule.cadence_name()}
+    schedule = workers.stored_schedule(command.schedule)
     async with once(deps.pool, RETRIES_CONSUMER, message.envelope) as conn:
         if conn is None:
             return
@@ -199,6 +199,14 @@ COMMANDS: HandlerTable[RetryDeps] = {
 # --- queries ------------------------------------------------------------------------------------
 
 
+def _page(items: list[Any], total: int, query: Any, **heading: Any) -> QueryReplyV1:
+    """One page of a listing query (``limit`` / ``offset``), after the ``heading`` fields."""
+    return QueryReplyV1(
+        ok=True,
+        result={**heading, "items": items, "total": total, "limit": query.limit, "offset": query.offset},
+    )
+
+
 async def retry_plan(query: RetryPlanQueryV1, deps: RetryDeps) -> QueryReplyV1:
     async with deps.pool.acquire() as conn:
         plan = await repo.plan(conn, query.retry_plan_id)
@@ -245,25 +253,15 @@ async def worker_runs(query: WorkerRunsQueryV1, deps: RetryDeps) -> QueryReplyV1
             "latest": [row["document"] for row in latest],
         }
         return QueryReplyV1(ok=True, result=result)
-    items = [row["document"] for row in rows]
-    result = {
-        "schema_version": history_schema,
-        "product": "CAVRA",
-        "items": items,
-        "total": total,
-        "limit": query.limit,
-        "offset": query.offset,
-    }
-    return QueryReplyV1(ok=True, result=result)
+    return _page(
+        [row["document"] for row in rows], total, query, schema_version=history_schema, product="CAVRA"
+    )
 
 
 async def retry_executions(query: RetryExecutionsQueryV1, deps: RetryDeps) -> QueryReplyV1:
     async with deps.pool.acquire() as conn:
         rows, total = await runs_repo.executions(conn, query.family, query.run_id, query.limit, query.offset)
-    items = [row["document"] for row in rows]
-    return QueryReplyV1(
-        ok=True, result={"items": items, "total": total, "limit": query.limit, "offset": query.offset}
-    )
+    return _page([row["document"] for row in rows], total, query)
 
 
 async def approvals(query: ApprovalsQueryV1, deps: RetryDeps) -> QueryReplyV1:
@@ -271,10 +269,7 @@ async def approvals(query: ApprovalsQueryV1, deps: RetryDeps) -> QueryReplyV1:
         rows, total = await approvals_repo.approvals(
             conn, query.state, query.family, query.limit, query.offset
         )
-    items = [records.approval_view(row) for row in rows]
-    return QueryReplyV1(
-        ok=True, result={"items": items, "total": total, "limit": query.limit, "offset": query.offset}
-    )
+    return _page([records.approval_view(row) for row in rows], total, query)
 
 
 async def worker_schedule(query: WorkerScheduleQueryV1, deps: RetryDeps) -> QueryReplyV1:

@@ -29,6 +29,10 @@ CONTROLS = [
 ]
 
 
+def _picked(row: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    return {name: row[name] for name in names}
+
+
 def payload_key(kind: str) -> str:
     """The payload key of a metadata kind (spec §3.0b)."""
     if kind.startswith(f"{AD_KIND}-"):
@@ -106,16 +110,9 @@ def plan_record(spec: FamilySpec, document: Mapping[str, Any]) -> EvidenceRecord
         providers=sorted({d["provider"] for d in document["retry_decisions"]})[:64],
         source=spec.source,
         alert_level=document["alert_level"],
-        hoisted={
-            name: document[name]
-            for name in (
-                "retry_plan_id",
-                "alert_level",
-                "retryable_count",
-                "waiting_count",
-                "suppressed_count",
-            )
-        },
+        hoisted=_picked(
+            document, "retry_plan_id", "alert_level", "retryable_count", "waiting_count", "suppressed_count"
+        ),
         payload_key=payload_key(spec.retry_plan_kind),
         payload=dict(document),
     )
@@ -213,17 +210,15 @@ def ack_record(spec: FamilySpec, ack: Mapping[str, Any]) -> EvidenceRecordV1:
         providers=[ack["provider"]],
         acknowledgement_state=ack["acknowledgement_state"],
         source=spec.source,
-        hoisted={
-            name: ack[name]
-            for name in (
-                "acknowledgement_id",
-                "retry_plan_id",
-                "delivery_id",
-                "provider",
-                "acknowledgement_state",
-                "external_ref",
-            )
-        },
+        hoisted=_picked(
+            ack,
+            "acknowledgement_id",
+            "retry_plan_id",
+            "delivery_id",
+            "provider",
+            "acknowledgement_state",
+            "external_ref",
+        ),
         payload_key="acknowledgement",
         payload={"schema_version": RETRY_ACK_SCHEMA, **ack},
     )
@@ -241,10 +236,7 @@ def approval_plan_record(spec: FamilySpec, plan: Mapping[str, Any]) -> EvidenceR
         providers=sorted({row["provider"] for row in plan["approval_decisions"]})[:64],
         source=spec.source,
         alert_level=plan["alert_level"],
-        hoisted={
-            name: plan[name]
-            for name in ("approval_plan_id", "alert_level", "approved_count", "waiting_count")
-        },
+        hoisted=_picked(plan, "approval_plan_id", "alert_level", "approved_count", "waiting_count"),
         payload_key="retry_execution_approval_plan",
         payload={"schema_version": APPROVAL_PLAN_SCHEMA, **plan},
     )
@@ -260,18 +252,16 @@ def decision_record(spec: FamilySpec, decision: Mapping[str, Any]) -> EvidenceRe
         blocked_count=0 if decision["approval_state"] == "approved" else 1,
         providers=[decision["provider"]],
         source=spec.source,
-        hoisted={
-            name: decision[name]
-            for name in (
-                "decision_id",
-                "approval_plan_id",
-                "retry_plan_id",
-                "delivery_id",
-                "provider",
-                "approval_state",
-                "external_ref",
-            )
-        },
+        hoisted=_picked(
+            decision,
+            "decision_id",
+            "approval_plan_id",
+            "retry_plan_id",
+            "delivery_id",
+            "provider",
+            "approval_state",
+            "external_ref",
+        ),
         payload_key="retry_execution_approval_decision",
         payload={"schema_version": APPROVAL_DECISION_SCHEMA, **decision},
     )

@@ -1,22 +1,18 @@
-"""SQL of stored jobs, retry plans and their decisions (``$n`` parameters only). Worker runs, schedules
-and executions are in :mod:`~cavra_delivery.retries.runs_repository`, approvals in
-:mod:`~cavra_delivery.retries.approval_repository`."""
+"""SQL of retry plans and their decisions (``$n`` parameters only). Worker runs, schedules and
+executions are in :mod:`~cavra_delivery.retries.runs_repository`, approvals in
+:mod:`~cavra_delivery.retries.approval_repository`; the stored jobs a retry re-sends are the
+pipeline's, in :mod:`cavra_delivery.repository`."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 
 from cavra_contracts.retries import MAX_BACKOFF_MINUTES, retry_digest
-from cavra_delivery.connectors.redaction import scrub
-
-if TYPE_CHECKING:
-    from cavra_delivery.jobs import Job
 
 
 def with_digest(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -30,40 +26,6 @@ def with_digest(row: Mapping[str, Any]) -> dict[str, Any]:
         decision["attempt"],
     )
     return decision
-
-
-async def store_job(
-    conn: asyncpg.Connection, job: Job, now: datetime, pattern: re.Pattern[str] | None
-) -> None:
-    """Keep the job's message (once: a redelivered job keeps its first row), with any secret inside its
-    chosen strings redacted like its evidence (``pattern``: the pipeline's secret pattern)."""
-    stored = job.stored
-    assert stored is not None
-    message, _ = scrub(stored.message, pattern)
-    ids, _ = scrub(dict(job.ids), pattern)
-    await conn.execute(
-        """INSERT INTO delivery_jobs (job_id, source, origin_job_id, attempt, message_type, message,
-                                      payload_hash, ids, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8::text::jsonb, $9)
-           ON CONFLICT (job_id) DO NOTHING""",
-        job.job_id,
-        job.source,
-        stored.origin_job_id,
-        stored.attempt,
-        stored.message_type,
-        json.dumps(message, separators=(",", ":")),
-        stored.payload_hash,
-        json.dumps(ids, separators=(",", ":")),
-        now,
-    )
-
-
-async def job(conn: asyncpg.Connection, job_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT job_id, source, origin_job_id, attempt, message_type, message, payload_hash, ids "
-        "FROM delivery_jobs WHERE job_id = $1",
-        job_id,
-    )
 
 
 # One statement: failed (job, provider) pairs of the family -> chains (origin job, provider) whose

@@ -17,7 +17,6 @@ import structlog
 from cavra_contracts.actors import system_actor
 from cavra_contracts.approvals import ApprovalExpiredV1
 from cavra_contracts.families import family_spec
-from cavra_contracts.families import family_spec as spec_of
 from cavra_contracts.retries import (
     RetryExecutedV1,
     RetryPolicyV1,
@@ -157,7 +156,7 @@ async def give_up_lost(deps: RetryDeps, batch: int, lost_after: timedelta) -> in
             }
             if not await runs_repo.complete_execution(conn, row["execution_id"], done):
                 continue
-            spec = spec_of(row["family"])
+            spec = family_spec(row["family"])
             event = RetryExecutedV1(
                 record=records.execution_record(spec, document),
                 family=spec.name,

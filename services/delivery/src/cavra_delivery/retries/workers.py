@@ -291,7 +291,7 @@ async def run_worker(
         await runs_repo.upsert_schedule(
             conn,
             spec.name,
-            {**request.schedule.model_dump(), "cadence": request.schedule.cadence_name()},
+            stored_schedule(request.schedule),
             request.policy.model_dump(),
             end,
             now,
@@ -349,6 +349,11 @@ def _result(
         "execution_metadata": records.execution_record(spec, execution).document() if execution else None,
         "skipped": skipped,
     }
+
+
+def stored_schedule(schedule: WorkerScheduleV1) -> dict[str, Any]:
+    """A worker schedule as ``worker_schedules`` keeps it: its fields, the cadence by name."""
+    return {**schedule.model_dump(), "cadence": schedule.cadence_name()}
 
 
 def next_due(due_at: datetime, interval_minutes: int, now: datetime) -> datetime:

@@ -35,15 +35,15 @@ from cavra_contracts.limits import (
     MAX_TEXT_LENGTH,
 )
 from cavra_contracts.retries import RetryRequestRejectedV1
-from cavra_gateway.answers import answering, recorded
+from cavra_gateway.answers import awaited, recorded
 from cavra_gateway.api_models import Accepted
 from cavra_gateway.auth import Approver, Operator, Viewer
 from cavra_gateway.deps import State
-from cavra_gateway.errors import error_responses, problem_response, rejection_response
+from cavra_gateway.errors import error_responses, problem_response
 from cavra_gateway.idempotency import IDEMPOTENCY_KEY, run_command
-from cavra_gateway.messaging import Command, Told, Waits, accepted, ask, outcomes_of
+from cavra_gateway.messaging import Command, Told, Waits, ask, outcomes_of
 from cavra_gateway.params import ID_OR_EMPTY, ID_PATTERN, TEXT
-from cavra_gateway.routes.retries import AD
+from cavra_gateway.routes.retries import AD, answering
 
 router = APIRouter(prefix=AD, tags=["approvals"], responses=error_responses(422, 503))
 COMMAND_ERRORS = error_responses(400, 404, 409, 413, 422, 503)
@@ -118,17 +118,6 @@ class DecisionRequest(BaseModel):
         return value
 
 
-async def _outcome(told: Told, waits: Waits) -> Any:
-    """The outcome envelope, or the answer to give at once (202 or a rejection)."""
-    outcome = await told.outcome(waits.outcome)
-    if outcome is None:
-        return accepted(told)
-    if outcome.type == RetryRequestRejectedV1.MESSAGE.subject:
-        rejected = RetryRequestRejectedV1.model_validate(outcome.payload)
-        return rejection_response(rejected.status_code, rejected.problems)
-    return outcome
-
-
 @router.post(
     "/retry-plans/{retry_plan_id}/acknowledgements",
     summary="Acknowledge a retry decision (default accepted): the first step of a governed retry",
@@ -155,11 +144,7 @@ async def acknowledge_retry(
         outcomes=outcomes_of(RetryAcknowledgedV1, RetryRequestRejectedV1),
         subject=f"retry-plan/{retry_plan_id}",
     )
-
-    def respond(done: RetryAcknowledgedV1, _told: Told, _waits: Waits) -> JSONResponse:
-        return recorded("acknowledgement", done)
-
-    answer = answering(RetryAcknowledgedV1, respond, rejected=RetryRequestRejectedV1)
+    answer = answering(RetryAcknowledgedV1, lambda done: recorded("acknowledgement", done))
     return await run_command(state, request, key, command, answer)
 
 
@@ -182,11 +167,7 @@ async def approval_plan(
         outcomes=outcomes_of(ApprovalPlanGeneratedV1, RetryRequestRejectedV1),
         subject=f"approvals/{body.family}",
     )
-
-    def respond(done: ApprovalPlanGeneratedV1, _told: Told, _waits: Waits) -> JSONResponse:
-        return recorded("plan", done)
-
-    answer = answering(ApprovalPlanGeneratedV1, respond, rejected=RetryRequestRejectedV1)
+    answer = answering(ApprovalPlanGeneratedV1, lambda done: recorded("plan", done))
     return await run_command(state, request, key, command, answer)
 
 
@@ -219,7 +200,7 @@ async def decide_approval(
     )
 
     async def answer(told: Told, waits: Waits) -> JSONResponse:
-        outcome = await _outcome(told, waits)
+        outcome = await awaited(told, waits, rejected=RetryRequestRejectedV1)
         if isinstance(outcome, JSONResponse):
             return outcome
         if outcome.type == ApprovalRefusedV1.MESSAGE.subject:
