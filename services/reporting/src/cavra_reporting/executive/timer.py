@@ -17,6 +17,7 @@ import structlog
 from cavra_contracts.actors import ActorV1, system_actor
 from cavra_contracts.executive import DEFAULT_MAX_RISKS, ExecutiveScheduleV1
 from cavra_contracts.notifications import DeliveryOptions
+from cavra_contracts.timestamps import iso
 
 from . import report, windows, workflow
 from . import repository as repo
@@ -95,7 +96,7 @@ async def _run(
         max(now, row["due_at"]), schedule.interval_minutes, zone, schedule.at_local_time
     )
     run_id = report.run_id_for(
-        {"defined_by_run": row["defined_by_run"], "window_start": composed.window.start}
+        {"defined_by_run": row["defined_by_run"], "window_start": iso(composed.window.start)}
     )
     recorded = await workflow.record_run(
         conn,
