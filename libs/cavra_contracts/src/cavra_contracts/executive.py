@@ -148,7 +148,7 @@ def _providers_field() -> Providers | None:
     )
 
 
-def check_providers(value: Providers | None) -> Providers | None:
+def normalized_providers(value: Providers | None) -> Providers | None:
     """Provider names normalised (stripped, lower case, ``-`` as ``_``) and deduplicated in order;
     ValueError naming the first that is not ``PROVIDER_PATTERN``."""
     if value is None:
@@ -185,7 +185,7 @@ class RunExecutiveReportV1(Contract):
     @field_validator("providers")
     @classmethod
     def _known_names(cls, value: Providers | None) -> Providers | None:
-        return check_providers(value)
+        return normalized_providers(value)
 
 
 class DeliverExecutiveReportV1(Contract):
@@ -212,7 +212,7 @@ class DeliverExecutiveReportV1(Contract):
     @field_validator("providers")
     @classmethod
     def _known_names(cls, value: Providers | None) -> Providers | None:
-        return check_providers(value)
+        return normalized_providers(value)
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -350,7 +350,7 @@ __all__ = [
     "ExecutiveRunsQueryV1",
     "ExecutiveScheduleV1",
     "RunExecutiveReportV1",
-    "check_providers",
     "default_cadence",
     "interval_problem",
+    "normalized_providers",
 ]

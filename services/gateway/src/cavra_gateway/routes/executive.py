@@ -31,7 +31,7 @@ from cavra_contracts.executive import (
     ExecutiveScheduleV1,
     Providers,
     RunExecutiveReportV1,
-    check_providers,
+    normalized_providers,
 )
 from cavra_contracts.limits import MAX_PROVIDER_LENGTH, MAX_RETRIES, MAX_TEXT_LENGTH, MAX_TIMEOUT_SECONDS
 from cavra_contracts.notifications import DeliveryOptions
@@ -81,7 +81,7 @@ class ScheduleRunRequest(BaseModel):
     @field_validator("providers")
     @classmethod
     def _names(cls, value: Providers | None) -> Providers | None:
-        return check_providers(value)  # the command's own check: a name it refuses is a 422 here
+        return normalized_providers(value)  # the command's own check: a name it refuses is a 422 here
 
 
 class DeliverRequest(BaseModel):
