@@ -148,7 +148,9 @@ def _providers_field() -> Providers | None:
     )
 
 
-def _check_providers(value: Providers | None) -> Providers | None:
+def normalized_providers(value: Providers | None) -> Providers | None:
+    """Provider names normalised (stripped, lower case, ``-`` as ``_``) and deduplicated in order;
+    ValueError naming the first that is not ``PROVIDER_PATTERN``."""
     if value is None:
         return None
     names: list[str] = []
@@ -183,7 +185,7 @@ class RunExecutiveReportV1(Contract):
     @field_validator("providers")
     @classmethod
     def _known_names(cls, value: Providers | None) -> Providers | None:
-        return _check_providers(value)
+        return normalized_providers(value)
 
 
 class DeliverExecutiveReportV1(Contract):
@@ -210,7 +212,7 @@ class DeliverExecutiveReportV1(Contract):
     @field_validator("providers")
     @classmethod
     def _known_names(cls, value: Providers | None) -> Providers | None:
-        return _check_providers(value)
+        return normalized_providers(value)
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -350,4 +352,5 @@ __all__ = [
     "RunExecutiveReportV1",
     "default_cadence",
     "interval_problem",
+    "normalized_providers",
 ]

@@ -9,13 +9,14 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
+from cavra_acknowledgement import SERVICE
 from cavra_runtime.dispatch import bind_table
+from cavra_runtime.peers import BusConnectors
 from cavra_runtime.ports import Infrastructure
 from cavra_runtime.service import Wiring, bind_queries
 
 from . import handlers, subscriptions
 from .handlers import AuditDeps
-from .peers import BusConnectors
 from .settings import AuditSettings
 from .timer import run_schedules
 from .workflow import KeyRing
@@ -29,7 +30,7 @@ def audit_wiring(runtime: Infrastructure, settings: AuditSettings, clock: Callab
         pool=runtime.pool,
         clock=clock,
         keyring=KeyRing(configured, settings.home),
-        peers=BusConnectors(runtime.bus, settings.audit_query_timeout_seconds),
+        peers=BusConnectors(runtime.bus, settings.audit_query_timeout_seconds, SERVICE),
     )
 
     if configured is not None:

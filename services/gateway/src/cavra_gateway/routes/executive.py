@@ -29,7 +29,9 @@ from cavra_contracts.executive import (
     ExecutiveRunQueryV1,
     ExecutiveRunsQueryV1,
     ExecutiveScheduleV1,
+    Providers,
     RunExecutiveReportV1,
+    normalized_providers,
 )
 from cavra_contracts.limits import MAX_PROVIDER_LENGTH, MAX_RETRIES, MAX_TEXT_LENGTH, MAX_TIMEOUT_SECONDS
 from cavra_contracts.notifications import DeliveryOptions
@@ -66,7 +68,7 @@ class ScheduleRunRequest(BaseModel):
 
     schedule: ScheduleBody = Field(default_factory=ScheduleBody)
     recovery_slo_minutes: int = Field(default=DEFAULT_RECOVERY_SLO_MINUTES, ge=1, le=MAX_RECOVERY_SLO_MINUTES)
-    providers: list[str] | None = Field(
+    providers: Providers | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_RUN_PROVIDERS,
@@ -78,11 +80,8 @@ class ScheduleRunRequest(BaseModel):
 
     @field_validator("providers")
     @classmethod
-    def _names(cls, value: list[str] | None) -> list[str] | None:
-        for name in value or []:
-            if len(name) > MAX_PROVIDER_LENGTH or not name.replace("_", "").replace("-", "").isalnum():
-                raise ValueError(f"invalid provider name {name[:40]!r}")
-        return value
+    def _names(cls, value: Providers | None) -> Providers | None:
+        return normalized_providers(value)  # the command's own check: a name it refuses is a 422 here
 
 
 class DeliverRequest(BaseModel):

@@ -7,8 +7,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 
+from cavra_contracts.acknowledgements import AcknowledgementState
 from cavra_contracts.families import Family
 from cavra_contracts.limits import MAX_OFFSET
+from cavra_contracts.recovery import EscalationAckState
 from cavra_contracts.reporting import (
     CURSOR_PATTERN,
     DASHBOARD_SCHEMA,
@@ -17,6 +19,7 @@ from cavra_contracts.reporting import (
     NotificationDashboardQueryV1,
     NotificationHistoryQueryV1,
 )
+from cavra_contracts.vocabulary import AlertLevel
 from cavra_gateway.auth import Viewer
 from cavra_gateway.deps import State
 from cavra_gateway.errors import error_responses
@@ -29,9 +32,9 @@ router = APIRouter(
     responses=error_responses(422, 503),
 )
 
-AckState = Literal["", "acknowledged", "dismissed", "escalated", "resolved", "accepted", "deferred"]
+AckState = Literal["", AcknowledgementState, EscalationAckState]
 """Route acknowledgement states, and those of retry and recovery escalation acknowledgements."""
-AlertLevel = Literal["", "healthy", "warning", "critical"]
+AlertLevelFilter = Literal["", AlertLevel]
 FamilyFilter = Family | Literal[""]
 
 
@@ -58,7 +61,7 @@ async def history(
         "acknowledgement-audit metadata kind.",
     ),
     delivery_success: bool | None = Query(default=None, description="Delivery records only."),
-    alert_level: AlertLevel = Query(default=""),
+    alert_level: AlertLevelFilter = Query(default=""),
     audit_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
     delivery_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
     cadence: str = Query(

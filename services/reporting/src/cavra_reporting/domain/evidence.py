@@ -31,6 +31,7 @@ from cavra_contracts.families import (
     RECOVERY_ESCALATION_SOURCE,
     FamilySpec,
 )
+from cavra_contracts.recovery import CLOSED_STATES
 from cavra_contracts.timestamps import parse_timestamp
 from cavra_reporting.domain.model import (
     ApprovalDecision,
@@ -49,7 +50,6 @@ EVIDENCE_COUNTER: Final = "evidence:"
 """Prefix of the counters of summed and matched dashboard fields (``evidence:<field>``)."""
 OPEN_RECOVERIES: Final = "recoveries:open"
 """Counter of the (playbook, provider) recovery rows whose latest closure is not resolved|mitigated."""
-CLOSED_STATES: Final = frozenset({"resolved", "mitigated"})
 FAILED_EXECUTIONS: Final = frozenset({"failed", "skipped"})
 UNDECIDED_APPROVALS: Final = frozenset({"deferred"})
 """Approval decisions that leave the retry waiting for a decision (approved, denied, expired decide)."""
@@ -351,7 +351,6 @@ def evidence_recorded(event: RecordedEvent, at: EventPosition) -> Change:
 __all__ = [
     "APPROVAL_DECISION_KIND",
     "APPROVAL_PLAN_KIND",
-    "CLOSED_STATES",
     "CLOSURE_KIND",
     "EVIDENCE_COUNTER",
     "EXECUTION_FAILED_FIELDS",

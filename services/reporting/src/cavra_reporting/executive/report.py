@@ -8,8 +8,6 @@ previous period of the same length. Ids are hashes of content, so the same input
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import statistics as stats
 from collections.abc import Mapping, Sequence
@@ -26,6 +24,7 @@ from cavra_contracts.executive import (
     SCHEDULE_RUN_PREFIX,
     SCHEDULE_RUN_SCHEMA,
 )
+from cavra_contracts.retries import hash_id
 from cavra_contracts.timestamps import iso
 
 from .windows import Window
@@ -52,12 +51,6 @@ COMPARED: Final = (
 )
 """Statistics compared period over period."""
 OWNER: Final = "release-governance"
-
-
-def content_id(prefix: str, material: Mapping[str, Any]) -> str:
-    """``prefix`` + the first 16 hex of SHA-256 over the key-sorted JSON of ``material``."""
-    encoded = json.dumps(material, sort_keys=True, default=str).encode("utf-8")
-    return f"{prefix}{hashlib.sha256(encoded).hexdigest()[:16]}"
 
 
 @dataclass(frozen=True)
@@ -200,7 +193,7 @@ def executive_report(
         "period_over_period": period_over_period(current.statistics, previous_statistics),
         "controls": list(CONTROLS),
     }
-    executive_report_id = content_id(EXECUTIVE_REPORT_PREFIX, body)
+    executive_report_id = hash_id(EXECUTIVE_REPORT_PREFIX, body)
     return {"executive_report_id": executive_report_id, "generated_at": iso(generated_at), **body}
 
 
@@ -248,7 +241,7 @@ def schedule_run(
 
 def run_id_for(material: Mapping[str, Any]) -> str:
     """A run's id: stable for its command (API) or for its schedule's window (timer)."""
-    return content_id(SCHEDULE_RUN_PREFIX, material)
+    return hash_id(SCHEDULE_RUN_PREFIX, material)
 
 
 def delivery_event(run: Mapping[str, Any], *, max_risks: int, generated_by: str) -> dict[str, Any]:
@@ -280,13 +273,12 @@ def title(run_id: str) -> str:
 
 def job_id_for(run_id: str, providers: Sequence[str]) -> str:
     """Delivery job id of a run to ``providers`` (a repeat sends nothing twice)."""
-    return content_id("gordackexecdelivery-", {"run_id": run_id, "providers": sorted(providers)})
+    return hash_id("gordackexecdelivery-", {"run_id": run_id, "providers": sorted(providers)})
 
 
 __all__ = [
     "RecoveryAnswer",
     "closure_minutes",
-    "content_id",
     "delivery_event",
     "executive_report",
     "job_id_for",

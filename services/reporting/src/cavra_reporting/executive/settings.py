@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
-from cavra_contracts.executive import ExecutiveScheduleV1
+from cavra_contracts.executive import ExecutiveScheduleV1, normalized_providers
 from cavra_runtime.settings import RuntimeSettings
 
 
@@ -31,8 +31,16 @@ class ExecutiveSettings(RuntimeSettings):
     def zone(self, name: str | None) -> ZoneInfo:
         return ZoneInfo(name or self.executive_report_time_zone)
 
+    @field_validator("executive_report_providers")
+    @classmethod
+    def _names(cls, value: str) -> str:
+        _listed(value)  # a name a request could not carry stops the service at start
+        return value
+
     def default_providers(self) -> list[str]:
-        names = [
-            part.strip().lower().replace("-", "_") for part in self.executive_report_providers.split(",")
-        ]
-        return list(dict.fromkeys(name for name in names if name))
+        return _listed(self.executive_report_providers)
+
+
+def _listed(names: str) -> list[str]:
+    """A comma list of provider names, normalised as a request's (``normalized_providers``)."""
+    return normalized_providers([part for part in names.split(",") if part.strip()]) or []

@@ -1,5 +1,6 @@
 """What executive reports ask other services: the recovery report (delivery service) and which
-providers a connector serves. Both are ports, so handler tests answer them in memory."""
+providers a connector serves (``cavra_runtime.peers.BusConnectors``). Both are ports, so handler
+tests answer them in memory."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from cavra_contracts.envelope import make_envelope
-from cavra_contracts.notifications import ConnectorsQueryV1
 from cavra_contracts.recovery import RecoveryReportQueryV1
 from cavra_runtime.ports import MessageBus
 
@@ -59,19 +59,3 @@ class BusRecoveryReports:
             raise RecoverySourceUnavailable(reply.error or "recovery report query failed")
         result: dict[str, Any] = reply.result or {}
         return RecoveryAnswer.of(result)
-
-
-@dataclass
-class BusConnectors:
-    """The delivery service's connector list, asked over NATS request/reply."""
-
-    bus: MessageBus
-    timeout: float
-
-    async def routable_providers(self) -> list[str] | None:
-        reply = await self.bus.request(
-            make_envelope(ConnectorsQueryV1(), producer=PRODUCER), timeout=self.timeout
-        )
-        if not reply.ok or not reply.result or not reply.result.get("configured"):
-            return None
-        return [str(name) for name in reply.result.get("routable_providers", [])]

@@ -9,7 +9,6 @@ A run whose providers no connector serves is stored, records why and waits for t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import structlog
@@ -17,6 +16,8 @@ import structlog
 from cavra_contracts.actors import ActorV1, system_actor
 from cavra_contracts.executive import DEFAULT_MAX_RISKS, ExecutiveScheduleV1
 from cavra_contracts.notifications import DeliveryOptions
+from cavra_contracts.timestamps import iso
+from cavra_runtime.polling import poll
 
 from . import report, windows, workflow
 from . import repository as repo
@@ -27,14 +28,12 @@ log = structlog.get_logger()
 
 
 async def run_cadence(deps: ExecutiveDeps, stop: asyncio.Event, *, tick_seconds: float) -> None:
-    """Run the due cadence until ``stop``."""
-    while not stop.is_set():
-        try:
-            await run_due(deps)
-        except Exception as exc:  # database, recovery source or connectors away: try again next tick
-            log.warning("executive.timer_failed", error_class=type(exc).__name__)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=tick_seconds)
+    """Run the due cadence until ``stop`` (a failed tick: database, recovery source or connectors away)."""
+
+    async def step() -> int:
+        return 0 if await run_due(deps) is None else 1
+
+    await poll(step, stop, tick_seconds=tick_seconds, failed_event="executive.timer_failed")
 
 
 def _schedule(row: Any) -> ExecutiveScheduleV1:
@@ -95,7 +94,7 @@ async def _run(
         max(now, row["due_at"]), schedule.interval_minutes, zone, schedule.at_local_time
     )
     run_id = report.run_id_for(
-        {"defined_by_run": row["defined_by_run"], "window_start": composed.window.start}
+        {"defined_by_run": row["defined_by_run"], "window_start": iso(composed.window.start)}
     )
     recorded = await workflow.record_run(
         conn,

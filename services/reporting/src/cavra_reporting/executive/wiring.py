@@ -10,13 +10,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from cavra_runtime.dispatch import bind_table
+from cavra_runtime.peers import BusConnectors
 from cavra_runtime.ports import Infrastructure
 from cavra_runtime.service import Wiring, bind_queries
 
 from . import handlers, subscriptions
 from .handlers import ExecutiveDeps
 from .settings import ExecutiveSettings
-from .source import BusConnectors, BusRecoveryReports
+from .source import PRODUCER, BusRecoveryReports
 from .timer import run_cadence
 
 
@@ -29,7 +30,7 @@ def executive_wiring(
         pool=runtime.pool,
         clock=clock,
         source=BusRecoveryReports(runtime.bus, timeout),
-        connectors=BusConnectors(runtime.bus, timeout),
+        connectors=BusConnectors(runtime.bus, timeout, PRODUCER),
         settings=settings,
     )
 
