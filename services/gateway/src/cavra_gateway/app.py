@@ -15,6 +15,7 @@ from cavra_gateway.auth.oidc import OidcConfig, OidcVerifier
 from cavra_gateway.auth.openapi import declare_auth_responses
 from cavra_gateway.auth.tokens import SPEC as TOKENS_SPEC
 from cavra_gateway.auth.tokens import TokenIndex
+from cavra_gateway.console.live import LiveFeed
 from cavra_gateway.deps import GatewayState
 from cavra_gateway.errors import on_request_validation_error
 from cavra_gateway.idempotency import IdempotencyStore, bucket_spec
@@ -72,9 +73,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         outcomes = OutcomeWaiter()
         await bus.listen("cavra.evt.>", outcomes.observe, wanted=outcomes.wanted)
         app.state.gateway = GatewayState(settings, bus, outcomes, idempotency, auth)
+        app.state.live = live = LiveFeed(bus, settings)
+        await live.start()
         try:
             yield
         finally:
+            await live.close()
             await idempotency.close()
             await tokens.close()
             await bus.close()
