@@ -8,11 +8,12 @@ before its body is decoded.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
+
+from pydantic import ValidationError
 
 import cavra_contracts.acknowledgements as acknowledgements
 import cavra_contracts.approvals as approvals
@@ -25,6 +26,7 @@ import cavra_contracts.notifications as notifications
 import cavra_contracts.recovery as recovery
 import cavra_contracts.retries as retries
 from cavra_contracts.base import Contract
+from cavra_contracts.envelope import Envelope
 from cavra_contracts.limits import MAX_ID_LENGTH
 
 Topic = Literal[
@@ -169,13 +171,10 @@ def change_of(subject: str, data: bytes, sequence: int, stored_at: datetime) -> 
     if interest is None:
         return None
     try:
-        body = json.loads(data)
-    except ValueError:
+        envelope = Envelope.from_json(data)
+    except ValidationError:
         return None
-    payload = body.get("payload") if isinstance(body, dict) else None
-    if not isinstance(payload, dict):
-        return None
-    ids = record_ids(payload, interest.id_paths)
+    ids = record_ids(envelope.payload, interest.id_paths)
     resync = len(ids) > MAX_IDS_PER_EVENT
     return Change(
         topic=interest.topic,
