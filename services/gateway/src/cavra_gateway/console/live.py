@@ -17,7 +17,7 @@ import json
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +38,8 @@ log = structlog.get_logger()
 
 EVENTS_SUBJECT = "cavra.evt.>"
 HEARTBEAT = b": heartbeat\n\n"
+LATE_GIVE_UP_SECONDS = 60.0
+"""How long a change pushed before the reporting service applied it waits for its follow-up resync."""
 
 
 def subject_matches(pattern: str, subject: str) -> bool:
@@ -153,6 +155,8 @@ class LiveFeed:
         self._wake = asyncio.Event()
         self._batches: dict[Topic, TopicBatch] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._last_flush = float("-inf")
+        self._late: dict[Topic, tuple[float, Change]] = {}
         self._clients: set[LiveClient] = set()
         self._closing = False
         self._gate_task: asyncio.Task[None] | None = None
@@ -236,7 +240,7 @@ class LiveFeed:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._waiting:
+            while self._waiting or self._late:
                 try:
                     progress = await self._bus.consumer_progress(
                         EVENT_STREAM, settings.console_live_reporting_consumer
@@ -246,39 +250,48 @@ class LiveFeed:
                     log.warning("console_live.probe_failed", error_class=type(exc).__name__)
                     progress, known = None, False
                 self._release(progress, known)
-                if self._waiting:
+                if self._waiting or self._late:
                     await asyncio.sleep(settings.console_live_probe_seconds)
 
     def _release(self, progress: ConsumerProgress | None, known: bool) -> None:
-        oldest_allowed = self._clock() - self._settings.console_live_max_wait_seconds
+        now = self._clock()
+        oldest_allowed = now - self._settings.console_live_max_wait_seconds
         ready: list[Change] = []
         kept: deque[tuple[float, Change]] = deque()
         for arrived, change in self._waiting:
-            if (known and applied(change, progress)) or arrived <= oldest_allowed:
+            if known and applied(change, progress):
                 ready.append(change)
+            elif arrived <= oldest_allowed:
+                ready.append(change)
+                self._late[change.topic] = (now, change)  # pushed unapplied: resync once applied
             else:
                 kept.append((arrived, change))
         self._waiting = kept
+        for topic, (since, change) in list(self._late.items()):
+            if (known and applied(change, progress)) or since < now - LATE_GIVE_UP_SECONDS:
+                del self._late[topic]
+                ready.append(replace(change, kind="caught_up", record_ids=(), resync=True))
         self._publish(ready)
 
     def _publish(self, changes: list[Change]) -> None:
         for change in changes:
-            batch = self._batches.get(change.topic)
-            if batch is None:
-                batch = self._batches[change.topic] = TopicBatch(
-                    change.topic, self._settings.console_live_max_ids
-                )
+            batch = self._batches.setdefault(
+                change.topic, TopicBatch(change.topic, self._settings.console_live_max_ids)
+            )
             batch.add(change)
         if not self._batches or self._flush_handle is not None:
             return
-        window = self._settings.console_live_coalesce_seconds
-        if window <= 0:
+        # The first change after a quiet window goes out at once; what follows within the window
+        # waits for its end, so a burst is one message per topic and window.
+        due = self._last_flush + self._settings.console_live_coalesce_seconds - self._clock()
+        if due <= 0:
             self._flush()
         else:
-            self._flush_handle = asyncio.get_running_loop().call_later(window, self._flush)
+            self._flush_handle = asyncio.get_running_loop().call_later(due, self._flush)
 
     def _flush(self) -> None:
         self._flush_handle = None
+        self._last_flush = self._clock()
         batches, self._batches = self._batches, {}
         for batch in batches.values():
             message = batch.message()
