@@ -1,7 +1,9 @@
-"""The console live feed's topic table, id extraction, batching and per-client bounds (pure)."""
+"""The console live feed's topic table, id extraction, batching, per-client bounds, and its gate over a
+stand-in for the reporting consumer's progress (no NATS: the integration test has the real one)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import typing
 from datetime import UTC, datetime
@@ -13,7 +15,7 @@ from pydantic import BaseModel
 from cavra_contracts.base import Contract
 from cavra_contracts.evidence import RecordedEvent
 from cavra_contracts.registry import CONTRACTS
-from cavra_gateway.console.live import LiveClient, TopicBatch, applied, subject_matches
+from cavra_gateway.console.live import LiveClient, LiveFeed, TopicBatch, applied, subject_matches
 from cavra_gateway.console.live_topics import (
     INTERESTS,
     MAX_IDS_PER_EVENT,
@@ -22,7 +24,8 @@ from cavra_gateway.console.live_topics import (
     Change,
     change_of,
 )
-from cavra_runtime.bus import ConsumerProgress
+from cavra_gateway.settings import GatewaySettings
+from cavra_runtime.bus import ConsumerProgress, Stored
 from tests.support import reporting_events as events
 
 NOT_SHOWN = {
@@ -222,3 +225,100 @@ def test_a_change_is_applied_once_reporting_acked_past_it_or_never_reads_it() ->
     caught_up = ConsumerProgress(ack_floor=10, pending=0, ack_pending=0, filter_subjects=(read,))
     assert applied(change("route", (), 11, read), caught_up)
     assert applied(change("route", (), 11, read), None)
+
+
+class ProgressOnlyBus:
+    """Just the two calls ``LiveFeed`` makes of the bus, with a reporting consumer the test moves."""
+
+    def __init__(self, progress: ConsumerProgress | None) -> None:
+        self.progress = progress
+        self.probes = 0
+
+    async def consumer_progress(self, stream: str, durable: str) -> ConsumerProgress | None:
+        self.probes += 1
+        return self.progress
+
+    async def follow(self, subject: str, callback: Any) -> Any:
+        async def unsubscribe() -> None:
+            return None
+
+        return unsubscribe
+
+
+READ = "cavra.evt.acknowledgement.acknowledgements_recorded.v1"
+
+
+def feed_with(bus: ProgressOnlyBus, **overrides: Any) -> LiveFeed:
+    values = {
+        "console_live_max_wait_seconds": 0.3,
+        "console_live_probe_seconds": 0.01,
+        "console_live_coalesce_seconds": 0.05,
+        **overrides,
+    }
+    settings = GatewaySettings(nats_url="nats://127.0.0.1:1", database_url="postgresql://x/y", **values)
+    return LiveFeed(bus, settings)  # type: ignore[arg-type]
+
+
+def stored_ack(sequence: int, bulk: str) -> Stored:
+    planned = events.plan("sched-a", "gordn-a1", 0, providers=("slack",))
+    envelope = events.envelope(events.acks(planned, "acknowledged", ["slack"], 5, bulk_id=bulk), 5)
+    return Stored(READ, envelope.to_json(), sequence, NOW)
+
+
+async def next_message(client: LiveClient, timeout: float = 2.0) -> dict[str, Any]:
+    item = await asyncio.wait_for(client.queue.get(), timeout)
+    assert item is not None
+    return decoded(item[1])
+
+
+async def test_a_change_waits_for_the_ack_floor_then_goes_out() -> None:
+    bus = ProgressOnlyBus(ConsumerProgress(ack_floor=4, pending=1, ack_pending=0, filter_subjects=(READ,)))
+    feed = feed_with(bus, console_live_max_wait_seconds=5)
+    await feed.start()
+    client = feed.join()
+    try:
+        await feed._on_stored(stored_ack(5, "b1"))
+        await asyncio.sleep(0.2)
+        assert client.queue.empty() and bus.probes >= 5, "pushed before reporting acked it"
+        bus.progress = ConsumerProgress(ack_floor=5, pending=1, ack_pending=0, filter_subjects=(READ,))
+        message = await next_message(client)
+        assert message["seq"] == 5 and "gordack-b1-slack" in message["record_ids"] and not message["resync"]
+    finally:
+        await feed.close()
+
+
+async def test_a_change_pushed_unapplied_is_followed_by_a_resync_once_applied() -> None:
+    bus = ProgressOnlyBus(ConsumerProgress(ack_floor=0, pending=9, ack_pending=0, filter_subjects=(READ,)))
+    feed = feed_with(bus)
+    await feed.start()
+    client = feed.join()
+    try:
+        await feed._on_stored(stored_ack(3, "b1"))
+        pushed = await next_message(client)  # after console_live_max_wait_seconds
+        assert pushed["seq"] == 3 and not pushed["resync"]
+        await asyncio.sleep(0.1)
+        assert client.queue.empty()
+        bus.progress = ConsumerProgress(ack_floor=3, pending=0, ack_pending=0, filter_subjects=(READ,))
+        follow_up = await next_message(client)
+        assert (follow_up["topic"], follow_up["kind"]) == ("acknowledgement", "caught_up")
+        assert follow_up["resync"] is True and follow_up["record_ids"] == []
+    finally:
+        await feed.close()
+
+
+async def test_changes_within_the_window_travel_as_one_message() -> None:
+    feed = feed_with(ProgressOnlyBus(None), console_live_coalesce_seconds=0.2)
+    await feed.start()
+    client = feed.join()
+    try:
+        await feed._on_stored(stored_ack(1, "first"))
+        first = await next_message(client)
+        assert first["seq"] == 1, "the first change after a quiet window goes out at once"
+        for n in range(2, 12):
+            await feed._on_stored(stored_ack(n, f"b{n}"))
+        merged = await next_message(client)
+        assert merged["seq"] == 11 and "gordack-b11-slack" in merged["record_ids"]
+        assert "gordack-b2-slack" in merged["record_ids"]
+        assert client.queue.empty()
+    finally:
+        await feed.close()
