@@ -124,6 +124,7 @@ class LiveClient:
         except asyncio.QueueFull:
             missed = {topic} | {item[0] for item in self._drain() if item is not None}
             self.resyncs += 1
+            log.info("console_live.client_behind", resyncs=self.resyncs, topics=len(missed))
             now = datetime.now(UTC)
             for name in sorted(missed):
                 self.queue.put_nowait((name, change_message(name, "resync", [], True, now, sequence)))
@@ -213,15 +214,21 @@ class LiveFeed:
         """The client's SSE body: the retry hint, then its messages, a heartbeat comment when idle."""
         yield format_sse_event(retry=self._settings.console_live_retry_ms, comment="live")
         heartbeat = self._settings.console_live_heartbeat_seconds
-        while True:
-            try:
-                item = await asyncio.wait_for(client.queue.get(), heartbeat)
-            except TimeoutError:
-                yield HEARTBEAT
-                continue
-            if item is None:
-                return
-            yield item[1]
+        # One pending get across heartbeats: cancelling a get that just received would lose a message.
+        getting: asyncio.Task[tuple[str, bytes] | None] = asyncio.ensure_future(client.queue.get())
+        try:
+            while True:
+                done, _ = await asyncio.wait({getting}, timeout=heartbeat)
+                if not done:
+                    yield HEARTBEAT
+                    continue
+                item = getting.result()
+                if item is None:
+                    return
+                yield item[1]
+                getting = asyncio.ensure_future(client.queue.get())
+        finally:
+            getting.cancel()
 
     # --- events -> changes -> messages -----------------------------------------------------------
 
