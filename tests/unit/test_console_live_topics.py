@@ -275,6 +275,9 @@ async def test_a_change_waits_for_the_ack_floor_then_goes_out() -> None:
     bus = ProgressOnlyBus(ConsumerProgress(ack_floor=4, pending=1, ack_pending=0, filter_subjects=(READ,)))
     feed = feed_with(bus, console_live_max_wait_seconds=5)
     await feed.start()
+    await feed._on_stored(stored_ack(4, "b0"))
+    await asyncio.sleep(0.05)
+    assert bus.probes == 0, "no client, no work"
     client = feed.join()
     try:
         await feed._on_stored(stored_ack(5, "b1"))

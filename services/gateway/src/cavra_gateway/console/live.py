@@ -233,6 +233,8 @@ class LiveFeed:
     # --- events -> changes -> messages -----------------------------------------------------------
 
     async def _on_stored(self, stored: Stored) -> None:
+        if not self._clients:  # nobody to tell: no decoding, no probes (a page loads fresh data)
+            return
         change = console_change(stored.subject, stored.data, stored.sequence, stored.stored_at)
         if change is None:
             return
