@@ -1,0 +1,50 @@
+"""What browser tests do to a page besides driving it: an axe-core accessibility check with the
+vendored axe, and screenshots (into ``docs/console/`` only when asked, so a test run leaves the
+clone clean)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from tests.browser.settings import AXE_SCRIPT, SCREENSHOT_DIR, browser_test_settings
+
+if TYPE_CHECKING:  # imported lazily: without playwright the fixtures still say what is missing
+    from playwright.async_api import Page
+
+SERIOUS: tuple[str, ...] = ("serious", "critical")
+
+
+async def axe_violations(page: Page, impacts: Sequence[str] = SERIOUS) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now, those of ``impacts`` only (id, impact, help,
+    nodes' targets), so a failing assertion says what to fix."""
+    if not await page.evaluate("() => typeof window.axe === 'object'"):
+        await page.add_script_tag(path=str(AXE_SCRIPT))
+    results = await page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        {
+            "id": violation["id"],
+            "impact": violation["impact"],
+            "help": violation["help"],
+            "targets": [node["target"] for node in violation["nodes"]],
+        }
+        for violation in cast(list[dict[str, Any]], results)
+        if violation.get("impact") in impacts
+    ]
+
+
+class Screenshots:
+    """Saves page screenshots under ``docs/console/`` with CAVRA_CONSOLE_SCREENSHOTS=1, else under
+    the test's own temporary directory."""
+
+    def __init__(self, fallback: Path) -> None:
+        self.directory = SCREENSHOT_DIR if browser_test_settings().console_screenshots else fallback
+
+    async def __call__(self, page: Page, name: str, *, full_page: bool = True) -> Path:
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"screenshot name {name!r}: letters, digits, - and _ only")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{name}.png"
+        await page.screenshot(path=str(path), full_page=full_page)
+        return path

@@ -1,0 +1,89 @@
+"""The browser-test harness works before the console does: a real Chromium loads the real gateway
+over real HTTP, credentials reach it, the seeding helper produces a delivered plan end to end, axe
+finds what it should, and screenshots stay out of the clone unless asked for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page
+
+from tests.browser.helpers import Screenshots, axe_violations
+from tests.browser.settings import SCREENSHOT_DIR, browser_test_settings
+from tests.browser.system import NP, ConsoleSystem
+
+CLEAN_PAGE = """<!doctype html><html lang="en"><head><title>Drills</title></head>
+<body><main><h1>Drills</h1><p>No routes.</p></main></body></html>"""
+BROKEN_PAGE = """<!doctype html><html lang="en"><head><title>Drills</title></head>
+<body><main><h1>Drills</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw="></main></body></html>"""
+
+
+async def shown_json(page: Page, url: str) -> dict[str, Any]:
+    answer = await page.goto(url)
+    assert answer is not None and answer.status == 200, answer and await answer.text()
+    body: dict[str, Any] = json.loads(await page.inner_text("body"))
+    return body
+
+
+async def test_the_browser_reaches_the_gateway_as_anonymous_then_as_a_viewer(
+    console_system: ConsoleSystem, page: Page
+) -> None:
+    session_url = f"{console_system.base_url}/console/session"
+    anonymous = await shown_json(page, session_url)
+    assert anonymous["schema_version"] == "cavra.console.session.v1"
+    assert (anonymous["authenticated"], anonymous["role"]) == (False, None)
+
+    viewer = await console_system.token("viewer")
+    await page.set_extra_http_headers({"Authorization": f"Bearer {viewer}"})
+    signed_in = await shown_json(page, session_url)
+    assert (signed_in["authenticated"], signed_in["role"]) == (True, "viewer")
+    assert signed_in["actor"]["method"] == "api_token"
+
+    violations = await axe_violations(page, impacts=("minor", "moderate", "serious", "critical"))
+    assert isinstance(violations, list)
+    assert all({"id", "impact", "help", "targets"} <= set(v) for v in violations)
+
+
+async def test_the_seeding_helper_delivers_a_plan_that_the_api_lists(console_system: ConsoleSystem) -> None:
+    delivered = await console_system.deliver_notification(
+        "payments", owners=("release-governance", "platform"), providers=("webhook", "slack")
+    )
+    plan = delivered["plan"]
+    assert delivered["success"] is True
+    assert {(d["owner"], d["provider"]) for d in plan["route_decisions"]} == {
+        (owner, provider) for owner in ("release-governance", "platform") for provider in ("webhook", "slack")
+    }
+    # The automatic plan of the stale schedule and the delivered one: two plans, four sends each.
+    assert len(console_system.fake.requests_for("webhook")) == 4
+    assert len(console_system.fake.requests_for("slack")) == 4
+
+    history = (await console_system.api.get(NP, params={"schedule_id": "payments"})).json()
+    plans = {item["plan_id"] for item in history["items"] if item.get("plan_id")}
+    assert plan["plan_id"] in plans and len(plans) == 2
+    outstanding = await console_system.outstanding_routes(schedule_id="payments")
+    assert outstanding["total"] == 4
+    assert {item["plan_id"] for item in outstanding["items"]} == {plan["plan_id"]}
+
+
+async def test_axe_reports_a_serious_violation_and_passes_a_clean_page(page: Page) -> None:
+    await page.set_content(CLEAN_PAGE)
+    assert await axe_violations(page) == []
+    await page.set_content(BROKEN_PAGE)
+    violations = await axe_violations(page)
+    assert [v["id"] for v in violations] == ["image-alt"]
+    assert violations[0]["impact"] == "critical" and violations[0]["targets"] == [["img"]]
+
+
+async def test_screenshots_go_to_the_test_directory_unless_asked_for(
+    page: Page, screenshot: Screenshots, tmp_path: Path
+) -> None:
+    await page.set_content(CLEAN_PAGE)
+    path = await screenshot(page, "harness-clean-page")
+    assert path.stat().st_size > 1000 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    asked = browser_test_settings().console_screenshots
+    assert path.parent == (SCREENSHOT_DIR if asked else tmp_path / "screenshots")
+    with pytest.raises(ValueError, match="screenshot name"):
+        await screenshot(page, "../escape")
