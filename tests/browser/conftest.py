@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.browser.settings import CHROMIUM_ARGS, browser_test_settings
-from tests.browser.system import ConsoleSystem, console_system as whole_system
+from tests.browser.system import ConsoleSystem
+from tests.browser.system import console_system as whole_system
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, ConsoleMessage, Error, Page, ViewportSize

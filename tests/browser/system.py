@@ -10,7 +10,7 @@ import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,7 +146,10 @@ class ConsoleSystem:
         history and its routes are outstanding acknowledgements. The answer is the deliver body."""
         if schedule_id not in self.schedules:
             await self.put_schedule(
-                schedule_id, owners=owners, providers=providers, acknowledgement_minutes=acknowledgement_minutes
+                schedule_id,
+                owners=owners,
+                providers=providers,
+                acknowledgement_minutes=acknowledgement_minutes,
             )
         answer = await self.api.post(
             f"{NP}/deliver",
@@ -191,8 +194,9 @@ def _free_socket() -> socket.socket:
 async def served_gateway(settings: GatewaySettings) -> AsyncIterator[str]:
     """The gateway app (lifespan included) on a free 127.0.0.1 port; yields its base URL."""
     sock = _free_socket()
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings), log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
+        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
     )
     server = QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -211,6 +215,25 @@ async def served_gateway(settings: GatewaySettings) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
+async def all_running(services: Sequence[AbstractAsyncContextManager[Any]]) -> AsyncIterator[None]:
+    """Start ``services`` one by one, stop them all at once: each stop drains its own consumers for
+    about a second, and six of them in a row would add five seconds to every test."""
+    started: list[AbstractAsyncContextManager[Any]] = []
+    try:
+        for service in services:
+            await service.__aenter__()
+            started.append(service)
+        yield
+    finally:
+        stops = await asyncio.gather(
+            *(service.__aexit__(None, None, None) for service in started), return_exceptions=True
+        )
+        failures = [stop for stop in stops if isinstance(stop, BaseException)]
+        if failures:
+            raise failures[0]
+
+
+@asynccontextmanager
 async def console_system(nats_url: str, database_url: str, home: Path) -> AsyncIterator[ConsoleSystem]:
     """Every service, the fakes and the served gateway; ready (``/readyz`` 200) when it yields."""
     clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
@@ -221,12 +244,11 @@ async def console_system(nats_url: str, database_url: str, home: Path) -> AsyncI
             "delivery": {"connector_config": str(config), "delivery_timeout_seconds": 5},
             "escalation": {"escalation_tick_seconds": 0.05},
         }
-        for name in SERVICES:
-            await stack.enter_async_context(
-                running_service(
-                    name, nats_url, database_url, clock=clock, home=home, **per_service.get(name, {})
-                )
-            )
+        services = [
+            running_service(name, nats_url, database_url, clock=clock, home=home, **per_service.get(name, {}))
+            for name in SERVICES
+        ]
+        await stack.enter_async_context(all_running(services))
         settings = GatewaySettings(
             nats_url=nats_url,
             database_url=database_url,
