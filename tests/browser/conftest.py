@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser.settings import CHROMIUM_ARGS, browser_test_settings
+from tests.browser.settings import CHROMIUM_ARGS, INSTALL_HINT, browser_test_settings
 from tests.browser.system import ConsoleSystem
 from tests.browser.system import console_system as whole_system
 
@@ -36,11 +36,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     settings = browser_test_settings()
-    missing = settings.missing()
+    missing = "; ".join(settings.missing())
     if settings.browser_tests == "skip":
-        pytest.skip(f"CAVRA_BROWSER_TESTS=skip ({missing or 'chromium and playwright are there'})")
+        pytest.skip(f"CAVRA_BROWSER_TESTS=skip{f' ({missing})' if missing else ''}")
     if missing:
-        pytest.fail(missing, pytrace=False)
+        pytest.fail(f"browser tests cannot run: {missing}; {INSTALL_HINT}", pytrace=False)
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:

@@ -43,8 +43,8 @@ class BrowserTestSettings(BaseSettings):
     console_screenshots: bool = False
     browser_launch_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
-    def missing(self) -> str | None:
-        """What the browser tests lack on this machine, with how to get it; None when nothing."""
+    def missing(self) -> list[str]:
+        """What the browser tests lack on this machine; empty when nothing."""
         problems = []
         if not (self.chromium.is_file() and shutil.which(str(self.chromium))):
             problems.append(f"no Chromium executable at {self.chromium} (CAVRA_CHROMIUM)")
@@ -52,9 +52,7 @@ class BrowserTestSettings(BaseSettings):
             import playwright.async_api  # noqa: F401
         except ImportError:
             problems.append("the playwright package is not installed (pip install -e '.[dev]')")
-        if not problems:
-            return None
-        return f"browser tests cannot run: {'; '.join(problems)}; {INSTALL_HINT}"
+        return problems
 
 
 @cache
