@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.browser.helpers import BrowserLog
 from tests.browser.settings import CHROMIUM_ARGS, INSTALL_HINT, browser_test_settings
 from tests.browser.system import ConsoleSystem
 from tests.browser.system import console_system as whole_system
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, ConsoleMessage, Error, Page, ViewportSize
+    from playwright.async_api import Browser, Page, ViewportSize
 
     from tests.browser.helpers import Screenshots
 
@@ -58,22 +58,6 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-@dataclass
-class BrowserLog:
-    """What the page said besides its content: uncaught errors fail the test; console errors are
-    kept for tests to look at (a refused request logs one, and that is no bug)."""
-
-    page_errors: list[str] = field(default_factory=list)
-    console_errors: list[str] = field(default_factory=list)
-
-    def on_page_error(self, error: Error) -> None:
-        self.page_errors.append(f"{error.name}: {error.message}")
-
-    def on_console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.console_errors.append(message.text)
-
-
 @pytest.fixture
 def browser_log() -> BrowserLog:
     return BrowserLog()
@@ -94,10 +78,15 @@ async def page(browser: Browser, browser_log: BrowserLog) -> AsyncIterator[Page]
 
 
 @pytest.fixture
-async def console_system(nats_url: str, database_url: str, tmp_path: Path) -> AsyncIterator[ConsoleSystem]:
+async def console_system(
+    request: pytest.FixtureRequest, nats_url: str, database_url: str, tmp_path: Path
+) -> AsyncIterator[ConsoleSystem]:
+    """The whole system; ``@pytest.mark.console_system(services=..., settings=...)`` narrows it
+    (e.g. without the escalation service, so breached routes wait for a person)."""
+    marker = request.node.get_closest_marker("console_system")
     home = tmp_path / "cavra-home"
     home.mkdir()
-    async with whole_system(nats_url, database_url, home) as system:
+    async with whole_system(nats_url, database_url, home, **(marker.kwargs if marker else {})) as system:
         yield system
 
 

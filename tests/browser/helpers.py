@@ -1,17 +1,18 @@
-"""What browser tests do to a page besides driving it: an axe-core accessibility check with the
-vendored axe, and screenshots (into ``docs/console/`` only when asked, so a test run leaves the
-clone clean)."""
+"""What browser tests do to a page besides driving it: collect its errors (``BrowserLog``), check
+it with the vendored axe-core, and take screenshots (into ``docs/console/`` only when asked, so a
+test run leaves the clone clean)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from tests.browser.settings import AXE_SCRIPT, SCREENSHOT_DIR, browser_test_settings
 
 if TYPE_CHECKING:  # imported lazily: without playwright the fixtures still say what is missing
-    from playwright.async_api import Page
+    from playwright.async_api import ConsoleMessage, Error, Page
 
 SERIOUS: tuple[str, ...] = ("serious", "critical")
 
@@ -48,3 +49,19 @@ class Screenshots:
         path = self.directory / f"{name}.png"
         await page.screenshot(path=str(path), full_page=full_page)
         return path
+
+
+@dataclass
+class BrowserLog:
+    """What the page said besides its content: uncaught errors fail the test; console errors are
+    kept for tests to look at (a refused request logs one, and that is no bug)."""
+
+    page_errors: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    def on_page_error(self, error: Error) -> None:
+        self.page_errors.append(f"{error.name}: {error.message}")
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)

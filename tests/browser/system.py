@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -151,6 +151,10 @@ class ConsoleSystem:
                 providers=providers,
                 acknowledgement_minutes=acknowledgement_minutes,
             )
+        # The clock only moves when told: two plans of one instant would tie on generated_at, and
+        # the services break that tie differently (the acknowledgement service by stream order, the
+        # escalation service by plan id), so the newer plan gets a later second.
+        self.clock.advance(seconds=1)
         answer = await self.api.post(
             f"{NP}/deliver",
             json={"schedule_id": schedule_id, "provider": ",".join(providers), "force": True},
@@ -166,6 +170,25 @@ class ConsoleSystem:
         assert answer.status_code == 200, answer.text
         body: dict[str, Any] = answer.json()
         return body
+
+    async def breach(self, schedule_id: str = "payments") -> dict[str, Any]:
+        """Move the shared clock one minute past the schedule's acknowledgement SLO and wait until
+        the acknowledgement service counts its outstanding routes as breached; returns those routes.
+        With the escalation service running, it then escalates them on its own."""
+        minutes = max(route.get("acknowledgement_minutes", 0) for route in self._routes_of(schedule_id))
+        self.clock.advance(minutes=minutes + 1)
+        answers: list[dict[str, Any]] = []
+
+        async def breached() -> bool:
+            answers.append(await self.outstanding_routes(schedule_id=schedule_id, breached="true"))
+            return answers[-1]["total"] > 0
+
+        await eventually(breached, timeout=SEED_SECONDS, what=f"breached routes of {schedule_id}")
+        return answers[-1]
+
+    def _routes_of(self, schedule_id: str) -> list[dict[str, Any]]:
+        schedule = self.schedules[schedule_id]
+        return [schedule["owner_routes"][owner] for owner in schedule["owners"]]
 
     async def _delivery_recorded(self, schedule_id: str, *, plan_id: str | None) -> None:
         async def recorded() -> bool:
@@ -234,8 +257,19 @@ async def all_running(services: Sequence[AbstractAsyncContextManager[Any]]) -> A
 
 
 @asynccontextmanager
-async def console_system(nats_url: str, database_url: str, home: Path) -> AsyncIterator[ConsoleSystem]:
-    """Every service, the fakes and the served gateway; ready (``/readyz`` 200) when it yields."""
+async def console_system(
+    nats_url: str,
+    database_url: str,
+    home: Path,
+    *,
+    services: Sequence[str] = SERVICES,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+) -> AsyncIterator[ConsoleSystem]:
+    """``services`` (default: every one), the fakes and the served gateway; ready (``/readyz`` 200)
+    when it yields. ``settings`` adds per-service settings (``"gateway"`` for the gateway's)."""
+    unknown = set(services) - set(SERVICES)
+    if unknown:
+        raise ValueError(f"services: not message-driven services: {sorted(unknown)}")
     clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
     async with AsyncExitStack() as stack:
         fake = await stack.enter_async_context(FakeProviders(webhook_secret=SIGNING_SECRET))
@@ -243,20 +277,24 @@ async def console_system(nats_url: str, database_url: str, home: Path) -> AsyncI
         per_service: dict[str, dict[str, Any]] = {
             "delivery": {"connector_config": str(config), "delivery_timeout_seconds": 5},
             "escalation": {"escalation_tick_seconds": 0.05},
+            "gateway": {"delivery_wait_seconds": 15},
         }
-        services = [
+        for name, values in (settings or {}).items():
+            per_service[name] = {**per_service.get(name, {}), **values}
+        running = [
             running_service(name, nats_url, database_url, clock=clock, home=home, **per_service.get(name, {}))
             for name in SERVICES
+            if name in services
         ]
-        await stack.enter_async_context(all_running(services))
-        settings = GatewaySettings(
+        await stack.enter_async_context(all_running(running))
+        gateway = GatewaySettings(
             nats_url=nats_url,
             database_url=database_url,
             bootstrap_admin_token=ADMIN_TOKEN,
-            delivery_wait_seconds=15,
-            services=SERVICES,
+            services=tuple(services),
+            **per_service["gateway"],
         )
-        base_url = await stack.enter_async_context(served_gateway(settings))
+        base_url = await stack.enter_async_context(served_gateway(gateway))
         api = await stack.enter_async_context(
             httpx.AsyncClient(base_url=base_url, headers=bearer(ADMIN_TOKEN), timeout=30)
         )

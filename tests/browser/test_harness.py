@@ -4,6 +4,7 @@ finds what it should, and screenshots stay out of the clone unless asked for."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,10 @@ from typing import Any
 import pytest
 from playwright.async_api import Page
 
-from tests.browser.helpers import Screenshots, axe_violations
+from tests.browser.helpers import BrowserLog, Screenshots, axe_violations
 from tests.browser.settings import SCREENSHOT_DIR, browser_test_settings
 from tests.browser.system import NP, ConsoleSystem
+from tests.support.harness import eventually
 
 CLEAN_PAGE = """<!doctype html><html lang="en"><head><title>Drills</title></head>
 <body><main><h1>Drills</h1><p>No routes.</p></main></body></html>"""
@@ -87,3 +89,47 @@ async def test_screenshots_go_to_the_test_directory_unless_asked_for(
     assert path.parent == (SCREENSHOT_DIR if asked else tmp_path / "screenshots")
     with pytest.raises(ValueError, match="screenshot name"):
         await screenshot(page, "../escape")
+
+
+async def test_a_breached_route_is_escalated_by_the_escalation_service(console_system: ConsoleSystem) -> None:
+    await console_system.deliver_notification(
+        "payments", owners=("release-governance",), providers=("webhook",), acknowledgement_minutes=30
+    )
+    breached = await console_system.breach("payments")
+    [route] = breached["items"]
+    assert (route["owner"], route["breached"], route["state"]) == ("release-governance", True, "outstanding")
+
+    async def escalated() -> bool:
+        cards = [r.raw.decode() for r in console_system.fake.requests_for("teams")]
+        return any(route["route_id"] in card and "release-manager" in card for card in cards)
+
+    await eventually(escalated, what="the escalation at the escalation owner's Teams channel")
+
+
+@pytest.mark.console_system(services=("scheduler", "router", "delivery", "acknowledgement", "reporting"))
+async def test_without_the_escalation_service_a_breached_route_waits_for_a_person(
+    console_system: ConsoleSystem,
+) -> None:
+    await console_system.deliver_notification(
+        "payments", owners=("release-governance",), providers=("webhook",), acknowledgement_minutes=30
+    )
+    breached = await console_system.breach("payments")
+    assert breached["total"] == 1
+    await asyncio.sleep(1)
+    assert console_system.fake.requests_for("teams") == []
+
+
+async def test_uncaught_page_errors_are_collected_to_fail_the_test(
+    page: Page, browser_log: BrowserLog
+) -> None:
+    await page.set_content(
+        '<!doctype html><html lang="en"><title>x</title><script>console.error("said");'
+        'setTimeout(() => { throw new Error("boom") }, 0)</script></html>'
+    )
+
+    async def thrown() -> bool:
+        return bool(browser_log.page_errors)
+
+    await eventually(thrown, timeout=5, what="the page error")
+    assert browser_log.page_errors == ["Error: boom"] and browser_log.console_errors == ["said"]
+    browser_log.page_errors.clear()  # seen: the page fixture would fail this test on it
