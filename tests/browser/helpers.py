@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from tests.browser.settings import AXE_SCRIPT, SCREENSHOT_DIR, browser_test_settings
+from tests.browser.settings import AXE_SCRIPT, SCREENSHOT_DIR, BrowserTestSettings, browser_test_settings
 
 if TYPE_CHECKING:  # imported lazily: without playwright the fixtures still say what is missing
     from playwright.async_api import ConsoleMessage, Error, Page
@@ -39,8 +39,9 @@ class Screenshots:
     """Saves page screenshots under ``docs/console/`` with CAVRA_CONSOLE_SCREENSHOTS=1, else under
     the test's own temporary directory."""
 
-    def __init__(self, fallback: Path) -> None:
-        self.directory = SCREENSHOT_DIR if browser_test_settings().console_screenshots else fallback
+    def __init__(self, fallback: Path, settings: BrowserTestSettings | None = None) -> None:
+        asked = (settings or browser_test_settings()).console_screenshots
+        self.directory = SCREENSHOT_DIR if asked else fallback
 
     async def __call__(self, page: Page, name: str, *, full_page: bool = True) -> Path:
         if not name.replace("-", "").replace("_", "").isalnum():

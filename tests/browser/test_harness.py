@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Page
 
 from tests.browser.helpers import BrowserLog, Screenshots, axe_violations
-from tests.browser.settings import SCREENSHOT_DIR, browser_test_settings
+from tests.browser.settings import SCREENSHOT_DIR, BrowserTestSettings
 from tests.browser.system import NP, ConsoleSystem
 from tests.support.harness import eventually
 
@@ -79,14 +79,14 @@ async def test_axe_reports_a_serious_violation_and_passes_a_clean_page(page: Pag
     assert violations[0]["impact"] == "critical" and violations[0]["targets"] == [["img"]]
 
 
-async def test_screenshots_go_to_the_test_directory_unless_asked_for(
-    page: Page, screenshot: Screenshots, tmp_path: Path
-) -> None:
+async def test_screenshots_go_to_the_test_directory_unless_asked_for(page: Page, tmp_path: Path) -> None:
+    asked = Screenshots(tmp_path, BrowserTestSettings(console_screenshots=True))
+    assert asked.directory == SCREENSHOT_DIR
+    screenshot = Screenshots(tmp_path, BrowserTestSettings(console_screenshots=False))
     await page.set_content(CLEAN_PAGE)
     path = await screenshot(page, "harness-clean-page")
+    assert path == tmp_path / "harness-clean-page.png"
     assert path.stat().st_size > 1000 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    asked = browser_test_settings().console_screenshots
-    assert path.parent == (SCREENSHOT_DIR if asked else tmp_path / "screenshots")
     with pytest.raises(ValueError, match="screenshot name"):
         await screenshot(page, "../escape")
 
