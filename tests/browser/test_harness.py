@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page
 
-from tests.browser.helpers import BrowserLog, Screenshots, axe_violations
+from tests.browser.helpers import BrowserLog, Screenshots, axe_violations, sign_in
 from tests.browser.settings import SCREENSHOT_DIR, BrowserTestSettings
 from tests.browser.system import NP, ConsoleSystem
 from tests.support.harness import eventually
@@ -47,6 +47,21 @@ async def test_the_browser_reaches_the_gateway_as_anonymous_then_as_a_viewer(
     violations = await axe_violations(page, impacts=("minor", "moderate", "serious", "critical"))
     assert isinstance(violations, list)
     assert all({"id", "impact", "help", "targets"} <= set(v) for v in violations)
+
+
+async def test_sign_in_through_the_form_and_axe_under_the_console_csp(
+    console_system: ConsoleSystem, page: Page
+) -> None:
+    operator = await console_system.token("operator", "ana")
+    await sign_in(page, console_system.base_url, operator)
+    assert page.url.startswith(f"{console_system.base_url}/console")
+    assert "Signed in as ana" in await page.inner_text("body")
+    answer = await page.request.get(f"{console_system.base_url}/console")
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+
+    violations = await axe_violations(page)
+    assert await page.evaluate("() => window.axe.version") == "4.14.1"
+    assert isinstance(violations, list)
 
 
 async def test_the_seeding_helper_delivers_a_plan_that_the_api_lists(console_system: ConsoleSystem) -> None:
