@@ -45,11 +45,15 @@ async def _console_lists(api: httpx.AsyncClient) -> dict[str, int]:
         "outstanding routes": (await _get(api, routes, state="outstanding", limit=0))["total"],
         "breached routes": (await _get(api, routes, breached="true", limit=0))["total"],
         "acknowledged routes": (await _get(api, routes, state="acknowledged", limit=0))["total"],
-        "retry plans": (await _get(api, NP, metadata_kind=FAMILY_SPECS["audit"].retry_plan_kind, limit=1))["total"],
+        "retry plans": (await _get(api, NP, metadata_kind=FAMILY_SPECS["audit"].retry_plan_kind, limit=1))[
+            "total"
+        ],
         "approvals": (await _get(api, f"{AD}/retry-execution-approvals", limit=1))["total"],
         "playbooks": (await _get(api, f"{AD}/connector-recovery-playbooks", limit=1))["total"],
         "recovery escalations": (await _get(api, f"{AD}/recovery-escalations", limit=1))["total"],
-        "executive runs": (await _get(api, f"{AD}/recovery-executive-report/schedule-runs", limit=1))["total"],
+        "executive runs": (await _get(api, f"{AD}/recovery-executive-report/schedule-runs", limit=1))[
+            "total"
+        ],
     }
 
 
@@ -84,7 +88,9 @@ def test_demo_mode_refuses_external_servers_and_points_connectors_at_the_sink(tm
     assert env["CAVRA_EMBEDDED_PG_PORT"] != "5433", "never the real embedded PostgreSQL's default port"
 
 
-async def test_seeding_fills_every_console_list_once(nats_url: str, database_url: str, tmp_path: Path) -> None:
+async def test_seeding_fills_every_console_list_once(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
     clock = FakeClock()
 
     async def tick() -> None:
@@ -122,7 +128,9 @@ async def test_seeding_fills_every_console_list_once(nats_url: str, database_url
             empty = [name for name, total in lists.items() if not total]
             assert empty == [], f"console lists without rows: {empty} ({lists})"
             assert sink.requests["down"] >= 2, "the failing connector was tried (notification and audit)"
-            assert sink.requests["slack"] >= 1 and sink.requests["teams"] >= 1 and sink.requests["webhook"] >= 1
+            assert (
+                sink.requests["slack"] >= 1 and sink.requests["teams"] >= 1 and sink.requests["webhook"] >= 1
+            )
 
             again = await demo.seed(operator, approver, tick=tick, wait_seconds=60)
             assert again.already_seeded and again.steps == []

@@ -20,14 +20,18 @@ import asyncio
 import base64
 import json
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
 import httpx
+from rich.console import Console
 
+from cavra_cli.demo_sink import DemoSink
 from cavra_contracts.actors import Role
 from cavra_contracts.envelope import utc_now
 from cavra_gateway.auth.tokens import TokenStore
@@ -45,13 +49,17 @@ DEMO_SECRET = "demo-not-a-secret"
 DEMO_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"demo-not-a-secret-demo-signing").decode()
 DEMO_SCHEDULE = "demo_payments_weekly"
 FAILING_PROVIDER = "siem"
-DEMO_PORTS = {"CAVRA_EMBEDDED_NATS_PORT": "4223", "CAVRA_EMBEDDED_NATS_MONITOR_PORT": "8223",
-              "CAVRA_EMBEDDED_PG_PORT": "5434"}  # fmt: skip
+DEMO_PORTS = {
+    "CAVRA_EMBEDDED_NATS_PORT": "4223",
+    "CAVRA_EMBEDDED_NATS_MONITOR_PORT": "8223",
+    "CAVRA_EMBEDDED_PG_PORT": "5434",
+}
 """Default ports of the demo's embedded servers: a real ``cavra up`` on the defaults keeps running."""
 DEMO_TOKEN_NAMES: dict[Role, str] = {"operator": "demo-operator", "approver": "demo-approver"}
 IMMEDIATE = {"allow_immediate_retry": True, "retry_delay_minutes": 0}
 
 Tick = Callable[[], Awaitable[None]]
+out = Console(highlight=False, soft_wrap=True)
 
 
 class DemoError(RuntimeError):
@@ -73,12 +81,25 @@ def connector_config(sink_url: str) -> dict[str, Any]:
             "slack": {"type": "slack", "url": f"{sink_url}/slack/services/DEMO/DEMO/DEMO"},
             "teams": {"type": "teams", "url": f"{sink_url}/teams/workflows/run"},
             "webhook": {"type": "webhook", "url": f"{sink_url}/webhook/drill", "secret": DEMO_WEBHOOK_SECRET},
-            "jira": {"type": "jira", "url": f"{sink_url}/jira", "email": "demo@example.invalid",
-                     "api_token": DEMO_SECRET, "project_key": "DEMO"},  # fmt: skip
-            "servicenow": {"type": "servicenow", "url": f"{sink_url}/servicenow", "username": "demo",
-                           "password": DEMO_SECRET},  # fmt: skip
-            FAILING_PROVIDER: {"type": "siem", "url": f"{sink_url}/down/hec", "token": DEMO_SECRET,
-                               "retries": 0},  # fmt: skip
+            "jira": {
+                "type": "jira",
+                "url": f"{sink_url}/jira",
+                "email": "demo@example.invalid",
+                "api_token": DEMO_SECRET,
+                "project_key": "DEMO",
+            },
+            "servicenow": {
+                "type": "servicenow",
+                "url": f"{sink_url}/servicenow",
+                "username": "demo",
+                "password": DEMO_SECRET,
+            },
+            FAILING_PROVIDER: {
+                "type": "siem",
+                "url": f"{sink_url}/down/hec",
+                "token": DEMO_SECRET,
+                "retries": 0,
+            },
         }
     }
 
@@ -147,7 +168,9 @@ class _Api:
     async def get(self, path: str, **params: Any) -> dict[str, Any]:
         return await self._call("GET", path, params=params)
 
-    async def post(self, path: str, body: dict[str, Any], *, key: str, method: str = "POST") -> dict[str, Any]:
+    async def post(
+        self, path: str, body: dict[str, Any], *, key: str, method: str = "POST"
+    ) -> dict[str, Any]:
         return await self._call(method, path, json=body, headers={"Idempotency-Key": f"cavra-demo-{key}"})
 
     async def _call(self, method: str, path: str, **request: Any) -> dict[str, Any]:
@@ -174,10 +197,16 @@ def demo_schedule() -> dict[str, Any]:
         "owners": ["payments-oncall", "checkout-team"],
         "notification_providers": ["webhook"],
         "owner_routes": {
-            "payments-oncall": {"providers": ["webhook", FAILING_PROVIDER], "acknowledgement_minutes": 1,
-                                "escalation_owner": "incident-commander"},  # fmt: skip
-            "checkout-team": {"providers": ["webhook"], "acknowledgement_minutes": 1,
-                              "escalation_owner": "incident-commander"},  # fmt: skip
+            "payments-oncall": {
+                "providers": ["webhook", FAILING_PROVIDER],
+                "acknowledgement_minutes": 1,
+                "escalation_owner": "incident-commander",
+            },
+            "checkout-team": {
+                "providers": ["webhook"],
+                "acknowledgement_minutes": 1,
+                "escalation_owner": "incident-commander",
+            },
             "incident-commander": {"providers": ["teams"]},
         },
         "runbook_ref": "docs/operations.md#demo-mode",
@@ -245,14 +274,26 @@ async def seed(
         return int(page.get("total", 0)) >= 1
 
     for schedule_id in (example_id, DEMO_SCHEDULE):
-        await _until(lambda s=schedule_id: delivered(s), tick, wait_seconds, f"the plan of {schedule_id} delivered")  # type: ignore[misc]
+        await _until(
+            partial(delivered, schedule_id), tick, wait_seconds, f"the plan of {schedule_id} delivered"
+        )
     done("notification plans and deliveries (the scheduler planned both stale schedules)")
 
     acks = [
-        (example_id, {"provider": "slack", "acknowledgement_state": "acknowledged", "external_ref": "CHG-DEMO-1"}),
+        (
+            example_id,
+            {"provider": "slack", "acknowledgement_state": "acknowledged", "external_ref": "CHG-DEMO-1"},
+        ),
         (example_id, {"provider": "teams", "acknowledgement_state": "resolved", "notes": "drill rehearsed"}),
-        (DEMO_SCHEDULE, {"provider": FAILING_PROVIDER, "owner": "payments-oncall",
-                         "acknowledgement_state": "escalated", "notes": "SIEM connector is down"}),  # fmt: skip
+        (
+            DEMO_SCHEDULE,
+            {
+                "provider": FAILING_PROVIDER,
+                "owner": "payments-oncall",
+                "acknowledgement_state": "escalated",
+                "notes": "SIEM connector is down",
+            },
+        ),
     ]
     for number, (schedule_id, body) in enumerate(acks, start=1):
         await api.post(f"{NP}/{schedule_id}/acknowledgements", body, key=f"ack-{number}")
@@ -291,7 +332,9 @@ async def seed(
     await api.post(f"{AD}/connector-recovery-playbook", {"min_failure_count": 1}, key="playbook")
     recovery = (await api.post(f"{AD}/recovery-escalation-plan", {}, key="recovery-escalation"))["plan"]
     deliver = {"provider": "teams", "retries": 0}
-    await api.post(f"{AD}/recovery-escalations/{recovery['plan_id']}/deliver", deliver, key="recovery-deliver")
+    await api.post(
+        f"{AD}/recovery-escalations/{recovery['plan_id']}/deliver", deliver, key="recovery-deliver"
+    )
     done("connector recovery playbook and a delivered recovery escalation plan")
 
     run = (await api.post(f"{AD}/recovery-executive-report/schedule-run", {}, key="executive-run"))["run"]
@@ -314,3 +357,57 @@ def seed_running_system(base_url: str, tokens: Mapping[Role, str], *, timeout: f
             return await seed(operator, approver)
 
     return asyncio.run(run())
+
+
+# --- the hooks ``cavra up --demo`` calls ----------------------------------------------------------
+
+
+class DemoRun:
+    """The demo's part of one ``cavra up --demo``: the sink, the environment, the tokens, the seeding."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = demo_home(home)
+        self.sink = DemoSink()
+        self.tokens: dict[Role, str] = {}
+        self.seeding: threading.Thread | None = None
+
+    def environment(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """Starts the sink; the environment to run everything with (``DemoError`` for external servers)."""
+        self.sink.start()
+        return {**demo_environment(environ, self.home, self.sink.url), "CAVRA_HOME": str(self.home)}
+
+    async def make_tokens(self, nats_url: str) -> None:
+        bus = await Bus.connect(nats_url, name="cavra-up-demo")
+        try:
+            self.tokens = await demo_tokens(self.home, bus)
+        finally:
+            await bus.close()
+
+    def announce(self, base_url: str) -> None:
+        out.print(
+            f"[bold magenta]DEMO MODE[/] — sample data only, in {self.home}; connectors at {self.sink.url}"
+        )
+        out.print(f"  console (demo)  {base_url}/console")
+        for role, token in self.tokens.items():
+            out.print(f"  demo {role:<9} token {token}  (sign in with it; demo data only)")
+
+    def seed_in_background(self, base_url: str) -> None:
+        """Seeds from a thread, so the supervisor keeps restarting what dies meanwhile."""
+
+        def run() -> None:
+            out.print("  seeding sample data through the API …")
+            try:
+                report = seed_running_system(base_url, self.tokens)
+            except (DemoError, httpx.HTTPError, OSError) as exc:
+                out.print(f"[bold red]demo seeding failed:[/] {exc}")
+                return
+            if report.already_seeded:
+                out.print("  sample data already there (kept, nothing recorded again)")
+            else:
+                out.print(f"[green]sample data seeded[/] in {report.seconds:.1f}s: {len(report.steps)} steps")
+
+        self.seeding = threading.Thread(target=run, name="demo-seed", daemon=True)
+        self.seeding.start()
+
+    def stop(self) -> None:
+        self.sink.stop()

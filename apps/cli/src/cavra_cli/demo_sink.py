@@ -104,7 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _servicenow_query(self, query: str) -> dict[str, Any]:
         terms = dict(
-            term.split("=", 1) for term in parse_qs(query).get("sysparm_query", [""])[0].split("^") if "=" in term
+            term.split("=", 1)
+            for term in parse_qs(query).get("sysparm_query", [""])[0].split("^")
+            if "=" in term
         )
         state = self.server.state
         with state.lock:
@@ -139,7 +141,7 @@ class _DemoServer(ThreadingHTTPServer):
 
 
 class DemoSink:
-    """``with DemoSink() as sink``: ``sink.url`` (``http://127.0.0.1:<port>``), ``sink.requests`` (per provider).
+    """``with DemoSink() as sink``: ``sink.url`` (``http://127.0.0.1:<port>``), ``sink.requests``.
 
     Runs in a daemon thread of the process that starts it (``cavra up --demo``, or a test)."""
 
