@@ -132,6 +132,12 @@ async def test_seeding_fills_every_console_list_once(
                 sink.requests["slack"] >= 1 and sink.requests["teams"] >= 1 and sink.requests["webhook"] >= 1
             )
 
+            assert lists["outstanding routes"] < lists["route states"], "some routes were acknowledged"
+
             again = await demo.seed(operator, approver, tick=tick, wait_seconds=60)
             assert again.already_seeded and again.steps == []
             assert await _console_lists(operator) == lists, "seeding again recorded nothing new"
+
+            resumed = await demo.seed(operator, approver, tick=tick, wait_seconds=60, resume=True)
+            assert len(resumed.steps) == 8
+            assert await _settled(operator) == lists, "every step replayed: nothing recorded twice"

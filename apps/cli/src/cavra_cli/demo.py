@@ -241,17 +241,20 @@ async def seed(
     tick: Tick = _sleep_a_second,
     wait_seconds: float = 150.0,
     attempts: int = 30,
+    resume: bool = False,
 ) -> SeedReport:
     """Fill a running system with sample data through its REST API.
 
     ``operator`` and ``approver`` are clients signed in with those roles. ``tick`` is awaited between
     polls (a test moves its clock there); every wait gives up after ``wait_seconds``, a request after
-    ``attempts`` tries. Raises :class:`DemoError` naming the step that failed."""
+    ``attempts`` tries. ``resume``: run every step even when a finished seed is found, as a seed cut
+    short does when started again (each mutation replays under its ``Idempotency-Key``). Raises
+    :class:`DemoError` naming the step that failed."""
     started = time.monotonic()
     report = SeedReport()
     api = _Api(operator, attempts, 1.0)
     decider = _Api(approver, attempts, 1.0)
-    if await _already_seeded(api):
+    if not resume and await _already_seeded(api):
         report.already_seeded = True
         report.seconds = time.monotonic() - started
         return report
