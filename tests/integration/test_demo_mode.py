@@ -41,6 +41,10 @@ async def _console_lists(api: httpx.AsyncClient) -> dict[str, int]:
     return {
         "history": (await _get(api, NP, limit=1))["total"],
         "plan routes": (await _get(api, f"{NP}/routes", limit=1))["total"],
+        "maintenance suppressed": (await _get(api, f"{NP}/routes", category="maintenance_window", limit=1))[
+            "total"
+        ],
+        "calendar suppressed": (await _get(api, f"{NP}/routes", category="owner_calendar", limit=1))["total"],
         "route states": (await _get(api, routes, limit=0))["total"],
         "outstanding routes": (await _get(api, routes, state="outstanding", limit=0))["total"],
         "breached routes": (await _get(api, routes, breached="true", limit=0))["total"],
@@ -127,6 +131,7 @@ async def test_seeding_fills_every_console_list_once(
             lists = await _settled(operator)
             empty = [name for name, total in lists.items() if not total]
             assert empty == [], f"console lists without rows: {empty} ({lists})"
+            assert sink.requests["jira"] >= 1, "the ITSM route was delivered"
             assert sink.requests["down"] >= 2, "the failing connector was tried (notification and audit)"
             assert (
                 sink.requests["slack"] >= 1 and sink.requests["teams"] >= 1 and sink.requests["webhook"] >= 1

@@ -56,6 +56,8 @@ DEMO_PORTS = {
 }
 """Default ports of the demo's embedded servers: a real ``cavra up`` on the defaults keeps running."""
 DEMO_TOKEN_NAMES: dict[Role, str] = {"operator": "demo-operator", "approver": "demo-approver"}
+DEMO_WINDOW = ("2026-01-01T00:00:00Z", "2027-12-31T00:00:00Z")
+"""The demo's maintenance window and calendar absence: around any time the demo is likely to run."""
 IMMEDIATE = {"allow_immediate_retry": True, "retry_delay_minutes": 0}
 
 Tick = Callable[[], Awaitable[None]]
@@ -188,13 +190,14 @@ class _Api:
 
 
 def demo_schedule() -> dict[str, Any]:
-    """A second schedule whose one-minute SLO breaches soon, with a route to the failing connector."""
+    """A second schedule: routes whose one-minute SLO breaches soon, one to the failing connector,
+    ITSM routes (one in a maintenance window) and an owner whose calendar suppresses their route."""
     return {
         "schema_version": "cavra.go-backend-rollback-drill-schedule.v1",
         "environment": "demo",
         "interval_days": 7,
         "next_due_at": "2026-10-01T00:00:00Z",
-        "owners": ["payments-oncall", "checkout-team"],
+        "owners": ["payments-oncall", "checkout-team", "platform-ops", "data-platform"],
         "notification_providers": ["webhook"],
         "owner_routes": {
             "payments-oncall": {
@@ -207,7 +210,29 @@ def demo_schedule() -> dict[str, Any]:
                 "acknowledgement_minutes": 1,
                 "escalation_owner": "incident-commander",
             },
+            "platform-ops": {"providers": ["jira", "servicenow"], "acknowledgement_minutes": 240},
+            "data-platform": {"providers": ["slack"]},
             "incident-commander": {"providers": ["teams"]},
+        },
+        "maintenance_windows": [
+            {
+                "window_id": "demo-servicenow-freeze",
+                "start_at": DEMO_WINDOW[0],
+                "end_at": DEMO_WINDOW[1],
+                "providers": ["servicenow"],
+                "reason": "ServiceNow change freeze (sample data)",
+            }
+        ],
+        "owner_calendars": {
+            "data-platform": {
+                "unavailable_windows": [
+                    {
+                        "start_at": DEMO_WINDOW[0],
+                        "end_at": DEMO_WINDOW[1],
+                        "reason": "team offsite (sample data)",
+                    }
+                ]
+            }
         },
         "runbook_ref": "docs/operations.md#demo-mode",
     }
