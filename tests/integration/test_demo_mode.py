@@ -17,15 +17,15 @@ from typing import Any
 import httpx
 import pytest
 
-from cavra_cli import demo
+from cavra_cli import demo, demo_seed
 from cavra_cli.demo_sink import DemoSink
 from cavra_contracts.families import FAMILY_SPECS
 from cavra_gateway.settings import GatewaySettings
 from tests.support.auth import create_token
 from tests.support.harness import FakeClock, gateway_client, running_service
 
-NP = demo.NP
-AD = demo.AD
+NP = demo_seed.NP
+AD = demo_seed.AD
 
 
 async def _get(api: httpx.AsyncClient, path: str, **params: Any) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def test_console_demo_is_read_from_cavra_console_demo(monkeypatch: pytest.Monkey
 
 
 def test_demo_mode_refuses_external_servers_and_points_connectors_at_the_sink(tmp_path: Path) -> None:
-    with pytest.raises(demo.DemoError, match="CAVRA_DATABASE_URL"):
+    with pytest.raises(demo_seed.DemoError, match="CAVRA_DATABASE_URL"):
         demo.demo_environment({"CAVRA_DATABASE_URL": "postgresql://real"}, tmp_path, "http://127.0.0.1:1")
     env = demo.demo_environment({}, tmp_path / "demo", "http://127.0.0.1:9")
     assert env["CAVRA_CONSOLE_DEMO"] == "true"
@@ -124,7 +124,7 @@ async def test_seeding_fills_every_console_list_once(
             gateway_client(nats_url, database_url, token=approver_token) as approver,
         ):
             started = time.monotonic()
-            first = await demo.seed(operator, approver, tick=tick, wait_seconds=60)
+            first = await demo_seed.seed(operator, approver, tick=tick, wait_seconds=60)
             seconds = time.monotonic() - started
             print(f"\ndemo seeding took {seconds:.1f}s: {first.steps}")
             assert not first.already_seeded and len(first.steps) == 8, first.steps
@@ -139,10 +139,10 @@ async def test_seeding_fills_every_console_list_once(
 
             assert lists["outstanding routes"] < lists["route states"], "some routes were acknowledged"
 
-            again = await demo.seed(operator, approver, tick=tick, wait_seconds=60)
+            again = await demo_seed.seed(operator, approver, tick=tick, wait_seconds=60)
             assert again.already_seeded and again.steps == []
             assert await _console_lists(operator) == lists, "seeding again recorded nothing new"
 
-            resumed = await demo.seed(operator, approver, tick=tick, wait_seconds=60, resume=True)
+            resumed = await demo_seed.seed(operator, approver, tick=tick, wait_seconds=60, resume=True)
             assert len(resumed.steps) == 8
             assert await _settled(operator) == lists, "every step replayed: nothing recorded twice"

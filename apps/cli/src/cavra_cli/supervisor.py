@@ -25,7 +25,8 @@ from typing import IO, Protocol
 
 from rich.console import Console
 
-from cavra_cli.demo import DemoError, DemoRun
+from cavra_cli.demo import DemoRun
+from cavra_cli.demo_seed import DemoError
 from cavra_cli.prepare import prepare
 from cavra_cli.tokens import local_admin_token
 from cavra_runtime.bus import Bus
