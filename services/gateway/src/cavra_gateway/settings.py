@@ -100,3 +100,8 @@ class GatewaySettings(RuntimeSettings):
     def _empty_is_off(cls, value: object) -> object:
         # An empty secret would let anyone compute a valid signature: empty means "not configured".
         return None if value == "" else value
+
+    console_demo: bool = False
+    """CAVRA_CONSOLE_DEMO: the gateway serves a demo system filled with sample data (``cavra up --demo``
+    sets it); every console page then carries a visible "sample data" banner. The data itself is real:
+    it was recorded through the public API, the console never fabricates any."""
