@@ -39,8 +39,9 @@ class GatewaySettings(RuntimeSettings):
     console_cookie_secure: bool | None = None
     """CAVRA_CONSOLE_COOKIE_SECURE: mark the session cookie Secure; unset: when the request is https."""
     console_demo: bool = False
-    """CAVRA_CONSOLE_DEMO: this system holds sample data (``cavra up --demo``); every console page says
-    so in a banner."""
+    """CAVRA_CONSOLE_DEMO: the gateway serves a demo system filled with sample data (``cavra up --demo``
+    sets it); every console page then carries a visible "sample data" banner. The data itself is real:
+    it was recorded through the public API, the console never fabricates any."""
 
     bootstrap_admin_token: SecretStr | None = Field(default=None, min_length=16, max_length=512)
     """CAVRA_BOOTSTRAP_ADMIN_TOKEN: accepted as an admin API token (at least 16 characters)."""
