@@ -6,7 +6,9 @@ from cavra_gateway.console.fragments import _inert, file_name
 
 
 def test_file_names_replace_every_character_outside_the_safe_set() -> None:
-    assert file_name("gordplan-go backend/python:fallback", "json") == "gordplan-go-backend-python-fallback.json"
+    assert (
+        file_name("gordplan-go backend/python:fallback", "json") == "gordplan-go-backend-python-fallback.json"
+    )
     assert file_name("", "csv") == "record.csv"
     assert len(file_name("x" * 500, "json")) == 125
 
