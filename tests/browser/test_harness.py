@@ -59,6 +59,8 @@ async def test_sign_in_through_the_form_and_axe_under_the_console_csp(
     answer = await page.request.get(f"{console_system.base_url}/console")
     assert "script-src 'self'" in answer.headers["content-security-policy"]
 
+    assert await page.evaluate("() => window.htmx && window.htmx.version") == "2.0.11", "vendored htmx"
+
     violations = await axe_violations(page)
     assert await page.evaluate("() => window.axe.version") == "4.14.1"
     assert isinstance(violations, list)
