@@ -264,7 +264,7 @@ async def test_clients_are_capped_and_a_disconnect_frees_the_slot(nats_url: str,
             async with httpx.AsyncClient(base_url=gateway.base_url, timeout=5) as client:
                 refused = await client.get("/console/events", headers=SIGNED_IN)
             assert refused.status_code == 503
-            assert "limit of 2" in refused.json()["detail"]
+            assert "limit of 2" in refused.text
             assert refused.headers["retry-after"]
             assert second.status == 200
         await eventually(_slots_free(gateway), timeout=5, what="both slots to be given back")

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 
+from cavra_gateway import console as evidence_console
 from cavra_gateway.auth import Authenticator
 from cavra_gateway.auth.oidc import OidcConfig, OidcVerifier
 from cavra_gateway.auth.openapi import declare_auth_responses
 from cavra_gateway.auth.tokens import SPEC as TOKENS_SPEC
 from cavra_gateway.auth.tokens import TokenIndex
 from cavra_gateway.console.live import LiveFeed
+from cavra_gateway.console.sessions import SessionStore
+from cavra_gateway.console.sessions import bucket_spec as session_bucket
 from cavra_gateway.deps import GatewayState
 from cavra_gateway.errors import on_request_validation_error
 from cavra_gateway.idempotency import IdempotencyStore, bucket_spec
@@ -72,7 +76,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         auth = Authenticator(bootstrap=settings.bootstrap_admin_token, tokens=tokens, oidc=oidc)
         outcomes = OutcomeWaiter()
         await bus.listen("cavra.evt.>", outcomes.observe, wanted=outcomes.wanted)
-        app.state.gateway = GatewayState(settings, bus, outcomes, idempotency, auth)
+        lifetime = timedelta(hours=settings.console_session_hours)
+        sessions = SessionStore(await ensure_bucket(bus, session_bucket(lifetime)), lifetime)
+        app.state.gateway = GatewayState(settings, bus, outcomes, idempotency, auth, sessions)
         app.state.live = live = LiveFeed(bus, settings)
         await live.start()
         try:
@@ -114,6 +120,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(retry_routes.router)
     app.include_router(retry_approvals.router)
     declare_auth_responses(app)
+    evidence_console.install(app)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

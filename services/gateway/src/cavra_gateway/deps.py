@@ -14,6 +14,7 @@ from cavra_runtime.ports import MessageBus
 
 if TYPE_CHECKING:
     from cavra_gateway.auth import Authenticator
+    from cavra_gateway.console.sessions import SessionStore
     from cavra_gateway.idempotency import IdempotencyStore
 
 
@@ -25,6 +26,7 @@ class GatewayState:
     idempotency: IdempotencyStore
     auth: Authenticator | None = None
     """None only in tests that build a state by hand: every credential is then refused (503)."""
+    console_sessions: SessionStore | None = None
 
 
 def state_of(request: Request) -> GatewayState:

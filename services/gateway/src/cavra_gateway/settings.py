@@ -52,6 +52,17 @@ class GatewaySettings(RuntimeSettings):
             raise ValueError(f"not a message-driven service: {', '.join(unknown)}; known: {', '.join(known)}")
         return value
 
+    # The Evidence Console (/console).
+    console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    """CAVRA_CONSOLE_SESSION_HOURS: a console sign-in lasts this long (an OIDC one at most until its JWT
+    expires)."""
+    console_cookie_secure: bool | None = None
+    """CAVRA_CONSOLE_COOKIE_SECURE: mark the session cookie Secure; unset: when the request is https."""
+    console_demo: bool = False
+    """CAVRA_CONSOLE_DEMO: the gateway serves a demo system filled with sample data (``cavra up --demo``
+    sets it); every console page then carries a visible "sample data" banner. The data itself is real:
+    it was recorded through the public API, the console never fabricates any."""
+
     bootstrap_admin_token: SecretStr | None = Field(default=None, min_length=16, max_length=512)
     """CAVRA_BOOTSTRAP_ADMIN_TOKEN: accepted as an admin API token (at least 16 characters)."""
 

@@ -5,11 +5,14 @@
 nothing is stored or sent on a refusal). A credential is, in this order: the bootstrap admin token
 (``CAVRA_BOOTSTRAP_ADMIN_TOKEN``, compared in constant time), an API token (``cavra_…``, checked
 against the in-memory index of ``CAVRA_API_TOKENS``), or an OIDC JWT when OIDC is configured.
-An identity claimed in a request body is never one.
+An identity claimed in a request body is never one. The Evidence Console calls the API in-process
+for its signed-in user: that actor travels in the ASGI scope (:data:`IN_PROCESS_ACTOR`), which no HTTP
+client can set.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, Final
@@ -31,6 +34,8 @@ log = structlog.get_logger()
 
 BEARER: Final = "bearer"
 REALM: Final = 'Bearer realm="cavra"'
+IN_PROCESS_ACTOR: Final = "cavra.console.actor"
+"""ASGI scope key of an actor the console verified from its session (see ``cavra_gateway.console.api``)."""
 CLAIMED_IDENTITY_FIELDS: Final = ("actor_claims", "actor_token")
 """Body fields the original trusted as an identity (spec §9); here they are refused with 422."""
 
@@ -83,6 +88,20 @@ class Authenticator:
         raise _unauthorized("unknown token", invalid=True)
 
 
+    def still_valid(self, method: str, credential_hash: str) -> bool:
+        """Does the credential a console session was opened with still verify? An API token must be
+        neither revoked nor expired, the bootstrap token still the configured one; an OIDC session ends
+        at its JWT's expiry, which the session itself carries."""
+        if method == "bootstrap":
+            return self._bootstrap is not None and hmac.compare_digest(
+                hashlib.sha256(self._bootstrap).hexdigest(), credential_hash
+            )
+        if method == "api_token":
+            indexed = self._tokens.lookup_hash(credential_hash)
+            return indexed is not None and indexed.record.state(utc_now()) == "active"
+        return method == "oidc" and self._oidc is not None
+
+
 def _unauthorized(message: str, *, invalid: bool = False) -> HTTPException:
     challenge = f'{REALM}, error="invalid_token"' if invalid else REALM
     return HTTPException(401, message, headers={"WWW-Authenticate": challenge})
@@ -109,6 +128,9 @@ async def resolve_actor(request: Request) -> ActorV1:
 
 async def optional_actor(request: Request) -> ActorV1 | None:
     """The verified actor, or None when the request carries no credentials at all."""
+    in_process = request.scope.get(IN_PROCESS_ACTOR)
+    if isinstance(in_process, ActorV1):
+        return in_process
     token = credentials(request)
     if token is None:
         return None

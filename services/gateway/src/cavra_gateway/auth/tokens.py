@@ -234,6 +234,10 @@ class TokenIndex:
         """The indexed record of ``token`` (any state), or None."""
         return self._by_hash.get(token_hash(token))
 
+    def lookup_hash(self, key: str) -> Indexed | None:
+        """The indexed record stored under ``key`` (a token's :func:`token_hash`), or None."""
+        return self._by_hash.get(key)
+
     def __len__(self) -> int:
         return len(self._by_hash)
 

@@ -1,0 +1,1 @@
+"""The console's tables, one module each; :data:`cavra_gateway.console.tables.registry.TABLES` lists them."""
