@@ -36,12 +36,13 @@ from harness import fresh_database, percentile
 from cavra_contracts.envelope import Envelope
 from cavra_contracts.subjects import EVENT_STREAM
 from cavra_gateway.app import create_app
-from cavra_gateway.console.live import GatewayServer, live_router
+from cavra_gateway.console.live import GatewayServer
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus
 from cavra_runtime.logging import configure_logging
 from tests.support import reporting_events as ev
-from tests.support.harness import running_service
+from tests.support.console import session_cookie
+from tests.support.harness import ADMIN_TOKEN, running_service
 from tests.support.servers import session_servers
 
 EVENTS = int(os.environ.get("BENCH_LIVE_EVENTS", "300"))
@@ -53,15 +54,15 @@ WAIT_SECONDS = 10.0
 """Longest the bench waits for any one message before it gives up."""
 
 
-async def no_session() -> None:
-    """The bench reads the stream without a console sign-in (the lead's session dependency)."""
-
-
 @contextlib.asynccontextmanager
 async def served_gateway(nats_url: str, database_url: str) -> AsyncIterator[str]:
-    settings = GatewaySettings(nats_url=nats_url, database_url=database_url, services=("reporting",))
+    settings = GatewaySettings(
+        nats_url=nats_url,
+        database_url=database_url,
+        services=("reporting",),
+        bootstrap_admin_token=ADMIN_TOKEN,
+    )
     app: FastAPI = create_app(settings)
-    app.include_router(live_router(no_session))
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
     server = GatewayServer(config, app)
     task = asyncio.create_task(server.serve())
@@ -88,7 +89,9 @@ class Reader:
     async def read(self, url: str) -> None:
         async with (
             httpx.AsyncClient(timeout=httpx.Timeout(10, read=120)) as client,
-            client.stream("GET", f"{url}/console/events") as response,
+            client.stream(
+                "GET", f"{url}/console/events", headers=await session_cookie(url, ADMIN_TOKEN)
+            ) as response,
         ):
             response.raise_for_status()
             self.open.set()

@@ -14,27 +14,21 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI, Header, HTTPException
+from fastapi import FastAPI
 
 from cavra_contracts.envelope import Envelope
 from cavra_contracts.subjects import EVENT_STREAM
 from cavra_gateway.app import create_app
-from cavra_gateway.console.live import GatewayServer, LiveFeed, live_router
+from cavra_gateway.console.live import GatewayServer, LiveFeed
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus
 from tests.support import reporting_events as events
+from tests.support.console import session_cookie
 from tests.support.harness import ADMIN_TOKEN, eventually, running_service
 
 pytestmark = pytest.mark.integration
 
 HISTORY = "/runtime/go-pilot/rollback-drill-notifications"
-SIGNED_IN = {"X-Test-Session": "yes"}
-
-
-async def signed_in_session(x_test_session: str | None = Header(default=None)) -> None:
-    """Stands in for the console session dependency: the route must refuse without it."""
-    if x_test_session != "yes":
-        raise HTTPException(401, "sign in")
 
 
 @dataclass
@@ -43,6 +37,8 @@ class Gateway:
     base_url: str
     server: uvicorn.Server
     task: asyncio.Task[None]
+    signed_in: dict[str, str]
+    """The Cookie header of a console session (the stream needs one)."""
 
     @property
     def feed(self) -> LiveFeed:
@@ -56,14 +52,14 @@ async def served_gateway(nats_url: str, database_url: str, **overrides: Any) -> 
         nats_url=nats_url, database_url=database_url, bootstrap_admin_token=ADMIN_TOKEN, **overrides
     )
     app = create_app(settings)
-    app.include_router(live_router(signed_in_session))
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
     server = GatewayServer(config, app)
     task = asyncio.create_task(server.serve())
     await eventually(lambda: _started(server, task), timeout=15, what="the gateway to listen")
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield Gateway(app, f"http://127.0.0.1:{port}", server, task)
+        base_url = f"http://127.0.0.1:{port}"
+        yield Gateway(app, base_url, server, task, await session_cookie(base_url, ADMIN_TOKEN))
     finally:
         server.should_exit = True
         # Open live streams must not hold the shutdown: GatewayServer ends them first.
@@ -88,9 +84,9 @@ class Stream:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     received_at: list[float] = field(default_factory=list)
 
-    async def read(self, client: httpx.AsyncClient, url: str) -> None:
+    async def read(self, client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> None:
         try:
-            async with client.stream("GET", url, headers=SIGNED_IN) as response:
+            async with client.stream("GET", url, headers=headers) as response:
                 self.status = response.status_code
                 if response.status_code != 200:
                     return
@@ -128,7 +124,9 @@ class Stream:
 async def open_stream(gateway: Gateway) -> AsyncIterator[Stream]:
     stream = Stream()
     async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=60)) as client:
-        task = asyncio.create_task(stream.read(client, f"{gateway.base_url}/console/events"))
+        task = asyncio.create_task(
+            stream.read(client, f"{gateway.base_url}/console/events", gateway.signed_in)
+        )
         try:
             await asyncio.wait_for(stream.arrived.wait(), timeout=10)  # the retry hint: the stream is open
             yield stream
@@ -262,7 +260,7 @@ async def test_clients_are_capped_and_a_disconnect_frees_the_slot(nats_url: str,
     async with served_gateway(nats_url, database_url, console_live_max_clients=2) as gateway:
         async with open_stream(gateway), open_stream(gateway) as second:
             async with httpx.AsyncClient(base_url=gateway.base_url, timeout=5) as client:
-                refused = await client.get("/console/events", headers=SIGNED_IN)
+                refused = await client.get("/console/events", headers=gateway.signed_in)
             assert refused.status_code == 503
             assert "limit of 2" in refused.text
             assert refused.headers["retry-after"]
@@ -293,4 +291,4 @@ async def test_a_stopping_feed_refuses_new_streams(nats_url: str, database_url: 
         gateway.feed.end_streams()
         await asyncio.wait_for(stream.ended.wait(), timeout=5)
         async with httpx.AsyncClient(base_url=gateway.base_url, timeout=5) as client:
-            assert (await client.get("/console/events", headers=SIGNED_IN)).status_code == 503
+            assert (await client.get("/console/events", headers=gateway.signed_in)).status_code == 503

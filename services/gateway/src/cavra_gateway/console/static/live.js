@@ -2,8 +2,9 @@
  * Console live updates: the server-sent events of GET /console/events re-render only what changed.
  *
  * A `change` message ({topic, kind, record_ids, resync, stored_at, seq}) sends `cavra:refresh` to every
- * row whose data-record-id is named and to every section whose data-live names the topic (with
- * resync, to the sections only); htmx re-fetches each. Refreshes of one element within DEBOUNCE_MS
+ * row whose data-record-id is named, and to every section whose data-live names the topic unless rows
+ * of it were named (a section with data-live-mode="log" always re-renders whole: its news is a new
+ * row); with resync, to the sections only. htmx re-fetches each. Refreshes of one element within DEBOUNCE_MS
  * become one. When the stream drops, #live-state says so and every [data-live] section is refreshed
  * every POLL seconds until the stream is back. No build step; htmx is window.htmx.
  */
@@ -62,13 +63,22 @@
     live.lastEventAt = Date.now();
     live.changes += 1;
     live.lastChange = change;
-    document.querySelectorAll('[data-live~="' + CSS.escape(change.topic) + '"]').forEach(refresh);
-    if (change.resync || !Array.isArray(change.record_ids)) return;
-    change.record_ids.forEach(function (id) {
-      if (typeof id !== "string") return;
-      document.querySelectorAll('[data-record-id="' + CSS.escape(id) + '"]').forEach(function (row) {
-        if (!sectionWaiting(row)) refresh(row);
+    // Rows named by the change re-render in place; a section re-renders whole only when none of its
+    // rows was named (a new record), on a resync, or when it is a log (new records come first).
+    var renderedInPlace = new Set();
+    if (!change.resync && Array.isArray(change.record_ids)) {
+      change.record_ids.forEach(function (id) {
+        if (typeof id !== "string") return;
+        document.querySelectorAll('[data-record-id="' + CSS.escape(id) + '"]').forEach(function (row) {
+          var section = row.closest("[data-live]");
+          if (section !== null && section.dataset.liveMode === "log") return;
+          if (!sectionWaiting(row)) refresh(row);
+          if (section !== null) renderedInPlace.add(section);
+        });
       });
+    }
+    document.querySelectorAll('[data-live~="' + CSS.escape(change.topic) + '"]').forEach(function (section) {
+      if (!renderedInPlace.has(section)) refresh(section);
     });
   }
 
