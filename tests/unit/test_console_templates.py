@@ -19,7 +19,15 @@ import pytest
 
 from cavra_contracts.actors import ActorV1
 from cavra_gateway.auth.permissions import permissions_of
-from cavra_gateway.console.filters import CATEGORIES, KINDS, PROVIDERS, SOURCES, STATES, ConsoleFilters, Paging
+from cavra_gateway.console.filters import (
+    CATEGORIES,
+    KINDS,
+    PROVIDERS,
+    SOURCES,
+    STATES,
+    ConsoleFilters,
+    Paging,
+)
 from cavra_gateway.console.render import STATIC, TEMPLATES, render
 from cavra_gateway.console.tables.base import Cell, Row, TablePage
 from cavra_gateway.console.tables.registry import TABLES
@@ -127,7 +135,12 @@ def history_page() -> str:
 
 def sign_in_page(error: str = "") -> str:
     return render(
-        "console/sign_in.html", next_url="/console", form_token="form-token", error=error, oidc=True, demo=False
+        "console/sign_in.html",
+        next_url="/console",
+        form_token="form-token",
+        error=error,
+        oidc=True,
+        demo=False,
     )
 
 
@@ -137,8 +150,11 @@ def rendered_pages() -> dict[str, str]:
         "sign_in": sign_in_page(),
         "sign_in_error": sign_in_page("401: unknown API token"),
         "problem_page": render(
-            "console/problem_page.html", status=422, message="invalid filter",
-            problems=[{"field": "owner", "message": "too long"}], demo=False,
+            "console/problem_page.html",
+            status=422,
+            message="invalid filter",
+            problems=[{"field": "owner", "message": "too long"}],
+            demo=False,
         ),  # fmt: skip
     }
 
@@ -222,19 +238,37 @@ def test_every_field_has_a_label(name: str) -> None:
     ]
     for field in fields:
         assert (
-            field.attrs.get("id") in labelled or field.attrs.get("aria-label") or field.attrs.get("aria-labelledby")
+            field.attrs.get("id") in labelled
+            or field.attrs.get("aria-label")
+            or field.attrs.get("aria-labelledby")
         ), f"{name}: a field without a label: {field.attrs}"
 
 
 def test_the_header_carries_the_hooks_console_js_and_the_browser_tests_use() -> None:
     page = parsed(history_page())
-    for identifier in ("time-zone", "theme", "help-open", "refresh", "f-owner", "help", "status", "live-state"):
+    for identifier in (
+        "time-zone",
+        "theme",
+        "help-open",
+        "refresh",
+        "f-owner",
+        "help",
+        "status",
+        "live-state",
+    ):
         page.by_id(identifier)
     assert page.by_id("time-zone").attrs["aria-pressed"] == "false"
     assert page.by_id("help").tag == "dialog"
     rows = [row for row in page.all("tr") if "data-record-id" in row.attrs]
     assert [row.attrs["data-record-id"] for row in rows] == [f"gordn-{n:016x}" for n in range(3)]
     assert all(row.attrs.get("tabindex") == "-1" for row in rows), "rows must take focus for j/k"
+
+
+def test_a_row_refresh_stays_with_the_row() -> None:
+    """htmx events bubble: without ``consume`` a row's cavra:refresh would re-fetch its whole table."""
+    page = parsed(history_page())
+    rows = [row for row in page.all("tr") if "data-record-id" in row.attrs]
+    assert rows and all(row.attrs["hx-trigger"] == "cavra:refresh consume" for row in rows)
 
 
 def test_the_sign_in_page_names_the_credentials_and_works_without_javascript() -> None:
@@ -258,7 +292,9 @@ def test_the_sign_in_page_shows_the_servers_error_on_the_field() -> None:
 
 
 def test_the_sign_in_page_without_oidc_asks_for_an_api_token_only() -> None:
-    html = render("console/sign_in.html", next_url="/console", form_token="t", error="", oidc=False, demo=False)
+    html = render(
+        "console/sign_in.html", next_url="/console", form_token="t", error="", oidc=False, demo=False
+    )
     assert "OIDC" not in parsed(html).by_id("sign-in-form").text
 
 
@@ -288,15 +324,16 @@ def test_the_help_dialog_lists_every_shortcut() -> None:
 
 # ---- both themes are readable -------------------------------------------------------------------
 
+BACKGROUNDS = ("bg", "panel", "code-bg", "row-current", "row-selected")
 TEXT_PAIRS = [
-    *((fore, back) for fore in ("text", "muted", "accent") for back in ("bg", "panel", "code-bg", "row-current", "row-selected")),
+    *((fore, back) for fore in ("text", "muted", "accent") for back in BACKGROUNDS),
     ("accent-text", "accent"),
     ("good", "good-bg"), ("attention", "attention-bg"), ("bad", "bad-bg"),
     ("good", "bg"), ("attention", "bg"), ("good", "panel"), ("attention", "panel"), ("bad", "panel"),
 ]  # fmt: skip
 """Text on its backgrounds (WCAG 1.4.3 AA: 4.5:1)."""
 UI_PAIRS = [
-    *(("focus", back) for back in ("bg", "panel", "code-bg", "row-current", "row-selected")),
+    *(("focus", back) for back in BACKGROUNDS),
     ("control-border", "bg"), ("control-border", "panel"),
 ]  # fmt: skip
 """Focus rings and field borders (WCAG 1.4.11 AA: 3:1)."""
@@ -347,7 +384,9 @@ def test_the_stylesheet_honours_reduced_motion_and_styles_htmx_requests() -> Non
     css = CONSOLE_CSS.read_text()
     assert "@media (prefers-reduced-motion: reduce)" in css
     assert ".htmx-request" in css and ".htmx-indicator" in css
-    assert re.search(r"@media \(max-width: 1100px\)\s*\{\s*\.layout \{ grid-template-columns: minmax\(0, 1fr\)", css)
+    assert re.search(
+        r"@media \(max-width: 1100px\)\s*\{\s*\.layout \{ grid-template-columns: minmax\(0, 1fr\)", css
+    )
 
 
 # ---- console.js under node ---------------------------------------------------------------------

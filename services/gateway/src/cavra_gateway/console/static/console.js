@@ -154,7 +154,17 @@
     var age = document.createElement("span");
     age.className = "age";
     age.textContent = ageText(date, nowMs);
-    element.textContent = timeMode === "local" ? local : utc;
+    var shown = timeMode === "local" ? local : utc;
+    var split = shown.indexOf(" ");
+    element.textContent = "";
+    /* date and clock may sit on two lines in a narrow column, each whole */
+    [["date", shown.slice(0, split)], ["clock", shown.slice(split + 1)]].forEach(function (part, i) {
+      var span = document.createElement("span");
+      span.className = part[0];
+      span.textContent = part[1];
+      if (i) element.appendChild(document.createTextNode(" "));
+      element.appendChild(span);
+    });
     element.appendChild(document.createTextNode(" "));
     element.appendChild(age);
     element.title = utc + "\n" + local + " (your time zone)";
