@@ -301,9 +301,12 @@
   /* After a swap: keep the current row and the selection where their record ids are still shown. */
   function restoreRows() {
     var row = current.section ? findRow(current.section, current.record) : null;
-    var lostFocus = document.activeElement === null || document.activeElement === document.body;
+    /* htmx refocuses the element of the old one's id, but a row's id is its position: another record */
+    var focused = document.activeElement;
+    var rowHadFocus = focused === null || focused === document.body ||
+      (focused.matches && focused.matches(ROW_SELECTOR));
     markCurrent(row, false);
-    if (row && lostFocus) row.focus({ preventScroll: true });
+    if (row && rowHadFocus && focused !== row) row.focus({ preventScroll: true });
     var section = selection.section ? document.getElementById(selection.section) : null;
     var shown = {};
     rowsOf(section).forEach(function (each) { shown[each.getAttribute("data-record-id")] = true; });
