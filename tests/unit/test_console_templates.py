@@ -2,7 +2,7 @@
 templates are rendered with the console's own Jinja environment and a made-up context. No inline
 script or style anywhere (the CSP forbids them), every ``<time>`` carries its ISO ``datetime``, every
 field has a label, the help dialog lists exactly the keys console.js answers, both themes keep WCAG AA
-contrast, and console.js's time and age formatting (run under node when it is installed)."""
+contrast, and times.js's time and age formatting (run under node when it is installed)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from cavra_gateway.console.tables.registry import TABLES
 
 CONSOLE_TEMPLATES = sorted((TEMPLATES / "console").glob("*.html"))
 CONSOLE_JS = STATIC / "console.js"
+TIMES_JS = STATIC / "times.js"
 CONSOLE_CSS = STATIC / "console.css"
 CREATED = "2026-12-01T16:21:26.123456+00:00"
 
@@ -406,16 +407,17 @@ def run_node(script: str, zone: str = "Europe/Berlin") -> Any:
 
 
 @needs_node
-def test_console_js_parses() -> None:
+@pytest.mark.parametrize("script", [CONSOLE_JS, TIMES_JS, *STATIC.glob("live.js")], ids=lambda p: p.name)
+def test_the_console_scripts_parse(script: Path) -> None:
     assert NODE is not None
-    done = subprocess.run([NODE, "--check", str(CONSOLE_JS)], capture_output=True, text=True, timeout=20)
+    done = subprocess.run([NODE, "--check", str(script)], capture_output=True, text=True, timeout=20)
     assert done.returncode == 0, done.stderr
 
 
 @needs_node
 def test_times_read_in_utc_and_in_the_viewers_zone() -> None:
     shown = run_node(
-        f"const f = require({json.dumps(str(CONSOLE_JS))});"
+        f"const f = require({json.dumps(str(TIMES_JS))});"
         "const d = f.parseTime('2026-12-01T16:21:26.123456+00:00');"
         "const s = f.parseTime('2026-07-01T16:21:26Z');"
         "console.log(JSON.stringify([f.utcText(d), f.localText(d, 'en-GB'), f.localText(s, 'en-GB'),"
@@ -433,7 +435,7 @@ def test_times_read_in_utc_and_in_the_viewers_zone() -> None:
 @needs_node
 def test_a_zone_without_a_short_name_shows_its_offset() -> None:
     shown = run_node(
-        f"const f = require({json.dumps(str(CONSOLE_JS))});"
+        f"const f = require({json.dumps(str(TIMES_JS))});"
         "console.log(JSON.stringify(f.localText(f.parseTime('2026-12-01T16:21:26Z'), 'en-US')));",
         zone="Asia/Kolkata",
     )
@@ -454,7 +456,7 @@ def test_ages_read_as_people_say_them() -> None:
         "2026-12-01T16:21:50Z": "in under a minute",
     }
     shown = run_node(
-        f"const f = require({json.dumps(str(CONSOLE_JS))});"
+        f"const f = require({json.dumps(str(TIMES_JS))});"
         f"console.log(JSON.stringify({json.dumps(list(cases))}.map(t => f.ageText(f.parseTime(t), {now}))));"
     )
     assert shown == list(cases.values())
