@@ -6,7 +6,6 @@ theme following the system until chosen, and the layout at 1280, 1366 and 1000 p
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 ORIGIN = "http://console.test"
-CHROMIUM = shutil.which("chromium")
 
 
 def history_rows(numbers: list[int]) -> list[Row]:
@@ -86,23 +84,11 @@ class Site:
         return 200, "text/html", page
 
 
-@pytest.fixture(scope="module")
-async def chromium() -> AsyncIterator[Browser]:
-    pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-    if CHROMIUM is None:
-        pytest.skip("no chromium executable on PATH")
-    if not vendored("htmx"):
-        pytest.skip("the vendored htmx is not in console/static/vendor")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"], timeout=30_000
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+@pytest.fixture
+def chromium(browser: Browser) -> Browser:
+    """The harness's session browser (it fails, never skips, when Chromium is missing)."""
+    assert vendored("htmx"), "the vendored htmx is not in console/static/vendor"
+    return browser
 
 
 @dataclass
