@@ -1,0 +1,274 @@
+"""Console actions (spec §7.5) over real NATS and PostgreSQL: each is the API request of its button made
+as the signed-in actor; success answers the §7.5 message and an HX-Trigger naming what changed; a
+failure answers the API's own status and message and stores nothing; CSRF is required; controls a role
+may not use are absent and the API refuses a forged request; bulk actions count first and a stale count
+is refused (409); Ack selected acknowledges exactly the selected routes; the audit package downloads."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from cavra_contracts.envelope import make_envelope
+from cavra_contracts.notifications import NotificationPlannedV1
+from cavra_gateway.console.actions.registry import ACTIONS, offered
+from cavra_gateway.console.render import render
+from cavra_gateway.console.tables.base import Row
+from cavra_runtime.bus import Bus
+from tests.integration.test_console_pages import sign_in
+from tests.support.acks import plan_event
+from tests.support.auth import create_token
+from tests.support.harness import eventually, gateway_client, running_service
+
+NP = "/runtime/go-pilot/rollback-drill-notifications"
+NOW = datetime.now(UTC).replace(microsecond=0)
+HX = {"HX-Request": "true"}
+
+
+@dataclass
+class Console:
+    client: httpx.AsyncClient
+    bus: Bus
+    database_url: str
+    nats_url: str
+    csrf: str = ""
+
+    async def plan(self, planned: NotificationPlannedV1) -> list[dict[str, Any]]:
+        await self.bus.publish(make_envelope(planned, producer="router"))
+        plan_id = planned.plan.plan_id
+
+        async def tracked() -> bool:
+            return await self.scalar("SELECT count(*) FROM plans WHERE plan_id = $1", plan_id) == 1
+
+        await eventually(tracked, what=f"plan {plan_id} tracked")
+        return [r for r in (await self.routes(limit=500))["items"] if r["plan_id"] == plan_id]
+
+    async def scalar(self, sql: str, *args: Any) -> Any:
+        conn = await asyncpg.connect(self.database_url, server_settings={"search_path": "acknowledgement"})
+        try:
+            return await conn.fetchval(sql, *args)
+        finally:
+            await conn.close()
+
+    async def stored(self) -> int:
+        return int(await self.scalar("SELECT count(*) FROM acknowledgements"))
+
+    async def routes(self, **params: Any) -> dict[str, Any]:
+        async with gateway_client(self.nats_url, self.database_url) as admin:
+            answer = await admin.get(f"{NP}/acknowledgements/routes", params=params)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    async def signed_in(self, role: str, name: str) -> str:
+        token, _ = await create_token(self.nats_url, role=role, name=name)
+        self.client.cookies.clear()
+        assert (await sign_in(self.client, token)).status_code == 303
+        page = await self.client.get("/console?view=routes")
+        assert page.status_code == 200, page.text
+        found = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text)
+        assert found
+        self.csrf = found.group(1)
+        return page.text
+
+    async def act(self, name: str, **form: Any) -> httpx.Response:
+        return await self.client.post(
+            f"/console/actions/{name}", data=form, headers={**HX, "X-CSRF-Token": self.csrf}
+        )
+
+
+@pytest.fixture
+async def console(nats_url: str, database_url: str) -> AsyncIterator[Console]:
+    bus = await Bus.connect(nats_url, name="test-router")
+    try:
+        async with (
+            running_service("acknowledgement", nats_url, database_url),
+            gateway_client(nats_url, database_url, token=None) as client,
+        ):
+            yield Console(client, bus, database_url, nats_url)
+    finally:
+        await bus.close()
+
+
+def key(n: int) -> str:
+    return f"test-form-key-{n:08d}-abcdef"
+
+
+async def test_a_row_ack_is_the_route_action_of_the_api_as_the_signed_in_actor(console: Console) -> None:
+    routes = await console.plan(plan_event("s1", "gordn-00000000000000c1", NOW, providers=("slack", "teams")))
+    await console.signed_in("operator", "ops-olga")
+    slack = next(r for r in routes if r["provider"] == "slack")
+    answer = await console.act(
+        "route_ack", table="routes", record_id=slack["route_id"], idempotency_key=key(1)
+    )
+    assert answer.status_code == 200, answer.text
+    assert "Recorded acknowledged for slack as ops-olga." in answer.text
+    assert json.loads(answer.headers["hx-trigger"]) == {
+        "cavra:changed": {"topics": ["acknowledgement", "route", "escalation"]}
+    }
+    assert 'id="action-key"' in answer.text and 'hx-swap-oob="true"' in answer.text
+    again = await console.act(
+        "route_ack", table="routes", record_id=slack["route_id"], idempotency_key=key(1)
+    )
+    assert again.status_code == 200
+    assert await console.stored() == 1, "a double submit is one action"
+    after = await console.routes(route_id=slack["route_id"])
+    assert after["items"][0]["state"] == "acknowledged"
+    assert after["items"][0]["acknowledged_by"] == "ops-olga"
+    escalated = await console.act(
+        "route_escalate",
+        table="routes",
+        record_id=slack["route_id"],
+        idempotency_key=key(2),
+        external_ref="CHG-9",
+    )
+    assert "Recorded escalated for slack as ops-olga." in escalated.text
+    assert (await console.routes(route_id=slack["route_id"]))["items"][0]["external_ref"] == "CHG-9"
+
+
+async def test_a_failure_shows_the_servers_status_and_message_and_stores_nothing(console: Console) -> None:
+    routes = await console.plan(plan_event("s1", "gordn-00000000000000c2", NOW))
+    await console.signed_in("operator", "ops-olga")
+    missing = await console.act(
+        "route_ack", table="routes", record_id="gordroute-missing", idempotency_key=key(3)
+    )
+    assert missing.status_code == 404
+    assert "hx-trigger" not in missing.headers
+    assert "gordroute-missing" in missing.text and "Recorded" not in missing.text
+    too_long = await console.act(
+        "route_ack", table="routes", record_id=routes[0]["route_id"], notes="x" * 2001, idempotency_key=key(4)
+    )
+    assert too_long.status_code == 422 and "notes" in too_long.text
+    assert await console.stored() == 0
+
+
+async def test_an_action_without_the_csrf_token_is_refused(console: Console) -> None:
+    routes = await console.plan(plan_event("s1", "gordn-00000000000000c3", NOW))
+    await console.signed_in("operator", "ops-olga")
+    refused = await console.client.post(
+        "/console/actions/route_ack", data={"table": "routes", "record_id": routes[0]["route_id"]}, headers=HX
+    )
+    assert refused.status_code == 403 and "CSRF" in refused.text
+    assert await console.stored() == 0
+
+
+async def test_a_viewer_sees_no_controls_and_the_api_refuses_its_forged_post(console: Console) -> None:
+    routes = await console.plan(plan_event("s1", "gordn-00000000000000c4", NOW))
+    operator_page = await console.signed_in("operator", "ops-olga")
+    assert 'id="mutation-inputs"' in operator_page and 'data-action="bulk_ack"' in operator_page
+    page = await console.signed_in("viewer", "auditor-ana")
+    assert "data-action=" not in page and 'id="mutation-inputs"' not in page
+    forged = await console.act(
+        "route_ack", table="routes", record_id=routes[0]["route_id"], idempotency_key=key(5)
+    )
+    assert forged.status_code == 403, forged.text
+    assert "operator" in forged.text
+    forged_bulk = await console.act("bulk_ack", expected_count="1", idempotency_key=key(6))
+    assert forged_bulk.status_code == 403
+    assert await console.stored() == 0
+
+
+async def test_bulk_ack_counts_the_scope_first_and_a_stale_count_is_refused(console: Console) -> None:
+    await console.plan(
+        plan_event(
+            "s1", "gordn-00000000000000c5", NOW, owners=("team-a", "team-b"), providers=("slack", "teams")
+        )
+    )
+    await console.signed_in("operator", "ops-olga")
+    preview = await console.client.get("/console/actions/bulk_ack/preview?provider=slack", headers=HX)
+    assert preview.status_code == 200, preview.text
+    assert "Acknowledge 2 outstanding routes for every owner, provider slack?" in preview.text
+    assert "&#34;expected_count&#34;: &#34;2&#34;" in preview.text or '"expected_count": "2"' in preview.text
+    none = await console.client.get("/console/actions/bulk_ack/preview?provider=jira", headers=HX)
+    assert "No outstanding drill routes match the current filters." in none.text
+    stale = await console.act("bulk_ack", provider="slack", expected_count="3", idempotency_key=key(7))
+    assert stale.status_code == 409, stale.text
+    assert await console.stored() == 0
+    done = await console.act("bulk_ack", provider="slack", expected_count="2", idempotency_key=key(8))
+    assert done.status_code == 200, done.text
+    assert "Recorded 2 acknowledged acknowledgement(s)." in done.text
+    assert (await console.routes(state="outstanding"))["total"] == 2
+
+
+async def test_bulk_escalate_touches_the_breached_routes(console: Console) -> None:
+    await console.plan(plan_event("old", "gordn-00000000000000c6", NOW - timedelta(days=2)))
+    await console.plan(plan_event("new", "gordn-00000000000000c7", NOW))
+    await console.signed_in("operator", "ops-olga")
+    preview = await console.client.get("/console/actions/bulk_escalate/preview", headers=HX)
+    assert "Escalate 1 breached route for every owner, every provider?" in preview.text
+    done = await console.act("bulk_escalate", expected_count="1", idempotency_key=key(9))
+    assert "Recorded 1 escalated acknowledgement(s)." in done.text, done.text
+    escalated = await console.routes(state="escalated")
+    assert [r["schedule_id"] for r in escalated["items"]] == ["old"]
+
+
+async def test_ack_selected_acknowledges_exactly_the_selected_routes(console: Console) -> None:
+    routes = await console.plan(
+        plan_event("s1", "gordn-00000000000000c8", NOW, owners=("a", "b", "c"), providers=("slack",))
+    )
+    await console.signed_in("operator", "ops-olga")
+    chosen = [routes[0]["route_id"], routes[2]["route_id"]]
+    done = await console.act("route_ack_selected", selected=",".join(chosen), idempotency_key=key(10))
+    assert done.status_code == 200, done.text
+    assert "Recorded 2 acknowledged acknowledgement(s)." in done.text
+    acked = await console.routes(state="acknowledged")
+    assert sorted(r["route_id"] for r in acked["items"]) == sorted(chosen)
+    unknown = await console.act(
+        "route_ack_selected", selected=f"{routes[1]['route_id']},gordroute-nope", idempotency_key=key(11)
+    )
+    assert unknown.status_code == 404
+    assert (await console.routes(state="acknowledged"))["total"] == 2
+
+
+async def test_export_audit_downloads_the_apis_package_as_json(console: Console) -> None:
+    await console.plan(plan_event("s1", "gordn-00000000000000c9", NOW, providers=("slack",)))
+    await console.signed_in("operator", "ops-olga")
+    download = await console.client.post(
+        "/console/actions/export_audit",
+        data={"csrf_token": console.csrf, "idempotency_key": key(12), "provider": "slack"},
+    )
+    assert download.status_code == 200, download.text
+    body = download.json()
+    audit_id = body["audit_package"]["audit_id"]
+    assert download.headers["content-disposition"] == f'attachment; filename="{audit_id}.json"'
+    assert body["actor"]["actor"] == "ops-olga"
+
+
+def _approval_buttons(actor: str, role: str, record: dict[str, Any]) -> str:
+    from cavra_gateway.auth.permissions import permissions_of
+
+    row = Row(record_id="gordapproval-1", cells={}, record=record, label="x", actions=("approve_retry",))
+
+    @dataclass
+    class Actor:
+        actor: str
+        role: str
+
+    @dataclass
+    class Table:
+        name: str = "approvals"
+
+    return render(
+        "console/row_actions.html",
+        row=row,
+        table=Table(),
+        permissions=permissions_of(role),
+        actor=Actor(actor, role),
+    )
+
+
+def test_approve_is_absent_for_the_requester_and_the_acknowledger_present_for_another_approver() -> None:
+    record = {"approval_id": "gordapproval-1", "requested_by": "ops-olga", "acknowledged_by": "ops-omar"}
+    assert 'data-action="approve_retry"' in _approval_buttons("approver-ava", "approver", record)
+    assert "data-action" not in _approval_buttons("ops-olga", "approver", record)
+    assert "data-action" not in _approval_buttons("ops-omar", "approver", record)
+    assert "data-action" not in _approval_buttons("ops-pat", "operator", record)
+    assert offered(ACTIONS["approve_retry"], {"approve_retries": True}, "approver-ava", record)
