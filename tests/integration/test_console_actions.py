@@ -11,6 +11,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -24,8 +25,10 @@ from cavra_gateway.console.render import render
 from cavra_gateway.console.tables.base import Row
 from cavra_runtime.bus import Bus
 from tests.integration.test_console_pages import sign_in
+from tests.integration.test_notification_delivery import SIGNING_SECRET
 from tests.support.acks import plan_event
 from tests.support.auth import create_token
+from tests.support.fake_providers import FakeProviders
 from tests.support.harness import eventually, gateway_client, running_service
 
 NP = "/runtime/go-pilot/rollback-drill-notifications"
@@ -272,3 +275,90 @@ def test_approve_is_absent_for_the_requester_and_the_acknowledger_present_for_an
     assert "data-action" not in _approval_buttons("ops-omar", "approver", record)
     assert "data-action" not in _approval_buttons("ops-pat", "operator", record)
     assert offered(ACTIONS["approve_retry"], {"approve_retries": True}, "approver-ava", record)
+
+
+TOOLBAR_SUCCESS = {
+    "plan_audit_retry": r"Planned \d+ retryable audit deliveries\.",
+    "run_audit_worker": r"Worker dry-run selected \d+ retry deliveries\.",
+    "plan_retry_approval": r"Planned \d+ retry execution approvals\.",
+    "recovery_playbook": r"Built \d+ connector recovery playbooks\.",
+    "plan_recovery_escalation": r"Planned \d+ recovery escalations\.",
+    "plan_escalation_retry": r"Planned \d+ recovery escalation retries\.",
+    "run_escalation_retry": r"Recovery escalation retry worker selected \d+ retries\.",
+    "schedule_executive_report": r"Scheduled executive report run gordackexecsched-[0-9a-f]+\.",
+    "plan_exec_delivery_retry": r"Planned \d+ executive delivery retries\.",
+}
+
+
+async def test_every_toolbar_action_reaches_its_api_and_answers_its_message_or_the_apis_failure(
+    nats_url: str, database_url: str
+) -> None:
+    bus = await Bus.connect(nats_url, name="test-router")
+    try:
+        async with (
+            running_service("acknowledgement", nats_url, database_url),
+            running_service("delivery", nats_url, database_url),
+            running_service("reporting", nats_url, database_url),
+            gateway_client(nats_url, database_url, token=None) as client,
+        ):
+            console = Console(client, bus, database_url, nats_url)
+            await console.signed_in("operator", "ops-olga")
+            outcomes = {}
+            for n, name in enumerate(
+                (*TOOLBAR_SUCCESS, "deliver_audit", "send_worker_alert", "execute_retry")
+            ):
+                outcomes[name] = await console.act(name, idempotency_key=key(100 + n))
+            for name, pattern in TOOLBAR_SUCCESS.items():
+                answer = outcomes[name]
+                assert answer.status_code == 200, (name, answer.text)
+                assert re.search(pattern, answer.text), (name, answer.text)
+                assert "cavra:changed" in answer.headers["hx-trigger"]
+            assert "Executed 0 approved retry records." in outcomes["execute_retry"].text
+            for name in ("deliver_audit", "send_worker_alert"):
+                answer = outcomes[name]
+                assert answer.status_code == 400, (name, answer.text)
+                assert "connector config is not configured" in answer.text
+                assert "hx-trigger" not in answer.headers and "Delivered" not in answer.text
+    finally:
+        await bus.close()
+
+
+async def test_deliver_ack_audit_sends_the_package_to_the_chosen_destination(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    bus = await Bus.connect(nats_url, name="test-router")
+    try:
+        async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
+            config = tmp_path / "connectors.json"
+            config.write_text(
+                json.dumps(
+                    {
+                        "connectors": {
+                            "webhook": {"url": fake.url("webhook", "/audit"), "secret": SIGNING_SECRET}
+                        }
+                    }
+                )
+            )
+            async with (
+                running_service("acknowledgement", nats_url, database_url),
+                running_service("delivery", nats_url, database_url, connector_config=str(config)),
+                gateway_client(nats_url, database_url, token=None) as client,
+            ):
+                console = Console(client, bus, database_url, nats_url)
+                await console.plan(plan_event("s1", "gordn-00000000000000d1", NOW, providers=("webhook",)))
+                await console.signed_in("operator", "ops-olga")
+                unknown = await console.act("deliver_audit", destination="jira", idempotency_key=key(200))
+                assert unknown.status_code == 400 and "jira" in unknown.text
+                sent = await console.act("deliver_audit", destination="webhook", idempotency_key=key(201))
+                assert sent.status_code == 200, sent.text
+                assert re.search(
+                    r"Delivered acknowledgement audit package gordackaudit-[0-9a-f]{16} to webhook\.",
+                    sent.text,
+                )
+
+                async def received() -> bool:
+                    return bool(fake.requests_for("webhook"))
+
+                await eventually(received, what="the audit package at the webhook")
+    finally:
+        await bus.close()
