@@ -20,6 +20,7 @@ import pytest
 
 from cavra_contracts.envelope import make_envelope
 from cavra_contracts.notifications import NotificationPlannedV1
+from cavra_contracts.retries import RetryPlanGeneratedV1
 from cavra_gateway.console.actions.registry import ACTIONS, offered
 from cavra_gateway.console.render import render
 from cavra_gateway.console.tables.base import Row
@@ -29,7 +30,7 @@ from tests.integration.test_notification_delivery import SIGNING_SECRET
 from tests.support.acks import plan_event
 from tests.support.auth import create_token
 from tests.support.fake_providers import FakeProviders
-from tests.support.harness import eventually, gateway_client, running_service
+from tests.support.harness import FakeClock, eventually, gateway_client, running_service, stored_events
 
 NP = "/runtime/go-pilot/rollback-drill-notifications"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -360,5 +361,108 @@ async def test_deliver_ack_audit_sends_the_package_to_the_chosen_destination(
                     return bool(fake.requests_for("webhook"))
 
                 await eventually(received, what="the audit package at the webhook")
+    finally:
+        await bus.close()
+
+
+async def test_a_governed_retry_from_the_console_with_separation_of_duties(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    """Plan, ack (carol), approval plan (olivia): olivia may not approve (operator), carol neither (she
+    acknowledged the retry: the API's 403 shown as is), bob approves; Execute Retry re-sends once."""
+    from tests.integration.test_retry_governed import AD, audit_job
+
+    clock = FakeClock()
+    bus = await Bus.connect(nats_url, name="test-retries")
+    try:
+        async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
+            config = tmp_path / "connectors.json"
+            config.write_text(
+                json.dumps(
+                    {
+                        "connectors": {
+                            "webhook": {"url": fake.url("webhook", "/audit"), "secret": SIGNING_SECRET}
+                        }
+                    }
+                )
+            )
+            async with (
+                running_service(
+                    "delivery", nats_url, database_url, clock=clock, connector_config=str(config)
+                ),
+                gateway_client(nats_url, database_url, token=None) as client,
+                gateway_client(nats_url, database_url) as admin,
+            ):
+                await bus.ensure_streams()
+                console = Console(client, bus, database_url, nats_url)
+                fake.script("webhook", [503])
+                await bus.publish(make_envelope(audit_job(), producer="acknowledgement"))
+
+                async def failed_once() -> bool:
+                    return len(fake.requests_for("webhook")) == 1
+
+                await eventually(failed_once, what="the failing audit delivery")
+                clock.advance(minutes=16)  # past the retry delay of Plan Audit Retry's policy (15)
+
+                await console.signed_in("operator", "olivia-operator")
+                planned = await console.act("plan_audit_retry", idempotency_key=key(300))
+                assert "Planned 1 retryable audit deliveries." in planned.text, planned.text
+                [generated] = await stored_events(nats_url, RetryPlanGeneratedV1.MESSAGE.subject)
+                retry_plan_id = generated.payload["retry_plan_id"]
+
+                await console.signed_in("approver", "carol-approver")
+                acked = await console.act(
+                    "ack_retry", table="retry_plans", record_id=retry_plan_id, idempotency_key=key(301)
+                )
+                assert re.search(r"Acknowledged retry decision gordackretryack-[0-9a-f]+\.", acked.text), (
+                    acked.text
+                )
+
+                await console.signed_in("operator", "olivia-operator")
+                approvals = await console.act("plan_retry_approval", idempotency_key=key(302))
+                assert "Planned 1 retry execution approvals." in approvals.text, approvals.text
+                listed = (
+                    await admin.get(f"{AD}/retry-execution-approvals", params={"state": "pending"})
+                ).json()
+                [approval] = listed["items"]
+                assert approval["requested_by"] == "olivia-operator"
+
+                as_operator = await console.act(
+                    "approve_retry",
+                    table="approvals",
+                    record_id=approval["approval_id"],
+                    idempotency_key=key(303),
+                )
+                assert as_operator.status_code == 403 and "approver" in as_operator.text
+                await console.signed_in("approver", "carol-approver")
+                as_acker = await console.act(
+                    "approve_retry",
+                    table="approvals",
+                    record_id=approval["approval_id"],
+                    idempotency_key=key(304),
+                )
+                assert as_acker.status_code == 403, as_acker.text
+                assert "Approved" not in as_acker.text and "hx-trigger" not in as_acker.headers
+
+                await console.signed_in("approver", "bob-approver")
+                approved = await console.act(
+                    "approve_retry",
+                    table="approvals",
+                    record_id=approval["approval_id"],
+                    idempotency_key=key(305),
+                )
+                assert approved.status_code == 200, approved.text
+                assert re.search(
+                    r"Approved retry execution gordackretryapprovaldecision-[0-9a-f]+\.", approved.text
+                )
+
+                await console.signed_in("operator", "olivia-operator")
+                executed = await console.act("execute_retry", idempotency_key=key(306))
+                assert "Executed 1 approved retry records." in executed.text, executed.text
+
+                async def resent() -> bool:
+                    return len(fake.requests_for("webhook")) == 2
+
+                await eventually(resent, what="the approved retry re-sent once")
     finally:
         await bus.close()
