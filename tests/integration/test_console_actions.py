@@ -466,3 +466,139 @@ async def test_a_governed_retry_from_the_console_with_separation_of_duties(
                 await eventually(resent, what="the approved retry re-sent once")
     finally:
         await bus.close()
+
+
+async def test_recovery_rows_close_acknowledge_and_deliver_from_the_console(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    """A failing audit delivery -> Recovery Playbook -> Plan Recovery Escalation -> Ack and Deliver the
+    escalation (rows) -> Close Recovery (row): each the API's request, each ids from the API."""
+    from tests.integration.test_retry_governed import AD, audit_job
+
+    bus = await Bus.connect(nats_url, name="test-recovery")
+    try:
+        async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
+            config = tmp_path / "connectors.json"
+            config.write_text(
+                json.dumps(
+                    {
+                        "connectors": {
+                            "webhook": {"url": fake.url("webhook", "/ops"), "secret": SIGNING_SECRET}
+                        }
+                    }
+                )
+            )
+            async with (
+                running_service("delivery", nats_url, database_url, connector_config=str(config)),
+                gateway_client(nats_url, database_url, token=None) as client,
+                gateway_client(nats_url, database_url) as admin,
+            ):
+                await bus.ensure_streams()
+                console = Console(client, bus, database_url, nats_url)
+                fake.script("webhook", [503])
+                await bus.publish(make_envelope(audit_job(), producer="acknowledgement"))
+
+                async def failed_once() -> bool:
+                    return len(fake.requests_for("webhook")) == 1
+
+                await eventually(failed_once, what="the failing audit delivery")
+                await console.signed_in("operator", "olivia-operator")
+                built = await console.act("recovery_playbook", idempotency_key=key(400))
+                assert "Built 1 connector recovery playbooks." in built.text, built.text
+                [playbook] = (await admin.get(f"{AD}/connector-recovery-playbooks")).json()["items"]
+                playbook_id = playbook["playbook"]["playbook_id"]
+
+                planned = await console.act("plan_recovery_escalation", idempotency_key=key(401))
+                assert "Planned 1 recovery escalations." in planned.text, planned.text
+                [escalation] = (await admin.get(f"{AD}/recovery-escalations")).json()["items"]
+                plan_id = escalation["plan"]["plan_id"]
+
+                acked = await console.act(
+                    "ack_recovery_escalation",
+                    table="recovery_escalations",
+                    record_id=plan_id,
+                    idempotency_key=key(402),
+                )
+                assert re.search(
+                    r"Acknowledged recovery escalation gordackrecoveryescack-[0-9a-f]+\.", acked.text
+                ), acked.text
+                delivered = await console.act(
+                    "deliver_recovery_escalation",
+                    table="recovery_escalations",
+                    record_id=plan_id,
+                    destination="webhook",
+                    idempotency_key=key(403),
+                )
+                assert f"Delivered recovery escalation {plan_id}." in delivered.text, delivered.text
+                missing = await console.act(
+                    "deliver_recovery_escalation",
+                    table="recovery_escalations",
+                    record_id="gordackrecoveryesc-0000000000000000",
+                    idempotency_key=key(404),
+                )
+                assert missing.status_code == 404 and "recovery escalation plan not found" in missing.text
+
+                closed = await console.act(
+                    "close_recovery", table="playbooks", record_id=playbook_id, idempotency_key=key(405)
+                )
+                assert re.search(r"Closed recovery gordackrecoveryclosure-[0-9a-f]+\.", closed.text), (
+                    closed.text
+                )
+                again = await console.act(
+                    "close_recovery", table="playbooks", record_id=playbook_id, idempotency_key=key(406)
+                )
+                assert again.status_code == 409 and "already closed" in again.text
+    finally:
+        await bus.close()
+
+
+async def test_executive_runs_are_scheduled_and_delivered_from_the_console(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
+        config = tmp_path / "connectors.json"
+        config.write_text(
+            json.dumps(
+                {"connectors": {"webhook": {"url": fake.url("webhook", "/exec"), "secret": SIGNING_SECRET}}}
+            )
+        )
+        bus = await Bus.connect(nats_url, name="test-executive")
+        try:
+            async with (
+                running_service("delivery", nats_url, database_url, connector_config=str(config)),
+                running_service("reporting", nats_url, database_url),
+                gateway_client(nats_url, database_url, token=None) as client,
+            ):
+                console = Console(client, bus, database_url, nats_url)
+                await console.signed_in("operator", "olivia-operator")
+                executive = await client.get("/console?view=executive")
+                assert 'href="/console/documents/executive-report.html"' in executive.text
+                assert 'data-action="schedule_executive_report"' in executive.text
+                scheduled = await console.act("schedule_executive_report", idempotency_key=key(500))
+                found = re.search(
+                    r"Scheduled executive report run (gordackexecsched-[0-9a-f]+)\.", scheduled.text
+                )
+                assert found, scheduled.text
+                delivered = await console.act(
+                    "deliver_executive_run",
+                    table="executive_runs",
+                    record_id=found.group(1),
+                    destination="webhook",
+                    idempotency_key=key(501),
+                )
+                assert delivered.status_code == 200, delivered.text
+                assert "Executive report delivery succeeded." in delivered.text, delivered.text
+                assert len(fake.requests_for("webhook")) == 1
+                unknown = await console.act(
+                    "deliver_executive_run",
+                    table="executive_runs",
+                    record_id="gordackexecsched-0000000000000000",
+                    idempotency_key=key(502),
+                )
+                assert unknown.status_code == 404 and "schedule run not found" in unknown.text
+                latest = await console.act(
+                    "deliver_executive_report", destination="jira", idempotency_key=key(503)
+                )
+                assert latest.status_code == 400 and "jira" in latest.text
+        finally:
+            await bus.close()
