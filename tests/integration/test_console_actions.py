@@ -35,6 +35,8 @@ from tests.support.harness import FakeClock, eventually, gateway_client, running
 NP = "/runtime/go-pilot/rollback-drill-notifications"
 NOW = datetime.now(UTC).replace(microsecond=0)
 HX = {"HX-Request": "true"}
+PATIENT: dict[str, Any] = {"command_wait_seconds": 30.0, "delivery_wait_seconds": 30.0}
+"""Waits of the console's gateway: on a loaded machine a 5 s wait answers 202 (queued) instead."""
 
 
 @dataclass
@@ -95,7 +97,7 @@ async def console(nats_url: str, database_url: str) -> AsyncIterator[Console]:
     try:
         async with (
             running_service("acknowledgement", nats_url, database_url),
-            gateway_client(nats_url, database_url, token=None) as client,
+            gateway_client(nats_url, database_url, token=None, **PATIENT) as client,
         ):
             yield Console(client, bus, database_url, nats_url)
     finally:
@@ -300,7 +302,7 @@ async def test_every_toolbar_action_reaches_its_api_and_answers_its_message_or_t
             running_service("acknowledgement", nats_url, database_url),
             running_service("delivery", nats_url, database_url),
             running_service("reporting", nats_url, database_url),
-            gateway_client(nats_url, database_url, token=None) as client,
+            gateway_client(nats_url, database_url, token=None, **PATIENT) as client,
         ):
             console = Console(client, bus, database_url, nats_url)
             await console.signed_in("operator", "ops-olga")
@@ -343,7 +345,7 @@ async def test_deliver_ack_audit_sends_the_package_to_the_chosen_destination(
             async with (
                 running_service("acknowledgement", nats_url, database_url),
                 running_service("delivery", nats_url, database_url, connector_config=str(config)),
-                gateway_client(nats_url, database_url, token=None) as client,
+                gateway_client(nats_url, database_url, token=None, **PATIENT) as client,
             ):
                 console = Console(client, bus, database_url, nats_url)
                 await console.plan(plan_event("s1", "gordn-00000000000000d1", NOW, providers=("webhook",)))
@@ -390,7 +392,7 @@ async def test_a_governed_retry_from_the_console_with_separation_of_duties(
                 running_service(
                     "delivery", nats_url, database_url, clock=clock, connector_config=str(config)
                 ),
-                gateway_client(nats_url, database_url, token=None) as client,
+                gateway_client(nats_url, database_url, token=None, **PATIENT) as client,
                 gateway_client(nats_url, database_url) as admin,
             ):
                 await bus.ensure_streams()
@@ -490,7 +492,7 @@ async def test_recovery_rows_close_acknowledge_and_deliver_from_the_console(
             )
             async with (
                 running_service("delivery", nats_url, database_url, connector_config=str(config)),
-                gateway_client(nats_url, database_url, token=None) as client,
+                gateway_client(nats_url, database_url, token=None, **PATIENT) as client,
                 gateway_client(nats_url, database_url) as admin,
             ):
                 await bus.ensure_streams()
@@ -567,7 +569,7 @@ async def test_executive_runs_are_scheduled_and_delivered_from_the_console(
             async with (
                 running_service("delivery", nats_url, database_url, connector_config=str(config)),
                 running_service("reporting", nats_url, database_url),
-                gateway_client(nats_url, database_url, token=None) as client,
+                gateway_client(nats_url, database_url, token=None, **PATIENT) as client,
             ):
                 console = Console(client, bus, database_url, nats_url)
                 await console.signed_in("operator", "olivia-operator")
