@@ -14,19 +14,15 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 
 from cavra_gateway.console.actions.base import ActionForm, InvalidActionForm, Outcome, new_key
-from cavra_gateway.console.actions.registry import ACTIONS, offered, toolbar_of
+from cavra_gateway.console.actions.registry import ACTIONS
 from cavra_gateway.console.current import Mutating, SignedIn
 from cavra_gateway.console.filters import InvalidFilter
-from cavra_gateway.console.render import SECURITY_HEADERS, environment, page
+from cavra_gateway.console.render import SECURITY_HEADERS, page
 
 router = APIRouter(prefix="/console/actions", include_in_schema=False)
 log = structlog.get_logger("cavra_gateway.console.actions")
 MAX_FORM_FIELDS: Final = 32
 NAME: Final = Path(max_length=40, pattern=r"^[a-z_]+$")
-
-environment().globals.update(
-    console_actions=ACTIONS, action_offered=offered, toolbar_of=toolbar_of, new_key=new_key
-)
 
 
 def _action(name: str) -> None:
