@@ -26,13 +26,14 @@ STATIC: Final = Path(__file__).resolve().parent / "static"
 
 def install(app: FastAPI) -> None:
     """Mount the console's routes and static files on ``app``."""
-    from cavra_gateway.console import fragments, pages
+    from cavra_gateway.console import documents, fragments, pages
 
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(InvalidFilter, _invalid_filter)
     app.add_exception_handler(HTTPException, _http_problem)
     app.include_router(pages.router)
     app.include_router(fragments.router)
+    app.include_router(documents.router)
     app.mount("/console/static", StaticAssets(directory=STATIC), name="console-static")
 
 
