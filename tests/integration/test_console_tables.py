@@ -8,21 +8,30 @@ API failure as its status; the executive documents come through the console for 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from cavra_contracts.deliveries import MessageDeliveredV1
+from cavra_contracts.envelope import make_envelope
+from cavra_runtime.bus import Bus
 from tests.integration.test_console_pages import sign_in
+from tests.integration.test_notification_delivery import SIGNING_SECRET
+from tests.integration.test_recovery_scenario import audit_job, connectors
 from tests.integration.test_router_service import stale_schedule
+from tests.support.auth import create_token
+from tests.support.fake_providers import FakeProviders
 from tests.support.harness import (
     ADMIN_TOKEN,
     FakeClock,
     eventually,
     gateway_client,
     running_service,
+    stored_events,
 )
 
 NP = "/runtime/go-pilot/rollback-drill-notifications"
@@ -33,6 +42,10 @@ OWNERS = [f"owner-{n:02d}" for n in range(14)]
 
 def record_ids(html: str) -> list[str]:
     return re.findall(r'<tr id="row-[a-z_]+-\d+" data-record-id="([^"]+)"', html)
+
+
+def cells(html: str) -> list[str]:
+    return re.findall(r"<td data-column=.*?</td>", html)
 
 
 def routed_schedule() -> dict[str, Any]:
@@ -161,3 +174,157 @@ async def test_a_table_whose_service_is_down_shows_the_apis_status(nats_url: str
             assert answer.status_code == 200, (table, answer.text)
             assert 'class="problem"' in answer.text and "503" in answer.text, (table, answer.text)
             assert "data-record-id" not in answer.text
+
+
+AD = f"{NP}/acknowledgements/audit-delivery"
+IMMEDIATE = {"allow_immediate_retry": True, "retry_delay_minutes": 0}
+
+
+async def ok(response: Awaitable[httpx.Response]) -> dict[str, Any]:
+    answer = await response
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def test_retry_recovery_and_executive_tables_follow_a_governed_retry_and_a_broken_connector(
+    nats_url: str, database_url: str, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    async with FakeProviders(webhook_secret=SIGNING_SECRET) as fake:
+        config = connectors(fake, tmp_path / "connectors.json")
+        tokens = {
+            name: (await create_token(nats_url, role, name))[0]  # type: ignore[arg-type]
+            for role, name in (("operator", "olivia-operator"), ("approver", "carol-approver"))
+        }
+        async with (
+            running_service(
+                "delivery",
+                nats_url,
+                database_url,
+                clock=clock,
+                connector_config=config,
+                retry_tick_seconds=0.2,
+                recovery_escalation_providers="teams",
+            ),
+            running_service("reporting", nats_url, database_url, clock=clock),
+            gateway_client(nats_url, database_url, token=tokens["olivia-operator"]) as operator,
+            gateway_client(nats_url, database_url, token=tokens["carol-approver"]) as carol,
+            gateway_client(nats_url, database_url, token=None) as console,
+        ):
+            assert (await sign_in(console, ADMIN_TOKEN)).status_code == 303
+            bus = await Bus.connect(nats_url, name="test-console-tables")
+            try:
+
+                async def delivered(count: int) -> None:
+                    async def enough() -> bool:
+                        subject = MessageDeliveredV1.MESSAGE.subject
+                        return len(await stored_events(nats_url, subject)) >= count
+
+                    await eventually(enough, what=f"{count} deliveries")
+
+                async def table(name: str, **params: Any) -> str:
+                    answer = await console.get(f"{TABLES}/{name}", params=params)
+                    assert answer.status_code == 200, answer.text
+                    return answer.text
+
+                empty = await table("retry_decisions")
+                assert "No retry plan has been generated yet." in empty
+                assert "No retry execution approvals are currently indexed." in await table("retry_approvals")
+                assert "No retry recovery SLO rows are currently indexed." in await table("recovery_slo")
+
+                fake.script("webhook", [503])
+                await bus.publish(
+                    make_envelope(
+                        audit_job("gordackdelivery-00000000000000a1", "webhook"), producer="acknowledgement"
+                    )
+                )
+                await delivered(1)
+                plan = (await ok(operator.post(f"{AD}/retry-plan", json={"retry_policy": IMMEDIATE})))["plan"]
+
+                async def in_history() -> bool:
+                    return plan["retry_plan_id"] in await table("retry_decisions")
+
+                await eventually(in_history, what="the retry plan in the history")
+                decisions = await table("retry_decisions")
+                assert "gordackdelivery-00000000000000a1" in decisions and 'data-column="action"' in decisions
+                print("DECISIONS", decisions)
+
+                await ok(operator.post(f"{AD}/worker-run", json={"retry_policy": IMMEDIATE}))
+                await ok(
+                    carol.post(
+                        f"{AD}/retry-plans/{plan['retry_plan_id']}/acknowledgements",
+                        json={"provider": "webhook"},
+                    )
+                )
+                approvals = (await ok(operator.post(f"{AD}/retry-execution-approval-plan", json={})))["plan"]
+                pending = await table("retry_approvals")
+                print("APPROVALS", pending)
+                assert "pending" in pending and "olivia-operator" in pending
+                decide = f"{AD}/retry-execution-approval-plans/{approvals['approval_plan_id']}/decisions"
+                other, _ = await create_token(nats_url, "approver", "bob-approver")
+                async with gateway_client(nats_url, database_url, token=other) as bob:
+                    await ok(bob.post(decide, json={"provider": "webhook"}))
+                live = await ok(
+                    operator.post(f"{AD}/worker-run", json={"execute": True, "retry_policy": IMMEDIATE})
+                )
+
+                async def executed() -> bool:
+                    return "delivered" in await table("retry_executions")
+
+                await eventually(executed, what="the execution record")
+                consumed = await table("retry_approvals")
+                assert "consumed" in consumed and "bob-approver" in consumed and ">pending<" not in consumed
+                runs = await table("worker_runs")
+                assert live["run"]["run_id"] in runs and "dry run" in runs and "execute" in runs
+                print("RUNS", runs, "EXEC", await table("retry_executions"))
+
+                fake.script("hec", [503, 503])
+                for n, job in enumerate(
+                    ("gordackdelivery-00000000000000b1", "gordackdelivery-00000000000000b2")
+                ):
+                    await bus.publish(make_envelope(audit_job(job, "siem"), producer="acknowledgement"))
+                    await delivered(3 + n)
+                playbook = (
+                    await ok(
+                        operator.post(f"{AD}/connector-recovery-playbook", json={"min_failure_count": 2})
+                    )
+                )["playbook"]
+                playbooks = await table("playbooks")
+                assert playbook["playbook_id"] in playbooks and "siem" in playbooks and ">open<" in playbooks
+                print("PLAYBOOKS", playbooks)
+                slo = await table("recovery_slo")
+                print("SLO", slo)
+                assert record_ids(slo) == ["siem", "webhook"] or set(record_ids(slo)) >= {"siem"}
+
+                clock.advance(minutes=241)
+                escalation = (await ok(operator.post(f"{AD}/recovery-escalation-plan", json={})))["plan"]
+                escalations = await table("recovery_escalations")
+                print("ESC", escalations)
+                assert record_ids(escalations) == [escalation["plan_id"]] and "critical" in escalations
+                row = await console.get(f"{TABLES}/recovery_escalations/rows/{escalation['plan_id']}/detail")
+                assert row.status_code == 200 and "acknowledgements" in row.text
+
+                run_id = (await ok(operator.post(f"{AD}/recovery-executive-report/schedule-run", json={})))[
+                    "run"
+                ]["run_id"]
+                runs_table = await table("executive_runs")
+                assert record_ids(runs_table) == [run_id] and "critical" in runs_table
+                assert f'href="/console/documents/executive-runs/{run_id}.pdf" download' in runs_table
+                one = await console.get(f"{TABLES}/executive_runs/rows/{run_id}")
+                assert one.status_code == 200
+                assert cells(one.text) == cells(runs_table) and "Connector recovery" not in one.text
+                html = await console.get(f"/console/documents/executive-runs/{run_id}.html")
+                assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+                assert "siem" in html.text and "Connector recovery SLO breached" in html.text
+                pdf = await console.get(f"/console/documents/executive-runs/{run_id}.pdf")
+                assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+                assert pdf.headers["content-disposition"] == f'attachment; filename="{run_id}.pdf"'
+                now = await console.get("/console/documents/executive-report.html")
+                assert now.status_code == 200 and "siem" in now.text
+                gone = await console.get(
+                    "/console/documents/executive-runs/gordackexecsched-0000000000000000.html"
+                )
+                assert gone.status_code == 404 and "not found" in gone.text
+            finally:
+                await bus.close()

@@ -29,6 +29,8 @@ from cavra_gateway.console.tables.paths import EXECUTIVE
 
 RUNS = f"{EXECUTIVE}/schedule-runs"
 DOCUMENTS = "/console/documents/executive-runs"
+RUN_PAYLOAD = "recovery_executive_report_schedule_run"
+"""Where a run's metadata record embeds the whole run (its report included)."""
 
 
 async def fetch(api: ConsoleApi, _: ConsoleFilters, paging: Paging) -> ApiAnswer:
@@ -37,29 +39,24 @@ async def fetch(api: ConsoleApi, _: ConsoleFilters, paging: Paging) -> ApiAnswer
 
 async def find(api: ConsoleApi, run_id: str) -> tuple[Record | None, ApiAnswer]:
     answer = await api.get(f"{RUNS}/{quote(run_id, safe='')}")
-    if not answer.ok or not isinstance(answer.body, Mapping):
+    body = answer.body if answer.ok and isinstance(answer.body, Mapping) else {}
+    run, metadata = body.get("run"), body.get("metadata")
+    if not isinstance(run, Mapping) or not isinstance(metadata, Mapping):
         return None, answer
-    run = answer.body.get("run")
-    metadata = answer.body.get("metadata")
-    if not isinstance(run, Mapping):
-        return None, answer
-    # The listing's shape: the run's metadata with its schedule and summary, not the whole report.
-    listed_run = {**(metadata if isinstance(metadata, Mapping) else {}), **{
-        key: run[key] for key in ("run_id", "schedule", "summary", "generated_at") if key in run
-    }}  # fmt: skip
-    return {k: v for k, v in listed_run.items() if k != "run"}, answer
+    # The listing's shape: the run's metadata with its schedule and summary, without the report.
+    listed_run = {key: value for key, value in metadata.items() if key != RUN_PAYLOAD}
+    return listed_run | {"schedule": run.get("schedule"), "summary": run.get("summary")}, answer
 
 
 def window_of(record: Record) -> str:
-    start = first_text(record, "summary.window_start", "schedule.window_start", "window_start")
-    end = first_text(record, "summary.window_end", "schedule.window_end", "window_end")
+    start = first_text(record, "window_start", "schedule.window_start")
+    end = first_text(record, "window_end", "schedule.window_end")
     return f"{start[:16]} – {end[:16]}".replace("T", " ") if start and end else "—"
 
 
 def to_row(record: Record) -> Row:
     run_id = first_text(record, "run_id", "session_id")
-    status = first_text(record, "summary.status", "status", "alert_level")
-    delivered = first_text(record, "summary.delivered_to", "delivered_to")
+    status = first_text(record, "alert_level")
     documents = f"{DOCUMENTS}/{quote(run_id, safe='')}"
     return Row(
         record_id=run_id,
@@ -70,8 +67,9 @@ def to_row(record: Record) -> Row:
             "run": Cell(text=run_id, mono=True),
             "window": Cell(text=window_of(record)),
             "status": status_cell(status),
-            "delivered": Cell(text=delivered or "—"),
-            "generated": Cell(time=first_text(record, "generated_at", "created_at")),
+            "escalations": Cell(text=first_text(record, "summary.escalation_count") or "0"),
+            "cadence": Cell(text=first_text(record, "cadence", "schedule.cadence")),
+            "generated": Cell(time=first_text(record, "created_at")),
             "documents": Cell(
                 links=(
                     Link("HTML", f"{documents}.html", new_tab=True),
@@ -93,7 +91,8 @@ TABLE = Table(
         Column("run", "Run"),
         Column("window", "Window"),
         Column("status", "Status"),
-        Column("delivered", "Delivered to"),
+        Column("escalations", "Escalations"),
+        Column("cadence", "Cadence"),
         Column("generated", "Generated"),
         Column("documents", "Report"),
     ),

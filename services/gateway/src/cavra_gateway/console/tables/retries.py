@@ -4,8 +4,10 @@ each from its own list of the REST API (the delivery service's retry records).
 
 The latest plan is the newest retry-plan record of the notification history (``GET NP`` by metadata
 kind, newest first); its decisions are paged by ``GET AD/retry-plans/{id}``. None of these APIs sorts,
-so no column is sortable. Approval requests change (pending → approved → consumed) but the API lists
-them only by state and family, not by id, so they refresh as a section on the ``approval`` topic.
+so no column is sortable; the console's State filter names no approval state (pending, approved,
+consumed, expired), so no filter applies to approvals. Approval requests change (pending → approved →
+consumed) but the API lists them only by state and family, not by id, so they refresh as a section on
+the ``approval`` topic.
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ from cavra_gateway.console.tables.paths import AD, NP
 
 FAMILY: Final = "audit"
 RETRY_PLAN_KIND: Final = FAMILY_SPECS[FAMILY].retry_plan_kind
-APPROVAL_STATES: Final = {"pending", "approved", "consumed", "expired", "denied", "deferred"}
-"""Approval request states the State filter may name (the others are not approval states)."""
 
 
 # --- decisions of the latest retry plan -------------------------------------------------------------
@@ -113,12 +113,9 @@ DECISIONS = Table(
 # --- approval requests ------------------------------------------------------------------------------
 
 
-async def fetch_approvals(api: ConsoleApi, filters: ConsoleFilters, paging: Paging) -> ApiAnswer:
-    state = filters.state if filters.state in APPROVAL_STATES else ""
-    params: dict[str, str | int | bool] = {"family": FAMILY, "state": state}
-    return await api.get(
-        f"{AD}/retry-execution-approvals", params | {"limit": paging.size, "offset": paging.offset}
-    )
+async def fetch_approvals(api: ConsoleApi, _: ConsoleFilters, paging: Paging) -> ApiAnswer:
+    params: dict[str, str | int | bool] = {"family": FAMILY, "limit": paging.size, "offset": paging.offset}
+    return await api.get(f"{AD}/retry-execution-approvals", params)
 
 
 def approval_row(approval: Record) -> Row:
@@ -143,12 +140,6 @@ def approval_row(approval: Record) -> Row:
     )
 
 
-def _approval_notes(filters: ConsoleFilters) -> list[str]:
-    if filters.state and filters.state not in APPROVAL_STATES:
-        return [f"State “{filters.state}” is not an approval state: every approval request is shown."]
-    return []
-
-
 APPROVALS = Table(
     name="retry_approvals",
     title="Retry approvals",
@@ -165,11 +156,10 @@ APPROVALS = Table(
         Column("decided_by", "Decided by"),
         Column("expiry", "Expires"),
     ),
-    applies=("state",),
+    applies=(),
     fetch=fetch_approvals,
     items=listed("items"),
     to_row=approval_row,
-    notes=_approval_notes,
     description="Approval requests of governed retries, newest first: pending until an approver other "
     "than the requester decides, then consumed by one execution or expired.",
 )
