@@ -122,6 +122,10 @@ async def test_escalation_routes_come_from_the_route_states_filtered_paged_and_f
     missing = await console.get(f"{TABLES}/routes/rows/gordroute-0000000000000000")
     assert missing.status_code == 404
 
+    page = await console.get("/console", params={"view": "routes", "provider": "teams"})
+    assert page.status_code == 200 and 'id="table-routes"' in page.text
+    assert len(record_ids(page.text)) == 14
+
 
 async def test_the_route_states_api_finds_one_route_by_id(routed: Routed) -> None:
     every = (await routed.api.get(f"{NP}/acknowledgements/routes", params={"limit": 2})).json()["items"]
@@ -177,6 +181,21 @@ async def test_a_table_whose_service_is_down_shows_the_apis_status(nats_url: str
 
 
 AD = f"{NP}/acknowledgements/audit-delivery"
+VIEWS = {
+    "retries": ("retry_decisions", "retry_approvals", "recovery_slo", "retry_executions", "worker_runs"),
+    "recovery": ("playbooks", "recovery_escalations"),
+    "executive": ("executive_runs",),
+}
+EMPTY = {
+    "retry_decisions": "No retry plan has been generated yet.",
+    "retry_approvals": "No retry execution approvals are currently indexed.",
+    "retry_executions": "No retry executions are currently indexed.",
+    "worker_runs": "No retry worker runs are currently indexed.",
+    "recovery_slo": "No retry recovery SLO rows are currently indexed.",
+    "playbooks": "No connector recovery playbooks are currently indexed.",
+    "recovery_escalations": "No recovery escalations are currently indexed.",
+    "executive_runs": "No executive report schedule runs are currently indexed.",
+}
 IMMEDIATE = {"allow_immediate_retry": True, "retry_delay_minutes": 0}
 
 
@@ -228,10 +247,8 @@ async def test_retry_recovery_and_executive_tables_follow_a_governed_retry_and_a
                     assert answer.status_code == 200, answer.text
                     return answer.text
 
-                empty = await table("retry_decisions")
-                assert "No retry plan has been generated yet." in empty
-                assert "No retry execution approvals are currently indexed." in await table("retry_approvals")
-                assert "No retry recovery SLO rows are currently indexed." in await table("recovery_slo")
+                for name, text in EMPTY.items():
+                    assert text in await table(name), name
 
                 fake.script("webhook", [503])
                 await bus.publish(
@@ -248,7 +265,6 @@ async def test_retry_recovery_and_executive_tables_follow_a_governed_retry_and_a
                 await eventually(in_history, what="the retry plan in the history")
                 decisions = await table("retry_decisions")
                 assert "gordackdelivery-00000000000000a1" in decisions and 'data-column="action"' in decisions
-                print("DECISIONS", decisions)
 
                 await ok(operator.post(f"{AD}/worker-run", json={"retry_policy": IMMEDIATE}))
                 await ok(
@@ -259,7 +275,6 @@ async def test_retry_recovery_and_executive_tables_follow_a_governed_retry_and_a
                 )
                 approvals = (await ok(operator.post(f"{AD}/retry-execution-approval-plan", json={})))["plan"]
                 pending = await table("retry_approvals")
-                print("APPROVALS", pending)
                 assert "pending" in pending and "olivia-operator" in pending
                 decide = f"{AD}/retry-execution-approval-plans/{approvals['approval_plan_id']}/decisions"
                 other, _ = await create_token(nats_url, "approver", "bob-approver")
@@ -277,7 +292,6 @@ async def test_retry_recovery_and_executive_tables_follow_a_governed_retry_and_a
                 assert "consumed" in consumed and "bob-approver" in consumed and ">pending<" not in consumed
                 runs = await table("worker_runs")
                 assert live["run"]["run_id"] in runs and "dry run" in runs and "execute" in runs
-                print("RUNS", runs, "EXEC", await table("retry_executions"))
 
                 fake.script("hec", [503, 503])
                 for n, job in enumerate(
@@ -292,36 +306,54 @@ async def test_retry_recovery_and_executive_tables_follow_a_governed_retry_and_a
                 )["playbook"]
                 playbooks = await table("playbooks")
                 assert playbook["playbook_id"] in playbooks and "siem" in playbooks and ">open<" in playbooks
-                print("PLAYBOOKS", playbooks)
                 slo = await table("recovery_slo")
-                print("SLO", slo)
-                assert record_ids(slo) == ["siem", "webhook"] or set(record_ids(slo)) >= {"siem"}
+                assert record_ids(slo) == ["siem", "webhook"]
+                assert re.search(r'data-column="open"><span class="tone attention">1<', slo)
+                siem = await console.get(f"{TABLES}/recovery_slo/rows/siem")
+                assert siem.status_code == 200 and cells(siem.text) == cells(slo)[: len(cells(siem.text))]
+                detail = await console.get(f"{TABLES}/recovery_slo/rows/siem/detail")
+                assert detail.status_code == 200 and "&#34;open_recovery_count&#34;: 1" in detail.text
+                assert (await console.get(f"{TABLES}/recovery_slo/rows/jira")).status_code == 404
 
                 clock.advance(minutes=241)
                 escalation = (await ok(operator.post(f"{AD}/recovery-escalation-plan", json={})))["plan"]
                 escalations = await table("recovery_escalations")
-                print("ESC", escalations)
                 assert record_ids(escalations) == [escalation["plan_id"]] and "critical" in escalations
-                row = await console.get(f"{TABLES}/recovery_escalations/rows/{escalation['plan_id']}/detail")
-                assert row.status_code == 200 and "acknowledgements" in row.text
+                row = await console.get(f"{TABLES}/recovery_escalations/rows/{escalation['plan_id']}")
+                assert row.status_code == 200 and cells(row.text) == cells(escalations)
+                detail = await console.get(
+                    f"{TABLES}/recovery_escalations/rows/{escalation['plan_id']}/detail"
+                )
+                assert detail.status_code == 200 and "&#34;acknowledgements&#34;: []" in detail.text
 
-                run_id = (await ok(operator.post(f"{AD}/recovery-executive-report/schedule-run", json={})))[
+                closed = f"{AD}/connector-recovery-playbooks/{playbook['playbook_id']}/closures"
+                await ok(operator.post(closed, json={"provider": "siem", "external_ref": "INC-1"}))
+                assert ">resolved<" in await table("playbooks")
+
+                run = (await ok(operator.post(f"{AD}/recovery-executive-report/schedule-run", json={})))[
                     "run"
-                ]["run_id"]
+                ]
+                run_id, level = run["run_id"], run["alert_level"]
                 runs_table = await table("executive_runs")
-                assert record_ids(runs_table) == [run_id] and "critical" in runs_table
+                assert record_ids(runs_table) == [run_id]
+                assert f'data-column="status"><span class="tone good">{level}<' in runs_table
                 assert f'href="/console/documents/executive-runs/{run_id}.pdf" download' in runs_table
                 one = await console.get(f"{TABLES}/executive_runs/rows/{run_id}")
                 assert one.status_code == 200
                 assert cells(one.text) == cells(runs_table) and "Connector recovery" not in one.text
                 html = await console.get(f"/console/documents/executive-runs/{run_id}.html")
                 assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
-                assert "siem" in html.text and "Connector recovery SLO breached" in html.text
+                assert "siem" in html.text and run["executive_report"]["executive_report_id"] in html.text
                 pdf = await console.get(f"/console/documents/executive-runs/{run_id}.pdf")
                 assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
                 assert pdf.headers["content-disposition"] == f'attachment; filename="{run_id}.pdf"'
                 now = await console.get("/console/documents/executive-report.html")
                 assert now.status_code == 200 and "siem" in now.text
+                for view, names in VIEWS.items():
+                    page = await console.get("/console", params={"view": view})
+                    assert page.status_code == 200, page.text
+                    assert all(f'id="table-{name}"' in page.text for name in names), view
+                    assert 'class="problem"' not in page.text, view
                 gone = await console.get(
                     "/console/documents/executive-runs/gordackexecsched-0000000000000000.html"
                 )
