@@ -290,6 +290,16 @@ async def test_retry_recovery_and_executive_tables_follow_a_governed_retry_and_a
                 await eventually(executed, what="the execution record")
                 consumed = await table("retry_approvals")
                 assert "consumed" in consumed and "bob-approver" in consumed and ">pending<" not in consumed
+                [approval_id] = record_ids(consumed)
+                one = await console.get(f"{TABLES}/retry_approvals/rows/{approval_id}")
+                assert one.status_code == 200 and cells(one.text) == cells(consumed)
+                detail = await console.get(f"{TABLES}/retry_approvals/rows/{approval_id}/detail")
+                assert (
+                    detail.status_code == 200
+                    and "&#34;decided_by&#34;: &#34;bob-approver&#34;" in detail.text
+                )
+                unknown = await console.get(f"{TABLES}/retry_approvals/rows/gordackretryapprovalreq-0")
+                assert unknown.status_code == 404
                 runs = await table("worker_runs")
                 assert live["run"]["run_id"] in runs and "dry run" in runs and "execute" in runs
 

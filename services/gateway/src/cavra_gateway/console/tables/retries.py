@@ -6,8 +6,7 @@ The latest plan is the newest retry-plan record of the notification history (``G
 kind, newest first); its decisions are paged by ``GET AD/retry-plans/{id}``. None of these APIs sorts,
 so no column is sortable; the console's State filter names no approval state (pending, approved,
 consumed, expired), so no filter applies to approvals. Approval requests change (pending → approved →
-consumed) but the API lists them only by state and family, not by id, so they refresh as a section on
-the ``approval`` topic.
+consumed); a row is found again by its approval id.
 """
 
 from __future__ import annotations
@@ -118,6 +117,12 @@ async def fetch_approvals(api: ConsoleApi, _: ConsoleFilters, paging: Paging) ->
     return await api.get(f"{AD}/retry-execution-approvals", params)
 
 
+async def find_approval(api: ConsoleApi, approval_id: str) -> tuple[Record | None, ApiAnswer]:
+    answer = await api.get(f"{AD}/retry-execution-approvals", {"approval_id": approval_id, "limit": 1})
+    items = answer.body.get("items") if answer.ok and isinstance(answer.body, Mapping) else None
+    return (items[0] if items else None), answer
+
+
 def approval_row(approval: Record) -> Row:
     state = first_text(approval, "state")
     identifier = first_text(approval, "approval_id")
@@ -160,6 +165,7 @@ APPROVALS = Table(
     fetch=fetch_approvals,
     items=listed("items"),
     to_row=approval_row,
+    find=find_approval,
     description="Approval requests of governed retries, newest first: pending until an approver other "
     "than the requester decides, then consumed by one execution or expired.",
 )
