@@ -338,7 +338,14 @@ async def test_retry_recovery_and_executive_tables_follow_a_governed_retry_and_a
 
                 closed = f"{AD}/connector-recovery-playbooks/{playbook['playbook_id']}/closures"
                 await ok(operator.post(closed, json={"provider": "siem", "external_ref": "INC-1"}))
-                assert ">resolved<" in await table("playbooks")
+                after = await table("playbooks")
+                assert ">resolved<" in after
+                row_id = f"{playbook['playbook_id']}|siem"
+                one = await console.get(f"{TABLES}/playbooks/rows/{row_id}")
+                assert one.status_code == 200 and cells(one.text) == cells(after) and ">resolved<" in one.text
+                assert (
+                    await console.get(f"{TABLES}/playbooks/rows/{playbook['playbook_id']}|jira")
+                ).status_code == 404
 
                 run = (await ok(operator.post(f"{AD}/recovery-executive-report/schedule-run", json={})))[
                     "run"

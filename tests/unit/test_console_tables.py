@@ -97,7 +97,7 @@ def test_playbook_rows_are_per_provider_and_only_open_ones_offer_close() -> None
     }
     records, total, more = recovery.playbook_items(body)
     rows = [recovery.playbook_row(record) for record in records]
-    assert [r.record_id for r in rows] == ["gordrecovery-1:siem", "gordrecovery-1:jira"]
+    assert [r.record_id for r in rows] == ["gordrecovery-1|siem", "gordrecovery-1|jira"]
     assert (total, more) == (None, False), "pages count playbooks, not provider rows"
     assert [r.actions for r in rows] == [("close_recovery",), ()]
 

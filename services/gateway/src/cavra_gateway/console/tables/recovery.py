@@ -3,8 +3,8 @@ with its closure state, from ``GET AD/connector-recovery-playbooks``; and the re
 plans from ``GET AD/recovery-escalations`` (a row found again by ``GET AD/recovery-escalations/{id}``,
 which adds its deliveries and acknowledgements).
 
-The playbook list pages playbooks (each with its providers), not provider rows, and the API lists
-playbooks only, not one by id: a playbook's rows refresh with the section on the ``recovery`` topic.
+The playbook list pages playbooks (each with its providers), not provider rows; a row
+(``<playbook id>|<provider>``) is found again in its playbook (``playbook_id`` of the same list).
 Neither API sorts, so no column is sortable.
 """
 
@@ -54,11 +54,19 @@ def playbook_items(body: Any) -> tuple[list[Record], int | None, bool]:
     return rows, None, has_more
 
 
+async def find_playbook_row(api: ConsoleApi, record_id: str) -> tuple[Record | None, ApiAnswer]:
+    playbook_id, _, provider = record_id.rpartition("|")
+    answer = await api.get(f"{AD}/connector-recovery-playbooks", {"playbook_id": playbook_id, "limit": 1})
+    rows = playbook_items(answer.body)[0] if answer.ok else []
+    found = [row for row in rows if row.get("provider") == provider]
+    return (found[0] if found else None), answer
+
+
 def playbook_row(record: Record) -> Row:
     playbook_id, provider = first_text(record, "playbook_id"), first_text(record, "provider")
     closure = first_text(record, "closure_state") or "open"
     return Row(
-        record_id=f"{playbook_id}:{provider}",
+        record_id=f"{playbook_id}|{provider}",
         label=f"{playbook_id}-{provider}",
         type_label="Connector recovery playbook",
         record=record,
@@ -92,6 +100,7 @@ PLAYBOOKS = Table(
     fetch=fetch_playbooks,
     items=playbook_items,
     to_row=playbook_row,
+    find=find_playbook_row,
     description="Connectors that kept failing, one row per playbook and provider with its latest closure; "
     "pages are pages of playbooks.",
 )
