@@ -159,6 +159,15 @@ async def test_routing_history_and_suppression_summary_come_from_the_router(rout
     assert "owner-00 (1)" in summary.text and "slack (14)" in summary.text
     one_owner = await console.get(f"{TABLES}/suppression", params={"owner": "owner-05"})
     assert re.search(r'data-column="events">1<', one_owner.text) and "owner-05 (1)" in one_owner.text
+    page = await console.get("/console", params={"view": "routing", "owner": "owner-05"})
+    assert (
+        page.status_code == 200
+        and 'id="table-routing"' in page.text
+        and 'id="table-suppression"' in page.text
+    )
+    assert set(record_ids(page.text)) >= {"maintenance_window"} and len(record_ids(page.text)) == 3 + 1
+    exported = await console.get("/console/export/routing.csv", params={"action": "suppress"})
+    assert exported.status_code == 200 and len(exported.text.strip().splitlines()) == 1 + 14
     no_slack = await console.get(f"{TABLES}/suppression", params={"provider": "teams"})
     assert record_ids(no_slack.text) == ["none"] and re.search(r'data-column="events">0<', no_slack.text)
 
