@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Debian's chromium for the browser tests, installed once (tests/browser/install_chromium.sh).
+BROWSER_STAMP := $(VENV)/.chromium
 
 # `make run` loads the seed schedule and drill history unless told otherwise.
 run: export CAVRA_HOME ?= $(CURDIR)/.cavra
 run: export CAVRA_GO_ROLLBACK_DRILL_SCHEDULE ?= $(CURDIR)/examples/go-backend-rollback-drill-schedule.json
 run: export CAVRA_GO_ROLLBACK_DRILL_HISTORY ?= $(CURDIR)/examples/go-backend-rollback-drills.json
 
-.PHONY: install run test test-unit test-integration lint contracts bench chaos clean
+.PHONY: install browser run test test-unit test-integration screenshots lint contracts bench chaos clean
 
 # Reinstall when the packaging changes or a package folder appears or goes (the editable install
 # maps each top-level package to its folder when it is made).
@@ -21,10 +23,17 @@ $(STAMP): pyproject.toml setup.py $(wildcard libs/*/src apps/*/src services/*/sr
 
 install: $(STAMP)
 
+# Chromium lives outside the venv: the script touches the stamp only once it is there, so until
+# then every `make test` tries again and says what is missing.
+$(BROWSER_STAMP): | $(STAMP)
+	@tests/browser/install_chromium.sh $(BROWSER_STAMP)
+
+browser: $(BROWSER_STAMP)  ## Debian's chromium for the browser tests (apt, once; says what is missing)
+
 run: $(STAMP)  ## install, start embedded NATS + PostgreSQL, every service and the API on :8000
 	$(BIN)/cavra up
 
-test: $(STAMP)  ## every test: unit + integration against real NATS and PostgreSQL
+test: $(STAMP) $(BROWSER_STAMP)  ## every test: unit + integration against real NATS and PostgreSQL + browser
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP)
@@ -32,6 +41,9 @@ test-unit: $(STAMP)
 
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
+
+screenshots: $(STAMP) $(BROWSER_STAMP)  ## the browser tests, saving their screenshots into docs/console/
+	CAVRA_CONSOLE_SCREENSHOTS=1 $(BIN)/python -m pytest -q -m browser tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support.auth import create_token, revoke_token
+from tests.support.console import csrf_of, sign_in
 from tests.support.harness import ADMIN_TOKEN, answering, eventually, gateway_client, running_service
 from tests.support.reporting_events import delivered, envelope, plan, publish, settled
 
@@ -32,20 +33,6 @@ async def applied(nats_url: str) -> None:
         return await settled(nats_url)
 
     await eventually(done, what="the reporting consumer to apply every event")
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF field in the page"
-    return found.group(1)
-
-
-async def sign_in(client: httpx.AsyncClient, token: str, next_url: str = "/console") -> httpx.Response:
-    form = await client.get("/console/sign-in", params={"next": next_url})
-    assert form.status_code == 200
-    return await client.post(
-        "/console/sign-in", data={"token": token, "csrf_token": csrf_of(form.text), "next": next_url}
-    )
 
 
 async def test_a_page_without_a_session_goes_to_sign_in(console: httpx.AsyncClient) -> None:

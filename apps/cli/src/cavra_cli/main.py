@@ -35,12 +35,18 @@ app.add_typer(retries_app, name="retries")
 def up(
     home: Path = typer.Option(Path(".cavra"), envvar="CAVRA_HOME", help="Data folder"),
     api_port: int = typer.Option(8000, envvar="CAVRA_API_PORT", help="Gateway port"),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        envvar="CAVRA_CONSOLE_DEMO",
+        help="Demo mode: a separate system under $CAVRA_HOME/demo, filled with sample data through the API",
+    ),
 ) -> None:
     """Start NATS + PostgreSQL (embedded unless CAVRA_NATS_URL / CAVRA_DATABASE_URL are set),
     every service and the API."""
     from cavra_cli.supervisor import up as run_up
 
-    raise typer.Exit(run_up(home, api_port))
+    raise typer.Exit(run_up(home, api_port, demo=demo))
 
 
 @app.command()

@@ -25,6 +25,8 @@ from typing import IO, Protocol
 
 from rich.console import Console
 
+from cavra_cli.demo import DemoRun
+from cavra_cli.demo_seed import DemoError
 from cavra_cli.prepare import prepare
 from cavra_cli.tokens import local_admin_token
 from cavra_runtime.bus import Bus
@@ -134,8 +136,8 @@ def processes(environ: Mapping[str, str]) -> list[tuple[Service, str]]:
     return planned
 
 
-def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
-    """Run everything; returns the exit code."""
+def up(home: Path, api_port: int, *, ready_timeout: float = 90.0, demo: bool = False) -> int:
+    """Run everything; returns the exit code. ``demo``: the demo system (``cavra_cli.demo``)."""
     started = time.monotonic()
     home = home.resolve()
     try:
@@ -143,8 +145,17 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
     except ValueError as exc:
         console.print(f"[bold red]{exc}[/]")
         return 2
-    (home / "logs").mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, CAVRA_HOME=str(home), CAVRA_API_PORT=str(api_port))
+    sample = DemoRun(home) if demo else None
+    if sample is not None:
+        try:
+            env = sample.environment(env)
+        except DemoError as exc:
+            sample.stop()
+            console.print(f"[bold red]{exc}[/]")
+            return 2
+        home = sample.home
+    (home / "logs").mkdir(parents=True, exist_ok=True)
     nats: EmbeddedNats | None = None
     postgres: EmbeddedPostgres | None = None
     stopping = False
@@ -180,6 +191,8 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
             for name in names:
                 console.print(f"  migrated {service}: {name}")
         admin = asyncio.run(_admin_credentials(env, home))
+        if sample is not None:
+            asyncio.run(sample.make_tokens(env["CAVRA_NATS_URL"]))
         for spec, log_name in planned:
             child = Child(spec, home / "logs" / f"{log_name}.log", env)
             child.start()
@@ -191,6 +204,9 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
             console.print(
                 f"[bold green]ready[/] in {time.monotonic() - started:.1f}s — {base}  (Ctrl-C stops)"
             )
+            if sample is not None:
+                sample.announce(base)
+                sample.seed_in_background(base)
         else:
             console.print(f"[bold red]not ready after {ready_timeout:.0f}s[/]; see {home / 'logs'}")
         while not stopping:
@@ -205,6 +221,8 @@ def up(home: Path, api_port: int, *, ready_timeout: float = 90.0) -> int:
             postgres.stop()
         if nats:
             nats.stop()
+        if sample is not None:
+            sample.stop()
         console.print("stopped")
 
 

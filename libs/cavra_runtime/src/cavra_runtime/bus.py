@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import nats
@@ -76,6 +77,31 @@ class Published:
 
 
 QueryHandler = Callable[[Envelope], Awaitable[QueryReplyV1]]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A message as JetStream stored it: where, when, and its raw body (not decoded)."""
+
+    subject: str
+    data: bytes
+    sequence: int
+    stored_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsumerProgress:
+    """How far a durable consumer got: every stream sequence up to ``ack_floor`` is settled."""
+
+    ack_floor: int
+    pending: int
+    ack_pending: int
+    filter_subjects: tuple[str, ...]
+
+    @property
+    def caught_up(self) -> bool:
+        """Nothing stored before this probe is left for the consumer to settle."""
+        return self.pending == 0 and self.ack_pending == 0
 
 
 @dataclass(frozen=True)
@@ -305,6 +331,39 @@ class Bus:
         except NotFoundError:
             return None
         return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    async def consumer_progress(self, stream: str, durable: str) -> ConsumerProgress | None:
+        """The durable consumer's ack floor, backlog and filter subjects; None if it does not exist."""
+        try:
+            info = await self.js.consumer_info(stream, durable)
+        except NotFoundError:
+            return None
+        config = info.config
+        subjects = tuple(config.filter_subjects or ())
+        if not subjects and config.filter_subject:
+            subjects = (config.filter_subject,)
+        return ConsumerProgress(
+            ack_floor=int(info.ack_floor.stream_seq or 0) if info.ack_floor else 0,
+            pending=int(info.num_pending or 0),
+            ack_pending=int(info.num_ack_pending or 0),
+            filter_subjects=subjects,
+        )
+
+    async def follow(
+        self, subject: str, callback: Callable[[Stored], Awaitable[None]]
+    ) -> Callable[[], Awaitable[None]]:
+        """Every message stored on ``subject`` from now on, in stream order, through an ordered
+        consumer (ephemeral, recreated by the client after a gap); returns the unsubscribe."""
+
+        async def on_message(msg: Msg) -> None:
+            metadata = msg.metadata
+            sequence = int(metadata.sequence.stream) if metadata.sequence else 0
+            await callback(Stored(msg.subject, msg.data, sequence, metadata.timestamp))
+
+        sub = await self.js.subscribe(
+            subject, cb=on_message, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
+        )
+        return sub.unsubscribe
 
     async def delete_consumer(self, stream: str, durable: str) -> bool:
         """Forget the durable consumer (a new one starts again from the first stored message)."""

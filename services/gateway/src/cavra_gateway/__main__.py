@@ -6,6 +6,7 @@ import uvicorn
 
 from cavra_gateway import SERVICE
 from cavra_gateway.app import create_app
+from cavra_gateway.console.live import GatewayServer
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.logging import configure_logging
 
@@ -13,13 +14,11 @@ from cavra_runtime.logging import configure_logging
 def main() -> None:
     settings = GatewaySettings.from_env()
     configure_logging(SERVICE, settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level="warning",
-        access_log=False,
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host=settings.api_host, port=settings.api_port, log_level="warning", access_log=False
     )
+    GatewayServer(config, app).run()
 
 
 if __name__ == "__main__":

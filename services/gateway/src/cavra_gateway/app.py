@@ -17,6 +17,7 @@ from cavra_gateway.auth.oidc import OidcConfig, OidcVerifier
 from cavra_gateway.auth.openapi import declare_auth_responses
 from cavra_gateway.auth.tokens import SPEC as TOKENS_SPEC
 from cavra_gateway.auth.tokens import TokenIndex
+from cavra_gateway.console.live import LiveFeed
 from cavra_gateway.console.sessions import SessionStore
 from cavra_gateway.console.sessions import bucket_spec as session_bucket
 from cavra_gateway.deps import GatewayState
@@ -78,9 +79,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         lifetime = timedelta(hours=settings.console_session_hours)
         sessions = SessionStore(await ensure_bucket(bus, session_bucket(lifetime)), lifetime)
         app.state.gateway = GatewayState(settings, bus, outcomes, idempotency, auth, sessions)
+        app.state.live = live = LiveFeed(bus, settings)
+        await live.start()
         try:
             yield
         finally:
+            await live.close()
             await idempotency.close()
             await tokens.close()
             await bus.close()

@@ -19,6 +19,26 @@ class GatewaySettings(RuntimeSettings):
     command_wait_seconds: float = Field(default=5.0, ge=0, le=60)
     query_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     delivery_wait_seconds: float = Field(default=8.0, ge=0, le=120)
+    # The console's live feed (GET /console/events): JetStream events, pushed once reporting applied them.
+    console_live_reporting_consumer: str = Field(default="reporting-events", min_length=1, max_length=200)
+    """The reporting service's durable consumer; a change waits until its ack floor passes the event."""
+    console_live_max_wait_seconds: float = Field(default=2.0, ge=0, le=30)
+    """Longest a change waits for the reporting service before it is pushed anyway."""
+    console_live_probe_seconds: float = Field(default=0.05, ge=0.01, le=5)
+    """How often the reporting consumer's progress is asked while changes wait."""
+    console_live_coalesce_seconds: float = Field(default=0.1, ge=0, le=5)
+    """Changes of one topic within this window travel as one message."""
+    console_live_max_ids: int = Field(default=200, ge=1, le=5000)
+    """Most record_ids in one message; past it the message says resync (refresh the topic's sections)."""
+    console_live_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    console_live_retry_ms: int = Field(default=3000, ge=100, le=600_000)
+    """The reconnection delay the stream suggests to EventSource."""
+    console_live_client_queue: int = Field(default=64, ge=16, le=10_000)
+    """Messages waiting for one client; a client that falls further behind gets a resync instead."""
+    console_live_max_clients: int = Field(default=200, ge=1, le=100_000)
+    """Concurrent live streams per gateway; past it 503."""
+    console_live_max_waiting: int = Field(default=100_000, ge=100, le=10_000_000)
+    """Changes held while the reporting service catches up; past it the oldest are pushed at once."""
     # Who /readyz asks for its health: every message-driven service of the registry, unless
     # CAVRA_SERVICES names a subset (a partial deployment, a test running fewer services).
     services: tuple[str, ...] = Field(default_factory=registry.health_checked)
@@ -39,8 +59,9 @@ class GatewaySettings(RuntimeSettings):
     console_cookie_secure: bool | None = None
     """CAVRA_CONSOLE_COOKIE_SECURE: mark the session cookie Secure; unset: when the request is https."""
     console_demo: bool = False
-    """CAVRA_CONSOLE_DEMO: this system holds sample data (``cavra up --demo``); every console page says
-    so in a banner."""
+    """CAVRA_CONSOLE_DEMO: the gateway serves a demo system filled with sample data (``cavra up --demo``
+    sets it); every console page then carries a visible "sample data" banner. The data itself is real:
+    it was recorded through the public API, the console never fabricates any."""
 
     bootstrap_admin_token: SecretStr | None = Field(default=None, min_length=16, max_length=512)
     """CAVRA_BOOTSTRAP_ADMIN_TOKEN: accepted as an admin API token (at least 16 characters)."""

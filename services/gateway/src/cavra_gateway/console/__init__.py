@@ -21,12 +21,15 @@ from cavra_gateway.console.current import SignInRequired
 from cavra_gateway.console.filters import InvalidFilter
 from cavra_gateway.console.render import page
 
+EVENTS_PATH: Final = "/console/events"
 STATIC: Final = Path(__file__).resolve().parent / "static"
 
 
 def install(app: FastAPI) -> None:
     """Mount the console's routes and static files on ``app``."""
     from cavra_gateway.console import documents, fragments, pages
+    from cavra_gateway.console.current import signed_in
+    from cavra_gateway.console.live import live_router
 
     app.add_exception_handler(SignInRequired, _sign_in_required)
     app.add_exception_handler(InvalidFilter, _invalid_filter)
@@ -34,6 +37,7 @@ def install(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(fragments.router)
     app.include_router(documents.router)
+    app.include_router(live_router(signed_in))
     app.mount("/console/static", StaticAssets(directory=STATIC), name="console-static")
 
 
@@ -44,6 +48,8 @@ def _is_console(request: Request) -> bool:
 
 async def _sign_in_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SignInRequired)
+    if request.url.path == EVENTS_PATH:  # an EventSource cannot follow a redirect to a page
+        return Response("sign in first", status_code=401)
     if request.headers.get("hx-request"):
         return Response(status_code=401, headers={"HX-Redirect": exc.next_url})
     return RedirectResponse(exc.next_url, 303)

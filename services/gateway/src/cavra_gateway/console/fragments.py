@@ -28,6 +28,8 @@ MAX_EXPORT_ROWS: Final = 10_000
 """Rows one export walks (pages of ``EXPORT_PAGE``); the file says when it stopped there."""
 EXPORT_PAGE: Final = 100
 UNSAFE_NAME: Final = re.compile(r"[^A-Za-z0-9_.-]")
+FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+"""A CSV cell starting so is read as a formula by spreadsheets: it is exported with a leading ``'``."""
 
 
 def _table(name: str) -> Table:
@@ -158,9 +160,14 @@ async def _csv(table: Table, rows: list[Row]) -> AsyncIterator[str]:
     writer.writerow(["record_id", *(column.label for column in table.columns)])
     for row in rows:
         cells = [row.cells.get(column.key) for column in table.columns]
-        writer.writerow([row.record_id, *((cell.time or cell.text) if cell else "" for cell in cells)])
+        values = [row.record_id, *((cell.time or cell.text) if cell else "" for cell in cells)]
+        writer.writerow([_inert(value) for value in values])
         if buffer.tell() > 65_536:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def _inert(value: str) -> str:
+    return f"'{value}" if value.startswith(FORMULA_START) else value

@@ -92,6 +92,8 @@ class Table:
     items: Items
     to_row: Callable[[Record], Row]
     find: FindOne | None = None
+    live_mode: str = "rows"
+    """``rows``: a change re-renders the rows it names; ``log``: the whole table (news is a new row)."""
     description: str = ""
     notes: Callable[[ConsoleFilters], list[str]] = field(default=lambda filters: [])
     """Words on how the filters apply here (e.g. a filter this table cannot apply)."""

@@ -142,6 +142,7 @@ TABLE = Table(
     items=listed("items"),
     to_row=to_row,
     find=find,
+    live_mode="log",
     notes=_notes,
     description="Plans, redacted connector deliveries, acknowledgements, escalation plans and every "
     "retry, approval, recovery and executive record, newest first.",

@@ -104,6 +104,7 @@ DECISIONS = Table(
     fetch=fetch_decisions,
     items=decision_items,
     to_row=decision_row,
+    live_mode="log",
     description="The decisions of the latest acknowledgement-audit retry plan: what would be retried, "
     "when, and why not.",
 )
@@ -217,6 +218,7 @@ EXECUTIONS = Table(
     fetch=fetch_executions,
     items=listed("items"),
     to_row=execution_row,
+    live_mode="log",
     description="Every approved retry the worker executed (delivered, failed or skipped), newest first.",
 )
 
@@ -262,5 +264,6 @@ WORKER_RUNS = Table(
     fetch=fetch_runs,
     items=listed("items"),
     to_row=run_row,
+    live_mode="log",
     description="Runs of the acknowledgement-audit retry worker (dry runs and executions), newest first.",
 )

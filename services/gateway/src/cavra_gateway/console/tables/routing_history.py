@@ -69,5 +69,6 @@ TABLE = Table(
     fetch=fetch,
     items=listed("items"),
     to_row=to_row,
+    live_mode="log",
     description="Every route decision of every plan (deliver or suppress, with its reason), newest first.",
 )

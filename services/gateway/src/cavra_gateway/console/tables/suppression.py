@@ -83,6 +83,7 @@ TABLE = Table(
     fetch=fetch,
     items=items,
     to_row=to_row,
+    live_mode="log",
     description="Suppressed routes by category (maintenance window, owner calendar, healthy schedule, "
     "other) for the current owner and provider; one trend, not paged.",
 )
