@@ -138,6 +138,7 @@ class RouteScopeV1(Contract):
     schedule_id: str = Field(default="", max_length=MAX_ID_LENGTH)
     owner: str = Field(default="", max_length=MAX_OWNER_LENGTH)
     provider: str = Field(default="", max_length=MAX_PROVIDER_LENGTH)
+    route_id: str = Field(default="", max_length=MAX_ID_LENGTH, description="One route, by its id.")
     state: RouteAckState | Literal[""] = Field(default="", description="A route state, or empty: any.")
     breached: bool | None = Field(
         default=None, description="True: not cleared and age >= SLO; False: the others; None: any."

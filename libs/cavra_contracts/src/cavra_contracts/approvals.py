@@ -214,6 +214,7 @@ class ApprovalsQueryV1(Contract):
 
     state: ApprovalRequestState | None = None
     family: Family | None = None
+    approval_id: str = Field(default="", max_length=MAX_ID_LENGTH, description="One request (empty: any).")
     limit: int = Field(default=50, ge=0, le=500)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 

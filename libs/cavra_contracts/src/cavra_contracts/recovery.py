@@ -331,6 +331,7 @@ class RecoveryPlaybooksQueryV1(Contract):
         summary="Reply: {items, total, limit, offset}.",
     )
 
+    playbook_id: str = Field(default="", max_length=MAX_ID_LENGTH, description="One playbook (empty: any).")
     limit: int = Field(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 

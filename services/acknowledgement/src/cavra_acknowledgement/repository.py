@@ -126,7 +126,7 @@ async def plan_has_provider(conn: asyncpg.Connection, plan_id: str, provider: st
 def _scope_filter(scope: RouteScopeV1, now: datetime) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
-    for column in ("schedule_id", "owner", "provider", "state"):
+    for column in ("schedule_id", "owner", "provider", "route_id", "state"):
         value = getattr(scope, column)
         if value:
             params.append(value)

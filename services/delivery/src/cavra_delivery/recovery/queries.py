@@ -65,7 +65,7 @@ def _at(document: dict[str, Any]) -> datetime:
 
 async def recovery_playbooks(query: RecoveryPlaybooksQueryV1, deps: RecoveryDeps) -> QueryReplyV1:
     async with deps.pool.acquire() as conn:
-        items, total = await repo.playbooks_page(conn, query.limit, query.offset)
+        items, total = await repo.playbooks_page(conn, query.limit, query.offset, query.playbook_id)
     views = [playbook_view(item) for item in items]
     return QueryReplyV1(
         ok=True, result={"items": views, "total": total, "limit": query.limit, "offset": query.offset}

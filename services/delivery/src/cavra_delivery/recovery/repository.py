@@ -109,10 +109,16 @@ async def insert_closure(conn: asyncpg.Connection, closure: Mapping[str, Any], a
 
 
 async def playbooks_page(
-    conn: asyncpg.Connection, limit: int, offset: int
+    conn: asyncpg.Connection, limit: int, offset: int, playbook_id: str = ""
 ) -> tuple[list[dict[str, Any]], int]:
-    """Playbooks newest first, each provider with its latest closure (``open`` when none)."""
-    total = int(await conn.fetchval("SELECT count(*) FROM recovery_playbooks") or 0)
+    """Playbooks newest first (or the one ``playbook_id``), each provider with its latest closure
+    (``open`` when none)."""
+    total = int(
+        await conn.fetchval(
+            "SELECT count(*) FROM recovery_playbooks WHERE $1::text = '' OR playbook_id = $1", playbook_id
+        )
+        or 0
+    )
     rows = await conn.fetch(
         """
         SELECT b.document,
@@ -127,11 +133,13 @@ async def playbooks_page(
                                  ORDER BY closed_at DESC, closure_id DESC LIMIT 1) c ON true
                           WHERE p.playbook_id = b.playbook_id), '{}'::jsonb) AS closures
           FROM recovery_playbooks b
+         WHERE $3::text = '' OR b.playbook_id = $3
          ORDER BY b.generated_at DESC, b.playbook_id DESC
          LIMIT $1 OFFSET $2
         """,
         limit,
         offset,
+        playbook_id,
     )
     return [{"document": r["document"], "closures": r["closures"]} for r in rows], total
 

@@ -250,16 +250,25 @@ async def expired_pending(conn: asyncpg.Connection, now: datetime, batch: int) -
 
 
 async def approvals(
-    conn: asyncpg.Connection, state: str | None, family: str | None, limit: int, offset: int
+    conn: asyncpg.Connection,
+    state: str | None,
+    family: str | None,
+    limit: int,
+    offset: int,
+    approval_id: str = "",
 ) -> tuple[list[asyncpg.Record], int]:
-    where = "($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR family = $2)"
+    where = (
+        "($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR family = $2) "
+        "AND ($3::text = '' OR approval_id = $3)"
+    )
     rows = await conn.fetch(
         f"SELECT {APPROVAL_COLUMNS} FROM approvals WHERE {where} ORDER BY requested_at DESC, approval_id "
-        "LIMIT $3 OFFSET $4",
+        "LIMIT $4 OFFSET $5",
         state,
         family,
+        approval_id,
         limit,
         offset,
     )
-    total = await conn.fetchval(f"SELECT count(*) FROM approvals WHERE {where}", state, family)
+    total = await conn.fetchval(f"SELECT count(*) FROM approvals WHERE {where}", state, family, approval_id)
     return list(rows), int(total)

@@ -267,7 +267,7 @@ async def retry_executions(query: RetryExecutionsQueryV1, deps: RetryDeps) -> Qu
 async def approvals(query: ApprovalsQueryV1, deps: RetryDeps) -> QueryReplyV1:
     async with deps.pool.acquire() as conn:
         rows, total = await approvals_repo.approvals(
-            conn, query.state, query.family, query.limit, query.offset
+            conn, query.state, query.family, query.limit, query.offset, query.approval_id
         )
     return _page([records.approval_view(row) for row in rows], total, query)
 

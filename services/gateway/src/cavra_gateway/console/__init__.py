@@ -27,7 +27,8 @@ STATIC: Final = Path(__file__).resolve().parent / "static"
 
 def install(app: FastAPI) -> None:
     """Mount the console's routes and static files on ``app``."""
-    from cavra_gateway.console import fragments, pages
+    from cavra_gateway.console import documents, fragments, pages
+    from cavra_gateway.console.actions import routes as actions_routes
     from cavra_gateway.console.current import signed_in
     from cavra_gateway.console.live import live_router
 
@@ -36,7 +37,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_problem)
     app.include_router(pages.router)
     app.include_router(fragments.router)
+    app.include_router(documents.router)
     app.include_router(live_router(signed_in))
+    app.include_router(actions_routes.router)
     app.mount("/console/static", StaticAssets(directory=STATIC), name="console-static")
 
 

@@ -57,6 +57,13 @@ def environment() -> Environment:
     env.filters["pretty_json"] = pretty_json
     env.globals["views"] = VIEWS
     env.globals["merged"] = merged
+    # The actions import the console's session and API modules, which import this one.
+    from cavra_gateway.console.actions.base import new_key
+    from cavra_gateway.console.actions.registry import ACTIONS, offered, toolbar_of
+
+    env.globals.update(
+        console_actions=ACTIONS, action_offered=offered, toolbar_of=toolbar_of, new_key=new_key
+    )
     env.globals["htmx_path"] = vendored("htmx")
     return env
 

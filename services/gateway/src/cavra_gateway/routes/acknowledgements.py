@@ -133,6 +133,7 @@ class ScopeFilter(BaseModel):
     schedule_id: str = Field(default="", max_length=MAX_ID_LENGTH, pattern=ID_OR_EMPTY)
     owner: str = Field(default="", max_length=MAX_OWNER_LENGTH, pattern=TEXT)
     provider: str = Field(default="", max_length=MAX_PROVIDER_LENGTH, pattern=TEXT)
+    route_id: str = Field(default="", max_length=MAX_ID_LENGTH, pattern=ID_OR_EMPTY)
     state: Literal["", "outstanding", "acknowledged", "dismissed", "escalated", "resolved"] = ""
     breached: bool | None = None
 
@@ -332,6 +333,7 @@ async def route_states(
     schedule_id: str = Query(default="", max_length=MAX_ID_LENGTH, pattern=ID_OR_EMPTY),
     owner: str = Query(default="", max_length=MAX_OWNER_LENGTH, pattern=TEXT),
     provider: str = Query(default="", max_length=MAX_PROVIDER_LENGTH, pattern=TEXT),
+    route_id: str = Query(default="", max_length=MAX_ID_LENGTH, pattern=ID_OR_EMPTY),
     route_state: Literal["", "outstanding", "acknowledged", "dismissed", "escalated", "resolved"] = Query(
         default="", alias="state"
     ),
@@ -340,6 +342,11 @@ async def route_states(
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     scope = ScopeFilter(
-        schedule_id=schedule_id, owner=owner, provider=provider, state=route_state, breached=breached
+        schedule_id=schedule_id,
+        owner=owner,
+        provider=provider,
+        route_id=route_id,
+        state=route_state,
+        breached=breached,
     ).contract()
     return await ask(state, RouteStatesQueryV1(scope=scope, limit=limit, offset=offset))

@@ -226,7 +226,11 @@ async def approval_requests(
     _: Viewer,
     approval_state: ApprovalRequestState | None = Query(default=None, alias="state"),
     family: Family | None = Query(default=None),
+    approval_id: str = Query(default="", max_length=MAX_ID_LENGTH, pattern=ID_OR_EMPTY),
     limit: int = Query(default=50, ge=0, le=500),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
-    return await ask(state, ApprovalsQueryV1(state=approval_state, family=family, limit=limit, offset=offset))
+    query = ApprovalsQueryV1(
+        state=approval_state, family=family, approval_id=approval_id, limit=limit, offset=offset
+    )
+    return await ask(state, query)

@@ -154,10 +154,11 @@ async def recovery_closure(
 async def recovery_playbooks(
     state: State,
     _: Viewer,
+    playbook_id: str = Query(default="", max_length=MAX_ID_LENGTH, pattern=r"^[A-Za-z0-9._:@-]*$"),
     limit: int = Query(default=DEFAULT_PAGE, ge=1, le=MAX_PAGE),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
-    return await ask(state, RecoveryPlaybooksQueryV1(limit=limit, offset=offset))
+    return await ask(state, RecoveryPlaybooksQueryV1(playbook_id=playbook_id, limit=limit, offset=offset))
 
 
 @router.get(

@@ -27,14 +27,25 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link shown in a cell (a console URL): opened in a new tab, or downloaded."""
+
+    label: str
+    href: str
+    new_tab: bool = False
+    download: bool = False
+
+
+@dataclass(frozen=True)
 class Cell:
     """One shown value: text, or a time (ISO, rendered UTC/local with its age), with an optional tone
-    (``good``, ``attention``, ``bad``) and monospace for ids."""
+    (``good``, ``attention``, ``bad``) and monospace for ids; or links."""
 
     text: str = ""
     time: str = ""
     tone: str = ""
     mono: bool = False
+    links: tuple[Link, ...] = ()
 
 
 @dataclass(frozen=True)
