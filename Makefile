@@ -53,7 +53,7 @@ lint: $(STAMP)
 contracts: $(STAMP)  ## regenerate JSON Schema snapshots and docs/asyncapi.yaml
 	$(BIN)/cavra contracts
 
-bench: $(STAMP)  ## print every figure: scheduler, delivery, acknowledgements, escalation, reporting, retries, recovery, executive reports (loopback only, bounded)
+bench: $(STAMP)  ## print every figure: scheduler, delivery, acknowledgements, escalation, reporting, retries, recovery, executive reports, console (loopback only, bounded)
 	$(BIN)/python bench/bench_scheduler.py
 	$(BIN)/python bench/bench_delivery.py
 	$(BIN)/python bench/bench_acknowledgements.py
@@ -63,6 +63,8 @@ bench: $(STAMP)  ## print every figure: scheduler, delivery, acknowledgements, e
 	$(BIN)/python bench/bench_retries.py
 	$(BIN)/python bench/bench_recovery.py
 	$(BIN)/python bench/bench_executive.py
+	$(BIN)/python bench/bench_console_live.py
+	$(BIN)/python bench/bench_console.py
 
 chaos: $(STAMP)  ## kill -9 every process of `cavra up` once under load; print lost / doubled routes
 	$(BIN)/python bench/chaos.py

@@ -99,7 +99,7 @@ class Figure:
 
 
 def load_average() -> str:
-    return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 async def load(database_url: str) -> None:
@@ -198,8 +198,10 @@ FIRST_PAINT_JS = """() => new Promise((resolve) => {
                                    ttfb: navigation ? navigation.responseStart : null});
   const seen = performance.getEntriesByName("first-contentful-paint")[0];
   if (seen) return done(seen);
-  new PerformanceObserver((list) => done(list.getEntriesByName("first-contentful-paint")[0]))
-    .observe({type: "paint", buffered: true});
+  new PerformanceObserver((list) => {
+    const paint = list.getEntriesByName("first-contentful-paint")[0];
+    if (paint) done(paint);  // "first-paint" may come alone first
+  }).observe({type: "paint", buffered: true});
   setTimeout(() => done(null), 3000);
 })"""
 
@@ -263,6 +265,7 @@ async def first_paints(context: Any, url: str, view: str) -> list[Figure]:
                 continue
             if response is None or response.status != 200 or timing["fcp"] is None:
                 paint.errors += 1
+                paint.note = f"  (status {response and response.status}, no first-contentful-paint in 3 s)"
             else:
                 paint.values.append(timing["fcp"])
             loaded.values.append(timing["dcl"] or float("nan"))
