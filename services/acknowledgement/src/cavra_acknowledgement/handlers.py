@@ -96,7 +96,7 @@ async def route_states(query: RouteStatesQueryV1, deps: Deps) -> QueryReplyV1:
     """The routes of the current plans matching the scope (state, age, SLO, breached) and their count."""
     now = deps.clock()
     async with deps.pool.acquire() as conn:
-        rows, total = await repo.route_states(conn, query.scope, now, query.limit, query.offset)
+        rows, total = await repo.route_states(conn, query.scope, now, query.limit, query.offset, query.sort)
     return QueryReplyV1(
         ok=True,
         result={

@@ -137,7 +137,9 @@ def history_filter(query: NotificationHistoryQueryV1) -> queries.HistoryFilter:
 
 async def _history(conn: asyncpg.Connection, query: NotificationHistoryQueryV1) -> NotificationHistoryV1:
     where = history_filter(query)
-    items, after = await queries.history_page(conn, where, query.limit, query.offset, query.position())
+    items, after = await queries.history_page(
+        conn, where, query.limit, query.offset, query.position(), query.sort
+    )
     return NotificationHistoryV1(
         items=items,
         total=await queries.history_total(conn, where),

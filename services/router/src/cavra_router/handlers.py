@@ -184,7 +184,7 @@ def _row(record: asyncpg.Record) -> dict[str, Any]:
 async def route_history(query: RouteHistoryQueryV1, deps: Deps) -> QueryReplyV1:
     filters = {k: getattr(query, k) for k in ("schedule_id", "provider", "owner", "action", "category")}
     async with deps.pool.acquire() as conn:
-        rows, total = await repo.route_history(conn, filters, query.limit, query.offset)
+        rows, total = await repo.route_history(conn, filters, query.limit, query.offset, query.sort)
     return QueryReplyV1(
         ok=True,
         result={
