@@ -8,12 +8,11 @@ paging through small pages yields every row exactly once in that order.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import json
 
 import asyncpg
 import httpx
@@ -123,7 +122,8 @@ async def seed_history(database_url: str) -> list[dict[str, Any]]:
     await execute(
         database_url,
         "reporting",
-        "INSERT INTO item_providers (item_id, provider, created_at, seq, ordinal) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO item_providers (item_id, provider, created_at, seq, ordinal) "
+        "VALUES ($1, $2, $3, $4, $5)",
         [(r["item_id"], "slack", r["created_at"], r["seq"], r["ordinal"]) for r in rows if r["seq"] % 2],
     )
     return rows
@@ -285,7 +285,8 @@ async def seed_route_states(database_url: str) -> list[dict[str, Any]]:
     await execute(
         database_url,
         "acknowledgement",
-        "INSERT INTO latest_plans (schedule_id, plan_id, generated_at, stream_sequence) VALUES ($1, $2, $3, 1)",
+        "INSERT INTO latest_plans (schedule_id, plan_id, generated_at, stream_sequence) "
+        "VALUES ($1, $2, $3, 1)",
         [(schedule, plan, NOW) for schedule, plan in plans[:2]],
     )
     current = {"s1": "gordn-sort-1", "s2": "gordn-sort-2"}
