@@ -72,11 +72,13 @@ ROUTE_HISTORY_LOAD = f"""
 INSERT INTO router.route_decisions (plan_id, route_key, route_id, schedule_id, alert_level, owner,
     escalation_owner, provider, action, category, reason, acknowledgement_minutes, owner_available,
     owner_availability_reason, next_due_at, created_at)
-SELECT 'gordn-' || (n / 500), 'k' || n, 'gordroute-' || md5(n::text), 'bench-' || lpad((n / 500)::text, 5, '0'),
+SELECT 'gordn-' || (n / 500), 'k' || n, 'gordroute-' || md5(n::text),
+       'bench-' || lpad((n / 500)::text, 5, '0'),
        'warning', 'owner-' || (n % 200), 'escalation-' || (n % 50),
        (ARRAY['slack', 'teams', 'webhook', 'jira'])[1 + n % 4],
        CASE WHEN n % 10 < 3 THEN 'suppress' ELSE 'deliver' END,
-       CASE WHEN n % 10 < 3 THEN (ARRAY['maintenance_window', 'owner_calendar', 'healthy_schedule'])[1 + n % 3]
+       CASE WHEN n % 10 < 3
+            THEN (ARRAY['maintenance_window', 'owner_calendar', 'healthy_schedule'])[1 + n % 3]
             ELSE 'deliver' END,
        'bench', 60, true, '', '2026-02-01T00:00:00Z',
        timestamptz '2026-01-01 00:00:00+00' + (n / 500) * interval '1 minute'
@@ -93,8 +95,8 @@ SELECT schedule_id, plan_id, generated_at, stream_sequence FROM acknowledgement.
 INSERT INTO acknowledgement.routes (route_id, plan_id, schedule_id, provider, owner, escalation_owner,
     acknowledgement_minutes, route_created_at, state, acknowledged_at)
 SELECT 'gordroute-' || md5(n::text), 'gordn-' || (n / 500), 'bench-' || lpad((n / 500)::text, 5, '0'),
-       (ARRAY['slack', 'teams', 'webhook', 'jira'])[1 + n % 4], 'owner-' || (n % 200), 'escalation-' || (n % 50),
-       60, now() - ((n / 500) % 300) * interval '1 minute',
+       (ARRAY['slack', 'teams', 'webhook', 'jira'])[1 + n % 4], 'owner-' || (n % 200),
+       'escalation-' || (n % 50), 60, now() - ((n / 500) % 300) * interval '1 minute',
        (ARRAY['outstanding', 'outstanding', 'acknowledged', 'escalated', 'resolved', 'dismissed'])[1 + n % 6],
        CASE WHEN n % 6 IN (0, 1) THEN NULL ELSE now() - (n % 1000) * interval '1 second' END
 FROM generate_series(1, {ROWS}) AS n;
@@ -117,7 +119,13 @@ ENDPOINTS: list[tuple[str, str, list[str], list[dict[str, Any]]]] = [
         "routing",
         f"{NP}/routes",
         allowed(RouteHistorySort),
-        [{}, {"owner": "owner-7"}, {"provider": "teams"}, {"action": "suppress"}, {"category": "owner_calendar"}],
+        [
+            {},
+            {"owner": "owner-7"},
+            {"provider": "teams"},
+            {"action": "suppress"},
+            {"category": "owner_calendar"},
+        ],
     ),
     (
         "states",
@@ -130,7 +138,11 @@ ENDPOINTS: list[tuple[str, str, list[str], list[dict[str, Any]]]] = [
 COUNTS = [
     ("history total (counters)", "reporting", "SELECT value FROM counters WHERE name = 'items'"),
     ("routing count(*)", "router", "SELECT count(*) FROM route_decisions"),
-    ("routing count(*) owner", "router", "SELECT count(*) FROM route_decisions WHERE lower(owner) LIKE '%owner-7%'"),
+    (
+        "routing count(*) owner",
+        "router",
+        "SELECT count(*) FROM route_decisions WHERE lower(owner) LIKE '%owner-7%'",
+    ),
     ("routing count(*) provider", "router", "SELECT count(*) FROM route_decisions WHERE provider = 'teams'"),
     (
         "states count(*)",
@@ -140,7 +152,8 @@ COUNTS = [
     (
         "states count(*) state",
         "acknowledgement",
-        "SELECT count(*) FROM latest_plans l JOIN routes r ON r.plan_id = l.plan_id WHERE r.state = 'outstanding'",
+        "SELECT count(*) FROM latest_plans l JOIN routes r ON r.plan_id = l.plan_id "
+        "WHERE r.state = 'outstanding'",
     ),
 ]
 
@@ -194,7 +207,10 @@ async def measure(nats_url: str, database_url: str, deadline: float) -> list[tup
         running_service("router", nats_url, database_url),
         running_service("acknowledgement", nats_url, database_url),
         gateway_client(
-            nats_url, database_url, query_timeout_seconds=10, services=("reporting", "router", "acknowledgement")
+            nats_url,
+            database_url,
+            query_timeout_seconds=10,
+            services=("reporting", "router", "acknowledgement"),
         ) as api,
     ):
         print(f"over HTTP, {REQUESTS} sequential GETs each (limit {LIMIT}):")

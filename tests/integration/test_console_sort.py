@@ -357,3 +357,33 @@ async def test_an_unknown_sort_is_refused_naming_sort_and_its_values(
             errors = response.json()["errors"]
             assert [e["field"] for e in errors] == ["query.sort"]
             assert all(f"'{value}'" in errors[0]["message"] for value in allowed_values)
+
+
+# --- paging without a count ----------------------------------------------------------------------
+
+
+async def test_with_total_false_answers_has_more_without_a_total(nats_url: str, database_url: str) -> None:
+    async with (
+        running_service("router", nats_url, database_url),
+        running_service("acknowledgement", nats_url, database_url),
+        running_service("reporting", nats_url, database_url),
+        gateway_client(nats_url, database_url) as client,
+    ):
+        await seed_route_history(database_url)
+        await seed_route_states(database_url)
+        await seed_history(database_url)
+        for path in (f"{NP}/routes", f"{NP}/acknowledgements/routes"):
+            counted = (await client.get(path, params={"limit": PAGE})).json()
+            assert counted["total"] == ROWS and counted["has_more"] is True
+            for offset, more in ((0, True), (ROWS - PAGE - 1, True), (ROWS - PAGE, False), (ROWS, False)):
+                params = {"limit": PAGE, "offset": offset, "with_total": "false", "sort": "-provider"}
+                body = (await client.get(path, params=params)).json()
+                assert "total" not in body and body["has_more"] is more, (path, offset, body)
+        # limit=0 is the bulk action's "this will touch N routes": always counted.
+        touched = await client.get(
+            f"{NP}/acknowledgements/routes", params={"limit": 0, "with_total": "false"}
+        )
+        assert touched.json()["total"] == ROWS
+        last = (await client.get(NP, params={"limit": PAGE, "offset": ROWS - PAGE, "sort": "kind"})).json()
+        assert last["has_more"] is False and len(last["items"]) == PAGE
+        assert (await client.get(NP, params={"limit": PAGE, "sort": "kind"})).json()["has_more"] is True

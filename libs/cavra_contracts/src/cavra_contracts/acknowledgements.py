@@ -25,7 +25,7 @@ from cavra_contracts.limits import (
     MAX_REF_LENGTH,
 )
 from cavra_contracts.scheduler import FieldProblem
-from cavra_contracts.sorting import RouteStatesSort
+from cavra_contracts.sorting import WITH_TOTAL_HELP, RouteStatesSort
 from cavra_contracts.subjects import MessageSpec
 
 SERVICE = "acknowledgement"
@@ -224,6 +224,7 @@ class RouteStatesQueryV1(Contract):
     sort: RouteStatesSort = Field(
         default="", description="Order of the page (empty: schedule, provider, owner, route id)."
     )
+    with_total: bool = Field(default=True, description=WITH_TOTAL_HELP)
 
 
 def ack_metadata(ack: AcknowledgementV1) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from cavra_contracts.limits import (
 )
 from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.schedules import Identifier, RoutingPolicy
-from cavra_contracts.sorting import RouteHistorySort
+from cavra_contracts.sorting import WITH_TOTAL_HELP, RouteHistorySort
 from cavra_contracts.subjects import MessageSpec
 from cavra_contracts.vocabulary import (
     AlertLevel,
@@ -274,6 +274,7 @@ class RouteHistoryQueryV1(Contract):
     limit: int = Field(default=50, ge=1, le=MAX_ROUTE_HISTORY_LIMIT)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     sort: RouteHistorySort = Field(default="", description="Order of the page (empty: newest first).")
+    with_total: bool = Field(default=True, description=WITH_TOTAL_HELP)
 
 
 class SuppressionTrendQueryV1(Contract):

@@ -162,6 +162,7 @@ class NotificationHistoryV1(Contract):
     limit: int
     offset: int
     next: str | None = Field(description="Cursor of the next page (`cursor=`), null on the last page.")
+    has_more: bool = Field(default=False, description="A next page exists (in any sort).")
 
 
 class OutstandingRouteV1(Contract):

@@ -55,6 +55,12 @@ routes last), owner, provider, state, breached (``-breached`` = breached first).
 ROUTE_STATES_DEFAULT_SORT: Final = "schedule"
 
 
+WITH_TOTAL_HELP: Final = (
+    "false: no count(*) over the matching rows (at 1,000,000 rows it costs 100+ ms); the answer then "
+    "has no `total`, and `has_more` says whether a next page exists."
+)
+
+
 def allowed(sort_type: object) -> list[str]:
     """The non-empty values of a sort type, in their documented order."""
     return [value for value in get_args(sort_type) if value]

@@ -196,12 +196,14 @@ async def route_states(
     limit: int,
     offset: int,
     sort: str = "",
-) -> tuple[list[asyncpg.Record], int]:
-    """One page of the routes of the current plans matching ``scope`` in ``sort`` order, and how many
-    match."""
+    *,
+    with_total: bool = True,
+) -> tuple[list[asyncpg.Record], int | None, bool]:
+    """One page of the routes of the current plans matching ``scope`` in ``sort`` order, how many
+    match (None unless ``with_total``), and whether more follow (one row past the page)."""
     where, params = _scope_filter(scope, now)
     base = f"FROM latest_plans l JOIN routes r ON r.plan_id = l.plan_id WHERE true{where}"
-    total = await conn.fetchval(f"SELECT count(*) {base}", *params)
+    total = await conn.fetchval(f"SELECT count(*) {base}", *params) if with_total or not limit else None
     rows: list[asyncpg.Record] = []
     if limit:
         order_params = list(params)
@@ -211,11 +213,11 @@ async def route_states(
                 f"SELECT {ROUTE_COLUMNS} {base} ORDER BY {order} "
                 f"LIMIT ${len(order_params) + 1} OFFSET ${len(order_params) + 2}",
                 *order_params,
-                limit,
+                limit + 1,
                 offset,
             )
         )
-    return rows, int(total)
+    return rows[:limit], None if total is None else int(total), len(rows) > limit
 
 
 # --- recording ----------------------------------------------------------------------------------

@@ -138,9 +138,10 @@ async def history_page(
     offset: int,
     after: HistoryPosition | None,
     sort: str = "",
-) -> tuple[list[dict[str, Any]], HistoryPosition | None]:
+) -> tuple[list[dict[str, Any]], HistoryPosition | None, bool]:
     """A page of items in ``sort`` order (newest first by default), and the position to continue after
-    when more follow (default order only: a cursor is a position, not a sort key).
+    when more follow (default order only: a cursor is a position, not a sort key), and whether more
+    follow (any order).
 
     The positions are found first (an index-only walk, however deep the offset), then only the page's
     documents are fetched."""
@@ -173,7 +174,7 @@ async def history_page(
     if len(rows) > limit and (sort or HISTORY_DEFAULT_SORT) == HISTORY_DEFAULT_SORT:
         last = page[-1]
         position = HistoryPosition(last["created_at"], last["seq"], last["ordinal"])
-    return [row["document"] for row in page], position
+    return [row["document"] for row in page], position, len(rows) > limit
 
 
 async def history_total(conn: asyncpg.Connection, where: HistoryFilter) -> int:

@@ -147,18 +147,28 @@ def route_history_order(sort: str) -> str:
 
 
 async def route_history(
-    conn: asyncpg.Connection, filters: dict[str, str], limit: int, offset: int, sort: str = ""
-) -> tuple[list[asyncpg.Record], int]:
+    conn: asyncpg.Connection,
+    filters: dict[str, str],
+    limit: int,
+    offset: int,
+    sort: str = "",
+    *,
+    with_total: bool = True,
+) -> tuple[list[asyncpg.Record], int | None, bool]:
+    """A page in ``sort`` order, how many rows match (None unless ``with_total``), and whether more
+    follow (one row past the page: no count needed)."""
     where, params = _filters(filters)
-    total = await conn.fetchval(f"SELECT count(*) FROM route_decisions{where}", *params)
+    total = (
+        await conn.fetchval(f"SELECT count(*) FROM route_decisions{where}", *params) if with_total else None
+    )
     rows = await conn.fetch(
         f"SELECT {ROW_COLUMNS} FROM route_decisions{where} ORDER BY {route_history_order(sort)} "
         f"LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}",
         *params,
-        limit,
+        limit + 1,
         offset,
     )
-    return rows, int(total)
+    return rows[:limit], None if total is None else int(total), len(rows) > limit
 
 
 async def suppression_counts(

@@ -33,7 +33,7 @@ from cavra_contracts.limits import (
     MAX_REF_LENGTH,
     MAX_TEXT_LENGTH,
 )
-from cavra_contracts.sorting import ROUTE_STATES_DEFAULT_SORT, RouteStatesSort, allowed
+from cavra_contracts.sorting import ROUTE_STATES_DEFAULT_SORT, WITH_TOTAL_HELP, RouteStatesSort, allowed
 from cavra_contracts.vocabulary import normalize_provider
 from cavra_gateway.api_models import Accepted, body_schema
 from cavra_gateway.auth import Operator, Viewer, refuse_claimed_identity
@@ -345,8 +345,11 @@ async def route_states(
     limit: int = Query(default=50, ge=0, le=MAX_ROUTE_STATES_LIMIT),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     sort: RouteStatesSort = Query(default="", description=SORT_HELP),
+    with_total: bool = Query(default=True, description=WITH_TOTAL_HELP),
 ) -> dict[str, Any]:
     scope = ScopeFilter(
         schedule_id=schedule_id, owner=owner, provider=provider, state=route_state, breached=breached
     ).contract()
-    return await ask(state, RouteStatesQueryV1(scope=scope, limit=limit, offset=offset, sort=sort))
+    return await ask(
+        state, RouteStatesQueryV1(scope=scope, limit=limit, offset=offset, sort=sort, with_total=with_total)
+    )

@@ -25,7 +25,7 @@ from cavra_contracts.notifications import (
 )
 from cavra_contracts.scheduler import ScheduleReportQueryV1
 from cavra_contracts.schedules import Identifier, RoutingPolicy
-from cavra_contracts.sorting import ROUTE_HISTORY_DEFAULT_SORT, RouteHistorySort, allowed
+from cavra_contracts.sorting import ROUTE_HISTORY_DEFAULT_SORT, WITH_TOTAL_HELP, RouteHistorySort, allowed
 from cavra_gateway.api_models import Accepted, Delivered
 from cavra_gateway.auth import Operator, Viewer
 from cavra_gateway.deps import GatewayState, State
@@ -240,6 +240,7 @@ async def routes(
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     sort: RouteHistorySort = Query(default="", description=SORT_HELP),
+    with_total: bool = Query(default=True, description=WITH_TOTAL_HELP),
 ) -> dict[str, Any]:
     query = RouteHistoryQueryV1(
         schedule_id=schedule_id,
@@ -250,6 +251,7 @@ async def routes(
         limit=limit,
         offset=offset,
         sort=sort,
+        with_total=with_total,
     )
     return await ask(state, query)
 
