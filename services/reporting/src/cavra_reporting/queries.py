@@ -104,15 +104,21 @@ POSITION = ("created_at", "seq", "ordinal")
 
 
 def _history_sql(
-    where: HistoryFilter, params: list[Any], *, joined: bool = False
+    where: HistoryFilter, params: list[Any], *, sorted_by: bool = False
 ) -> tuple[str, str, list[str]]:
-    """FROM clause, the alias whose position orders the page, and the WHERE clauses; ``joined``: the
-    provider filter still joins ``history_items`` (a sort needs its column)."""
+    """FROM clause, the alias whose position orders the page, and the WHERE clauses; ``sorted_by``: a
+    sort column of ``history_items`` orders the page, so the provider filter is a per-item check
+    (the sort index is walked in order) rather than a join whose every row must then be sorted."""
     clauses = where.clauses(params)
     if where.provider:
         params.append(where.provider)
+        if sorted_by:
+            n = len(params)
+            matches = f"SELECT 1 FROM item_providers p WHERE p.item_id = h.item_id AND p.provider = ${n}"
+            clauses.insert(0, f"EXISTS ({matches})")
+            return "history_items h", "h", clauses
         clauses.insert(0, f"p.provider = ${len(params)}")
-        if len(clauses) == 1 and not joined:
+        if len(clauses) == 1:
             return "item_providers p", "p", clauses
         return "item_providers p JOIN history_items h ON h.item_id = p.item_id", "p", clauses
     return "history_items h", "h", clauses
@@ -147,7 +153,7 @@ async def history_page(
     documents are fetched."""
     params: list[Any] = []
     column, terms = history_order(sort)
-    source, alias, clauses = _history_sql(where, params, joined=bool(column))
+    source, alias, clauses = _history_sql(where, params, sorted_by=bool(column))
     if after is not None:
         params += [after.created_at, after.sequence, after.ordinal]
         n = len(params)
