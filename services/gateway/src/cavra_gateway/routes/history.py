@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 
 from cavra_contracts.acknowledgements import AcknowledgementState
 from cavra_contracts.families import Family
@@ -13,12 +14,14 @@ from cavra_contracts.limits import MAX_OFFSET
 from cavra_contracts.recovery import EscalationAckState
 from cavra_contracts.reporting import (
     CURSOR_PATTERN,
+    CURSOR_SORT_MESSAGE,
     DASHBOARD_SCHEMA,
     HISTORY_SCHEMA,
     MAX_HISTORY_LIMIT,
     NotificationDashboardQueryV1,
     NotificationHistoryQueryV1,
 )
+from cavra_contracts.sorting import HISTORY_DEFAULT_SORT, HistorySort, allowed
 from cavra_contracts.vocabulary import AlertLevel
 from cavra_gateway.auth import Viewer
 from cavra_gateway.deps import State
@@ -30,6 +33,11 @@ router = APIRouter(
     prefix="/runtime/go-pilot/rollback-drill-notifications",
     tags=["notifications"],
     responses=error_responses(422, 503),
+)
+
+SORT_HELP = (
+    f"One of {', '.join(allowed(HistorySort))}; `-x` is the exact reverse of `x`. "
+    f"Default {HISTORY_DEFAULT_SORT} (newest first). `cursor` pages the default order only."
 )
 
 AckState = Literal["", AcknowledgementState, EscalationAckState]
@@ -73,7 +81,11 @@ async def history(
     limit: int = Query(default=50, ge=1, le=MAX_HISTORY_LIMIT),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     cursor: str = Query(default="", max_length=64, pattern=f"^$|{CURSOR_PATTERN}"),
+    sort: HistorySort = Query(default="", description=SORT_HELP),
 ) -> dict[str, Any]:
+    if cursor and sort not in ("", HISTORY_DEFAULT_SORT):
+        problem = {"loc": ("query", "cursor"), "msg": CURSOR_SORT_MESSAGE, "type": "value_error"}
+        raise RequestValidationError([problem])
     query = NotificationHistoryQueryV1(
         schedule_id=schedule_id,
         provider=provider,
@@ -89,6 +101,7 @@ async def history(
         limit=limit,
         offset=offset,
         cursor=cursor,
+        sort=sort,
     )
     return await ask(state, query)
 
