@@ -98,6 +98,9 @@ class NotificationHistoryQueryV1(Contract):
     connector_delivery_source: str = Field(default="", max_length=MAX_TEXT_LENGTH)
     delivery_success: bool | None = None
     alert_level: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    item_id: str = Field(
+        default="", max_length=MAX_ID_LENGTH, description="One item, by the `item_id` every item carries."
+    )
     audit_id: str = Field(default="", max_length=MAX_ID_LENGTH, description="Item or embedded audit_id.")
     delivery_id: str = Field(
         default="", max_length=MAX_ID_LENGTH, description="Item delivery_id or event_id."

@@ -121,6 +121,7 @@ EVENTS: HandlerTable[Deps] = event_table(CHANGES)
 def history_filter(query: NotificationHistoryQueryV1) -> queries.HistoryFilter:
     family_source = FAMILY_SPECS[query.family].source if query.family else ""
     return queries.HistoryFilter(
+        item_id=query.item_id,
         schedule_id=query.schedule_id,
         provider=query.provider,
         metadata_kind=query.metadata_kind,

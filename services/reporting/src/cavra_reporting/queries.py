@@ -27,6 +27,7 @@ PARTIAL = frozenset(
 class HistoryFilter:
     """The history's filters, as columns of ``history_items`` (``provider`` through ``item_providers``)."""
 
+    item_id: str = ""
     schedule_id: str = ""
     provider: str = ""
     metadata_kind: str = ""
@@ -43,12 +44,13 @@ class HistoryFilter:
     @property
     def uncounted(self) -> bool:
         """Filters no counter covers (audit_id, delivery_id, cadence): the total counts over their index."""
-        return bool(self.audit_id or self.delivery_id or self.cadence)
+        return bool(self.item_id or self.audit_id or self.delivery_id or self.cadence)
 
     def clauses(self, params: list[Any]) -> list[str]:
         """The WHERE clauses (``h`` is ``history_items``); ``params`` gets their values."""
         found: list[str] = []
         for column in (
+            "item_id",
             "schedule_id",
             "metadata_kind",
             "acknowledgement_state",
@@ -166,7 +168,7 @@ async def history_page(
     outer = ", ".join(f"k.{name} {way}" for name, way in terms)
     sort_key = f", h.{column} AS sort_key" if column else ""
     rows = await conn.fetch(
-        f"""SELECT d.document, k.created_at, k.seq, k.ordinal
+        f"""SELECT d.document, d.item_id, k.created_at, k.seq, k.ordinal
             FROM (SELECT {alias}.item_id, {alias}.created_at, {alias}.seq, {alias}.ordinal{sort_key}
                   FROM {source}{condition}
                   ORDER BY {inner}
@@ -180,7 +182,7 @@ async def history_page(
     if len(rows) > limit and (sort or HISTORY_DEFAULT_SORT) == HISTORY_DEFAULT_SORT:
         last = page[-1]
         position = HistoryPosition(last["created_at"], last["seq"], last["ordinal"])
-    return [row["document"] for row in page], position, len(rows) > limit
+    return [{**row["document"], "item_id": row["item_id"]} for row in page], position, len(rows) > limit
 
 
 async def history_total(conn: asyncpg.Connection, where: HistoryFilter) -> int:

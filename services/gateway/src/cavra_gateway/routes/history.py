@@ -58,6 +58,7 @@ async def history(
     state: State,
     _: Viewer,
     schedule_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
+    item_id: str = Query(default="", max_length=128, pattern=TEXT, description="One item by its item_id."),
     provider: str = Query(default="", max_length=64, pattern=TEXT),
     metadata_kind: str = Query(default="", max_length=200, pattern=TEXT),
     acknowledgement_state: AckState = Query(default=""),
@@ -87,6 +88,7 @@ async def history(
         problem = {"loc": ("query", "cursor"), "msg": CURSOR_SORT_MESSAGE, "type": "value_error"}
         raise RequestValidationError([problem])
     query = NotificationHistoryQueryV1(
+        item_id=item_id,
         schedule_id=schedule_id,
         provider=provider,
         metadata_kind=metadata_kind,
