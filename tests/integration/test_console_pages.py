@@ -171,3 +171,21 @@ async def test_exports_follow_the_filters(console: httpx.AsyncClient, nats_url: 
     as_json = (await console.get("/console/export/history.json", params={"provider": "teams"})).json()
     assert as_json["filters"] == {"provider": "teams"} and as_json["row_count"] == 1
     assert as_json["rows"][0]["schedule_id"] == "sched-export-2"
+
+
+async def test_a_history_row_and_its_detail_are_found_by_item_id(
+    console: httpx.AsyncClient, nats_url: str
+) -> None:
+    older = plan("sched-older", "gordplan-older-1", 0, providers=("slack",))
+    newer = plan("sched-newer", "gordplan-newer-1", 1, providers=("slack",))
+    await publish(nats_url, [envelope(older, 0), envelope(newer, 1)])
+    await applied(nats_url)
+    assert (await sign_in(console, ADMIN_TOKEN)).status_code == 303
+    row = await console.get("/console/fragments/tables/history/rows/gordplan-older-1")
+    assert row.status_code == 200, row.text
+    assert 'data-record-id="gordplan-older-1"' in row.text and "sched-older" in row.text
+    assert "sched-newer" not in row.text
+    detail = await console.get("/console/fragments/tables/history/rows/gordplan-older-1/detail")
+    assert "&#34;schedule_id&#34;: &#34;sched-older&#34;" in detail.text
+    missing = await console.get("/console/fragments/tables/history/rows/gordplan-nowhere/detail")
+    assert missing.status_code == 404 and "gordplan-nowhere" in missing.text

@@ -97,7 +97,10 @@ async def test_escalation_routes_come_from_the_route_states_filtered_paged_and_f
     assert first.status_code == 200, first.text
     ids = record_ids(first.text)
     assert len(ids) == 25 and all(i.startswith("gordroute-") for i in ids)
-    assert "Rows 1–25 of 28" in first.text and "wait for acknowledgement" in first.text
+    # No total (a count is dearer than the page at scale): the pager offers Next from has_more.
+    assert (
+        "Rows 1–25<" in first.text and 'rel="next"' in first.text and "wait for acknowledgement" in first.text
+    )
     assert "15m / 15m" not in first.text and re.search(r"0m / 60m", first.text)
     second = await console.get(f"{TABLES}/routes", params={"page_routes": 2})
     assert len(record_ids(second.text)) == 3 and not set(record_ids(second.text)) & set(ids)
@@ -139,11 +142,13 @@ async def test_routing_history_and_suppression_summary_come_from_the_router(rout
     console = routed.console
     history = await console.get(f"{TABLES}/routing")
     assert history.status_code == 200, history.text
-    assert len(record_ids(history.text)) == 25 and "Rows 1–25 of 42" in history.text
+    assert (
+        len(record_ids(history.text)) == 25 and "Rows 1–25<" in history.text and 'rel="next"' in history.text
+    )
     assert len(record_ids((await console.get(f"{TABLES}/routing", params={"page_routing": 2})).text)) == 17
 
     frozen = await console.get(f"{TABLES}/routing", params={"category": "maintenance_window"})
-    assert "Rows 1–14 of 14" in frozen.text and "teams" not in frozen.text
+    assert "Rows 1–14<" in frozen.text and 'rel="next"' not in frozen.text and "teams" not in frozen.text
     delivered = await console.get(
         f"{TABLES}/routing", params={"action": "deliver", "owner": "lead-zero", "provider": "webhook"}
     )

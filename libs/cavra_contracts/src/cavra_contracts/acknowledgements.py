@@ -25,6 +25,7 @@ from cavra_contracts.limits import (
     MAX_REF_LENGTH,
 )
 from cavra_contracts.scheduler import FieldProblem
+from cavra_contracts.sorting import WITH_TOTAL_HELP, RouteStatesSort
 from cavra_contracts.subjects import MessageSpec
 
 SERVICE = "acknowledgement"
@@ -221,6 +222,10 @@ class RouteStatesQueryV1(Contract):
     scope: RouteScopeV1 = Field(default_factory=RouteScopeV1)
     limit: int = Field(default=50, ge=0, le=MAX_ROUTE_STATES_LIMIT, description="0: only the total.")
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    sort: RouteStatesSort = Field(
+        default="", description="Order of the page (empty: schedule, provider, owner, route id)."
+    )
+    with_total: bool = Field(default=True, description=WITH_TOTAL_HELP)
 
 
 def ack_metadata(ack: AcknowledgementV1) -> dict[str, Any]:

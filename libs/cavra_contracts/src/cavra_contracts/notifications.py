@@ -30,6 +30,7 @@ from cavra_contracts.limits import (
 )
 from cavra_contracts.scheduler import FieldProblem
 from cavra_contracts.schedules import Identifier, RoutingPolicy
+from cavra_contracts.sorting import WITH_TOTAL_HELP, RouteHistorySort
 from cavra_contracts.subjects import MessageSpec
 from cavra_contracts.vocabulary import (
     AlertLevel,
@@ -272,6 +273,8 @@ class RouteHistoryQueryV1(Contract):
     category: str = Field(default="", max_length=MAX_TEXT_LENGTH)
     limit: int = Field(default=50, ge=1, le=MAX_ROUTE_HISTORY_LIMIT)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    sort: RouteHistorySort = Field(default="", description="Order of the page (empty: newest first).")
+    with_total: bool = Field(default=True, description=WITH_TOTAL_HELP)
 
 
 class SuppressionTrendQueryV1(Contract):

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Final, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from cavra_contracts.base import Contract
 from cavra_contracts.families import Family
 from cavra_contracts.limits import MAX_ID_LENGTH, MAX_OFFSET, MAX_PROVIDER_LENGTH, MAX_TEXT_LENGTH
+from cavra_contracts.sorting import HISTORY_DEFAULT_SORT, HistorySort
 from cavra_contracts.subjects import MessageSpec
 
 SERVICE = "reporting"
@@ -38,6 +39,9 @@ AUDIT_KIND_PREFIX: Final = "go-backend-rollback-drill-acknowledgement-audit-"
 MAX_HISTORY_LIMIT: Final = 200
 """Items in one history page: a page of the largest items still fits one NATS reply (1 MiB)."""
 MAX_CURSOR_LENGTH: Final = 64
+CURSOR_SORT_MESSAGE: Final = (
+    f"cursor pages the default order ({HISTORY_DEFAULT_SORT}) only: page another sort with offset"
+)
 CURSOR_PATTERN: Final = r"^\d{1,17}\.\d{1,18}\.\d{1,6}$"
 """Microseconds (17 digits reach past year 5000), a stream sequence within bigint, an ordinal."""
 OUTSTANDING_LISTED: Final = 20
@@ -94,6 +98,9 @@ class NotificationHistoryQueryV1(Contract):
     connector_delivery_source: str = Field(default="", max_length=MAX_TEXT_LENGTH)
     delivery_success: bool | None = None
     alert_level: str = Field(default="", max_length=MAX_TEXT_LENGTH)
+    item_id: str = Field(
+        default="", max_length=MAX_ID_LENGTH, description="One item, by the `item_id` every item carries."
+    )
     audit_id: str = Field(default="", max_length=MAX_ID_LENGTH, description="Item or embedded audit_id.")
     delivery_id: str = Field(
         default="", max_length=MAX_ID_LENGTH, description="Item delivery_id or event_id."
@@ -107,6 +114,9 @@ class NotificationHistoryQueryV1(Contract):
     limit: int = Field(default=50, ge=1, le=MAX_HISTORY_LIMIT)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     cursor: str = Field(default="", max_length=MAX_CURSOR_LENGTH, description="`next` of the previous page.")
+    sort: HistorySort = Field(
+        default="", description="Order of the page (empty: newest first); a cursor pages the default only."
+    )
 
     @field_validator("cursor")
     @classmethod
@@ -114,6 +124,12 @@ class NotificationHistoryQueryV1(Contract):
         if value:
             HistoryPosition.from_cursor(value)
         return value
+
+    @model_validator(mode="after")
+    def _cursor_pages_the_default_order(self) -> NotificationHistoryQueryV1:
+        if self.cursor and self.sort not in ("", HISTORY_DEFAULT_SORT):
+            raise ValueError(CURSOR_SORT_MESSAGE)
+        return self
 
     def position(self) -> HistoryPosition | None:
         """Where the page starts (after this position), or None for the first page."""
@@ -149,6 +165,7 @@ class NotificationHistoryV1(Contract):
     limit: int
     offset: int
     next: str | None = Field(description="Cursor of the next page (`cursor=`), null on the last page.")
+    has_more: bool = Field(default=False, description="A next page exists (in any sort).")
 
 
 class OutstandingRouteV1(Contract):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import structlog
@@ -24,6 +25,7 @@ from cavra_contracts.acknowledgements import (
 )
 from cavra_contracts.notifications import NotificationPlannedV1
 from cavra_contracts.queries import QueryReplyV1
+from cavra_contracts.sorting import ROUTE_STATES_DEFAULT_SORT
 from cavra_contracts.timestamps import parse_timestamp
 from cavra_runtime.batching import Batcher
 from cavra_runtime.dispatch import HandlerTable, Message
@@ -93,23 +95,26 @@ COMMANDS: HandlerTable[Deps] = {RecordAcknowledgementsV1: on_record_acknowledgem
 
 
 async def route_states(query: RouteStatesQueryV1, deps: Deps) -> QueryReplyV1:
-    """The routes of the current plans matching the scope (state, age, SLO, breached) and their count."""
+    """The routes of the current plans matching the scope (state, age, SLO, breached), their count
+    (unless ``with_total`` is false) and whether more follow."""
     now = deps.clock()
     async with deps.pool.acquire() as conn:
-        rows, total = await repo.route_states(conn, query.scope, now, query.limit, query.offset)
-    return QueryReplyV1(
-        ok=True,
-        result={
-            "schema_version": ROUTE_STATES_SCHEMA,
-            "product": "CAVRA",
-            "items": [domain.route_view(row, now) for row in rows],
-            "total": total,
-            "limit": query.limit,
-            "offset": query.offset,
-            "filters": query.scope.model_dump(mode="json"),
-            "generated_at": now.isoformat(),
-        },
-    )
+        rows, total, has_more = await repo.route_states(
+            conn, query.scope, now, query.limit, query.offset, query.sort, with_total=query.with_total
+        )
+    result: dict[str, Any] = {
+        "schema_version": ROUTE_STATES_SCHEMA,
+        "product": "CAVRA",
+        "items": [domain.route_view(row, now) for row in rows],
+        **({} if total is None else {"total": total}),
+        "limit": query.limit,
+        "offset": query.offset,
+        "has_more": has_more,
+        "sort": query.sort or ROUTE_STATES_DEFAULT_SORT,
+        "filters": query.scope.model_dump(mode="json"),
+        "generated_at": now.isoformat(),
+    }
+    return QueryReplyV1(ok=True, result=result)
 
 
 QUERIES: QueryTable[Deps] = {RouteStatesQueryV1: route_states}

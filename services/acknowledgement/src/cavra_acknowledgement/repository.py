@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from cavra_contracts.acknowledgements import CLEARING_STATES, AcknowledgementV1, RouteScopeV1
+from cavra_contracts.sorting import ROUTE_STATES_DEFAULT_SORT, split
 
 ROUTE_COLUMNS = (
     "r.route_id, r.plan_id, r.schedule_id, r.provider, r.owner, r.escalation_owner, "
@@ -132,11 +133,7 @@ def _scope_filter(scope: RouteScopeV1, now: datetime) -> tuple[str, list[Any]]:
             params.append(value)
             clauses.append(f"r.{column} = ${len(params)}")
     if scope.breached is not None:
-        params += [CLEARING, now]
-        breached = (
-            f"(r.state <> ALL(${len(params) - 1}::text[]) "
-            f"AND r.route_created_at + r.acknowledgement_minutes * interval '1 minute' <= ${len(params)})"
-        )
+        breached = breached_expression(params, now)
         clauses.append(breached if scope.breached else f"NOT {breached}")
     return (" AND " + " AND ".join(clauses)) if clauses else "", params
 
@@ -156,25 +153,71 @@ async def scope_routes(
     )
 
 
+STATE_SORT_TERMS: dict[str, tuple[tuple[str, str], ...]] = {
+    "schedule": (("r.schedule_id", "ASC"), ("r.provider", "ASC"), ("r.owner", "ASC")),
+    "age": (("r.route_created_at", "DESC"),),
+    "acknowledged": (("r.acknowledged_at", "ASC NULLS LAST"),),
+    "owner": (("r.owner", "ASC"),),
+    "provider": (("r.provider", "ASC"),),
+    "state": (("r.state", "ASC"),),
+    "breached": (("{breached}", "ASC"),),
+}
+"""A route states sort's leading terms; the route id ends every order. ``age`` ascending is the
+youngest route first; ``breached`` ascending puts breached routes last."""
+REVERSED = {
+    "ASC": "DESC",
+    "DESC": "ASC",
+    "ASC NULLS LAST": "DESC NULLS FIRST",
+}
+
+
+def route_states_order(sort: str, breached: str) -> str:
+    """ORDER BY of a sort; ``-x`` is the exact reverse of ``x`` (one index walks both ways)."""
+    name, descending = split(sort, ROUTE_STATES_DEFAULT_SORT)
+    terms = [*STATE_SORT_TERMS[name], ("r.route_id", "ASC")]
+    if descending:
+        terms = [(term, REVERSED[way]) for term, way in terms]
+    return ", ".join(f"{term} {way}" for term, way in terms).format(breached=breached)
+
+
+def breached_expression(params: list[Any], now: datetime) -> str:
+    """The route's breach (not cleared, past its SLO at ``now``); ``params`` gets its values."""
+    params += [CLEARING, now]
+    return (
+        f"(r.state <> ALL(${len(params) - 1}::text[]) "
+        f"AND r.route_created_at + r.acknowledgement_minutes * interval '1 minute' <= ${len(params)})"
+    )
+
+
 async def route_states(
-    conn: asyncpg.Connection, scope: RouteScopeV1, now: datetime, limit: int, offset: int
-) -> tuple[list[asyncpg.Record], int]:
-    """One page of the routes of the current plans matching ``scope``, and how many match."""
+    conn: asyncpg.Connection,
+    scope: RouteScopeV1,
+    now: datetime,
+    limit: int,
+    offset: int,
+    sort: str = "",
+    *,
+    with_total: bool = True,
+) -> tuple[list[asyncpg.Record], int | None, bool]:
+    """One page of the routes of the current plans matching ``scope`` in ``sort`` order, how many
+    match (None unless ``with_total``), and whether more follow (one row past the page)."""
     where, params = _scope_filter(scope, now)
     base = f"FROM latest_plans l JOIN routes r ON r.plan_id = l.plan_id WHERE true{where}"
-    total = await conn.fetchval(f"SELECT count(*) {base}", *params)
+    total = await conn.fetchval(f"SELECT count(*) {base}", *params) if with_total or not limit else None
     rows: list[asyncpg.Record] = []
     if limit:
+        order_params = list(params)
+        order = route_states_order(sort, breached_expression(order_params, now) if "breached" in sort else "")
         rows = list(
             await conn.fetch(
-                f"SELECT {ROUTE_COLUMNS} {base} ORDER BY r.schedule_id, r.provider, r.owner, r.route_id "
-                f"LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}",
-                *params,
-                limit,
+                f"SELECT {ROUTE_COLUMNS} {base} ORDER BY {order} "
+                f"LIMIT ${len(order_params) + 1} OFFSET ${len(order_params) + 2}",
+                *order_params,
+                limit + 1,
                 offset,
             )
         )
-    return rows, int(total)
+    return rows[:limit], None if total is None else int(total), len(rows) > limit
 
 
 # --- recording ----------------------------------------------------------------------------------

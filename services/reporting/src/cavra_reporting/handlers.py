@@ -121,6 +121,7 @@ EVENTS: HandlerTable[Deps] = event_table(CHANGES)
 def history_filter(query: NotificationHistoryQueryV1) -> queries.HistoryFilter:
     family_source = FAMILY_SPECS[query.family].source if query.family else ""
     return queries.HistoryFilter(
+        item_id=query.item_id,
         schedule_id=query.schedule_id,
         provider=query.provider,
         metadata_kind=query.metadata_kind,
@@ -137,13 +138,16 @@ def history_filter(query: NotificationHistoryQueryV1) -> queries.HistoryFilter:
 
 async def _history(conn: asyncpg.Connection, query: NotificationHistoryQueryV1) -> NotificationHistoryV1:
     where = history_filter(query)
-    items, after = await queries.history_page(conn, where, query.limit, query.offset, query.position())
+    items, after, has_more = await queries.history_page(
+        conn, where, query.limit, query.offset, query.position(), query.sort
+    )
     return NotificationHistoryV1(
         items=items,
         total=await queries.history_total(conn, where),
         limit=query.limit,
         offset=query.offset,
         next=after.cursor() if after else None,
+        has_more=has_more,
     )
 
 
@@ -160,7 +164,9 @@ async def dashboard(_: NotificationDashboardQueryV1, deps: Deps) -> QueryReplyV1
     async with deps.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         counted = await queries.counters(conn, names, AUDIT_PROVIDER)
         state = await queries.dashboard_state(conn, ESCALATION_PLAN_KIND, OUTSTANDING_LISTED)
-        latest, _more = await queries.history_page(conn, queries.HistoryFilter(), LATEST_LISTED, 0, None)
+        latest, _position, _more = await queries.history_page(
+            conn, queries.HistoryFilter(), LATEST_LISTED, 0, None
+        )
         evidence = await evidence_repository.evidence_state(
             conn, deps.clock(), deps.recovery_slo_minutes, BREACHED_LISTED
         )

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from cavra_contracts.reporting import HistoryPosition
+from cavra_contracts.sorting import HISTORY_DEFAULT_SORT, split
 from cavra_reporting.domain.model import MAX_COUNTED_FILTERS, facet_pair
 
 PARTIAL = frozenset(
@@ -26,6 +27,7 @@ PARTIAL = frozenset(
 class HistoryFilter:
     """The history's filters, as columns of ``history_items`` (``provider`` through ``item_providers``)."""
 
+    item_id: str = ""
     schedule_id: str = ""
     provider: str = ""
     metadata_kind: str = ""
@@ -42,12 +44,13 @@ class HistoryFilter:
     @property
     def uncounted(self) -> bool:
         """Filters no counter covers (audit_id, delivery_id, cadence): the total counts over their index."""
-        return bool(self.audit_id or self.delivery_id or self.cadence)
+        return bool(self.item_id or self.audit_id or self.delivery_id or self.cadence)
 
     def clauses(self, params: list[Any]) -> list[str]:
         """The WHERE clauses (``h`` is ``history_items``); ``params`` gets their values."""
         found: list[str] = []
         for column in (
+            "item_id",
             "schedule_id",
             "metadata_kind",
             "acknowledgement_state",
@@ -92,11 +95,30 @@ class HistoryFilter:
         return found
 
 
-def _history_sql(where: HistoryFilter, params: list[Any]) -> tuple[str, str, list[str]]:
-    """FROM clause, the alias whose position orders the page, and the WHERE clauses."""
+SORT_COLUMNS = {
+    "created": "",
+    "kind": "metadata_kind",
+    "schedule": "schedule_id",
+    "state": "acknowledgement_state",
+}
+"""A history sort's column of ``history_items`` (``created`` is the position alone)."""
+POSITION = ("created_at", "seq", "ordinal")
+
+
+def _history_sql(
+    where: HistoryFilter, params: list[Any], *, sorted_by: bool = False
+) -> tuple[str, str, list[str]]:
+    """FROM clause, the alias whose position orders the page, and the WHERE clauses; ``sorted_by``: a
+    sort column of ``history_items`` orders the page, so the provider filter is a per-item check
+    (the sort index is walked in order) rather than a join whose every row must then be sorted."""
     clauses = where.clauses(params)
     if where.provider:
         params.append(where.provider)
+        if sorted_by:
+            n = len(params)
+            matches = f"SELECT 1 FROM item_providers p WHERE p.item_id = h.item_id AND p.provider = ${n}"
+            clauses.insert(0, f"EXISTS ({matches})")
+            return "history_items h", "h", clauses
         clauses.insert(0, f"p.provider = ${len(params)}")
         if len(clauses) == 1:
             return "item_providers p", "p", clauses
@@ -104,37 +126,63 @@ def _history_sql(where: HistoryFilter, params: list[Any]) -> tuple[str, str, lis
     return "history_items h", "h", clauses
 
 
+def history_order(sort: str) -> tuple[str, list[tuple[str, str]]]:
+    """The sort column of ``history_items`` (empty: the position alone) and the ORDER BY terms
+    ``(name, direction)`` of a sort (``""``: newest first). ``-x`` is the exact reverse of ``x``, ties
+    included: one index walks both ways."""
+    column_name, descending = split(sort, HISTORY_DEFAULT_SORT)
+    column = SORT_COLUMNS[column_name]
+    if not column:
+        way = "DESC" if descending else "ASC"
+        return "", [(name, way) for name in POSITION]
+    first, rest = ("DESC", "ASC") if descending else ("ASC", "DESC")
+    return column, [("sort_key", first), *((name, rest) for name in POSITION)]
+
+
 async def history_page(
-    conn: asyncpg.Connection, where: HistoryFilter, limit: int, offset: int, after: HistoryPosition | None
-) -> tuple[list[dict[str, Any]], HistoryPosition | None]:
-    """A page of items newest first, and the position to continue after when more follow.
+    conn: asyncpg.Connection,
+    where: HistoryFilter,
+    limit: int,
+    offset: int,
+    after: HistoryPosition | None,
+    sort: str = "",
+) -> tuple[list[dict[str, Any]], HistoryPosition | None, bool]:
+    """A page of items in ``sort`` order (newest first by default), and the position to continue after
+    when more follow (default order only: a cursor is a position, not a sort key), and whether more
+    follow (any order).
 
     The positions are found first (an index-only walk, however deep the offset), then only the page's
     documents are fetched."""
     params: list[Any] = []
-    source, alias, clauses = _history_sql(where, params)
+    column, terms = history_order(sort)
+    source, alias, clauses = _history_sql(where, params, sorted_by=bool(column))
     if after is not None:
         params += [after.created_at, after.sequence, after.ordinal]
         n = len(params)
         clauses.append(f"({alias}.created_at, {alias}.seq, {alias}.ordinal) < (${n - 2}, ${n - 1}, ${n})")
     condition = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     params += [limit + 1, offset]
+    inner = ", ".join(
+        f"{'h.' + column if name == 'sort_key' else alias + '.' + name} {way}" for name, way in terms
+    )
+    outer = ", ".join(f"k.{name} {way}" for name, way in terms)
+    sort_key = f", h.{column} AS sort_key" if column else ""
     rows = await conn.fetch(
-        f"""SELECT d.document, k.created_at, k.seq, k.ordinal
-            FROM (SELECT {alias}.item_id, {alias}.created_at, {alias}.seq, {alias}.ordinal
+        f"""SELECT d.document, d.item_id, k.created_at, k.seq, k.ordinal
+            FROM (SELECT {alias}.item_id, {alias}.created_at, {alias}.seq, {alias}.ordinal{sort_key}
                   FROM {source}{condition}
-                  ORDER BY {alias}.created_at DESC, {alias}.seq DESC, {alias}.ordinal DESC
+                  ORDER BY {inner}
                   LIMIT ${len(params) - 1} OFFSET ${len(params)}) k
             JOIN history_items d ON d.item_id = k.item_id
-            ORDER BY k.created_at DESC, k.seq DESC, k.ordinal DESC""",
+            ORDER BY {outer}""",
         *params,
     )
     page = rows[:limit]
     position = None
-    if len(rows) > limit:
+    if len(rows) > limit and (sort or HISTORY_DEFAULT_SORT) == HISTORY_DEFAULT_SORT:
         last = page[-1]
         position = HistoryPosition(last["created_at"], last["seq"], last["ordinal"])
-    return [row["document"] for row in page], position
+    return [{**row["document"], "item_id": row["item_id"]} for row in page], position, len(rows) > limit
 
 
 async def history_total(conn: asyncpg.Connection, where: HistoryFilter) -> int:

@@ -26,6 +26,7 @@ from cavra_contracts.notifications import (
 )
 from cavra_contracts.queries import QueryReplyV1
 from cavra_contracts.scheduler import FieldProblem, ScheduleEvaluatedV1
+from cavra_contracts.sorting import ROUTE_HISTORY_DEFAULT_SORT
 from cavra_contracts.vocabulary import NOTIFYING_STATES
 from cavra_router import SERVICE, domain, planning, records
 from cavra_router import repository as repo
@@ -184,19 +185,21 @@ def _row(record: asyncpg.Record) -> dict[str, Any]:
 async def route_history(query: RouteHistoryQueryV1, deps: Deps) -> QueryReplyV1:
     filters = {k: getattr(query, k) for k in ("schedule_id", "provider", "owner", "action", "category")}
     async with deps.pool.acquire() as conn:
-        rows, total = await repo.route_history(conn, filters, query.limit, query.offset)
-    return QueryReplyV1(
-        ok=True,
-        result={
-            "schema_version": ROUTING_HISTORY_SCHEMA,
-            "product": "CAVRA",
-            "items": [_row(r) for r in rows],
-            "total": total,
-            "limit": query.limit,
-            "offset": query.offset,
-            "filters": filters,
-        },
-    )
+        rows, total, has_more = await repo.route_history(
+            conn, filters, query.limit, query.offset, query.sort, with_total=query.with_total
+        )
+    result: dict[str, Any] = {
+        "schema_version": ROUTING_HISTORY_SCHEMA,
+        "product": "CAVRA",
+        "items": [_row(r) for r in rows],
+        **({} if total is None else {"total": total}),
+        "limit": query.limit,
+        "offset": query.offset,
+        "has_more": has_more,
+        "sort": query.sort or ROUTE_HISTORY_DEFAULT_SORT,
+        "filters": filters,
+    }
+    return QueryReplyV1(ok=True, result=result)
 
 
 async def suppression_trend(query: SuppressionTrendQueryV1, deps: Deps) -> QueryReplyV1:

@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from cavra_contracts.sorting import ROUTE_HISTORY_DEFAULT_SORT, split
+
 ROW_COLUMNS = (
     "route_id, plan_id, schedule_id, alert_level, provider, owner, escalation_owner, action, category, "
     "reason, acknowledgement_minutes, maintenance_window_id, maintenance_window_reason, owner_available, "
@@ -122,19 +124,51 @@ def _filters(filters: dict[str, str], *, suppressed_only: bool = False) -> tuple
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+HISTORY_SORT_COLUMNS = {
+    "generated": "",
+    "owner": "owner",
+    "provider": "provider",
+    "action": "action",
+    "category": "category",
+}
+"""A route history sort's column (``generated`` is the position ``created_at, route_id`` alone)."""
+
+
+def route_history_order(sort: str) -> str:
+    """ORDER BY of a sort: ``column ASC`` then newest first, route id; ``-x`` is the exact reverse of
+    ``x`` (one index ``(column, created_at DESC, route_id)`` walks both ways)."""
+    name, descending = split(sort, ROUTE_HISTORY_DEFAULT_SORT)
+    column = HISTORY_SORT_COLUMNS[name]
+    position = [("created_at", "DESC"), ("route_id", "ASC")]
+    terms = [(column, "ASC"), *position] if column else [("created_at", "ASC"), ("route_id", "DESC")]
+    if descending:
+        terms = [(term, "DESC" if way == "ASC" else "ASC") for term, way in terms]
+    return ", ".join(f"{term} {way}" for term, way in terms)
+
+
 async def route_history(
-    conn: asyncpg.Connection, filters: dict[str, str], limit: int, offset: int
-) -> tuple[list[asyncpg.Record], int]:
+    conn: asyncpg.Connection,
+    filters: dict[str, str],
+    limit: int,
+    offset: int,
+    sort: str = "",
+    *,
+    with_total: bool = True,
+) -> tuple[list[asyncpg.Record], int | None, bool]:
+    """A page in ``sort`` order, how many rows match (None unless ``with_total``), and whether more
+    follow (one row past the page: no count needed)."""
     where, params = _filters(filters)
-    total = await conn.fetchval(f"SELECT count(*) FROM route_decisions{where}", *params)
+    total = (
+        await conn.fetchval(f"SELECT count(*) FROM route_decisions{where}", *params) if with_total else None
+    )
     rows = await conn.fetch(
-        f"SELECT {ROW_COLUMNS} FROM route_decisions{where} ORDER BY created_at DESC, route_id "
+        f"SELECT {ROW_COLUMNS} FROM route_decisions{where} ORDER BY {route_history_order(sort)} "
         f"LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}",
         *params,
-        limit,
+        limit + 1,
         offset,
     )
-    return rows, int(total)
+    return rows[:limit], None if total is None else int(total), len(rows) > limit
 
 
 async def suppression_counts(

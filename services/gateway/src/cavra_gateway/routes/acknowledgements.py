@@ -33,6 +33,7 @@ from cavra_contracts.limits import (
     MAX_REF_LENGTH,
     MAX_TEXT_LENGTH,
 )
+from cavra_contracts.sorting import ROUTE_STATES_DEFAULT_SORT, WITH_TOTAL_HELP, RouteStatesSort, allowed
 from cavra_contracts.vocabulary import normalize_provider
 from cavra_gateway.api_models import Accepted, body_schema
 from cavra_gateway.auth import Operator, Viewer, refuse_claimed_identity
@@ -55,6 +56,11 @@ from cavra_gateway.routes.ack_commands import (
 )
 
 router = APIRouter(prefix=PREFIX, tags=["acknowledgements"], responses=error_responses(422, 503))
+SORT_HELP = (
+    f"One of {', '.join(allowed(RouteStatesSort))}; `-x` is the exact reverse of `x`. "
+    f"Default {ROUTE_STATES_DEFAULT_SORT} (schedule, provider, owner, route id); `age` = youngest "
+    "first, `-breached` = breached first; route id breaks every tie."
+)
 COMMAND_ERRORS = error_responses(404, 409, 413, 422, 503)
 ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {
@@ -340,6 +346,8 @@ async def route_states(
     breached: bool | None = Query(default=None),
     limit: int = Query(default=50, ge=0, le=MAX_ROUTE_STATES_LIMIT),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
+    sort: RouteStatesSort = Query(default="", description=SORT_HELP),
+    with_total: bool = Query(default=True, description=WITH_TOTAL_HELP),
 ) -> dict[str, Any]:
     scope = ScopeFilter(
         schedule_id=schedule_id,
@@ -349,4 +357,6 @@ async def route_states(
         state=route_state,
         breached=breached,
     ).contract()
-    return await ask(state, RouteStatesQueryV1(scope=scope, limit=limit, offset=offset))
+    return await ask(
+        state, RouteStatesQueryV1(scope=scope, limit=limit, offset=offset, sort=sort, with_total=with_total)
+    )

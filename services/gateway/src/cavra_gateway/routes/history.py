@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 
 from cavra_contracts.acknowledgements import AcknowledgementState
 from cavra_contracts.families import Family
@@ -13,12 +14,14 @@ from cavra_contracts.limits import MAX_OFFSET
 from cavra_contracts.recovery import EscalationAckState
 from cavra_contracts.reporting import (
     CURSOR_PATTERN,
+    CURSOR_SORT_MESSAGE,
     DASHBOARD_SCHEMA,
     HISTORY_SCHEMA,
     MAX_HISTORY_LIMIT,
     NotificationDashboardQueryV1,
     NotificationHistoryQueryV1,
 )
+from cavra_contracts.sorting import HISTORY_DEFAULT_SORT, HistorySort, allowed
 from cavra_contracts.vocabulary import AlertLevel
 from cavra_gateway.auth import Viewer
 from cavra_gateway.deps import State
@@ -30,6 +33,11 @@ router = APIRouter(
     prefix="/runtime/go-pilot/rollback-drill-notifications",
     tags=["notifications"],
     responses=error_responses(422, 503),
+)
+
+SORT_HELP = (
+    f"One of {', '.join(allowed(HistorySort))}; `-x` is the exact reverse of `x`. "
+    f"Default {HISTORY_DEFAULT_SORT} (newest first). `cursor` pages the default order only."
 )
 
 AckState = Literal["", AcknowledgementState, EscalationAckState]
@@ -50,6 +58,7 @@ async def history(
     state: State,
     _: Viewer,
     schedule_id: str = Query(default="", max_length=128, pattern=ID_OR_EMPTY),
+    item_id: str = Query(default="", max_length=128, pattern=TEXT, description="One item by its item_id."),
     provider: str = Query(default="", max_length=64, pattern=TEXT),
     metadata_kind: str = Query(default="", max_length=200, pattern=TEXT),
     acknowledgement_state: AckState = Query(default=""),
@@ -73,8 +82,13 @@ async def history(
     limit: int = Query(default=50, ge=1, le=MAX_HISTORY_LIMIT),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     cursor: str = Query(default="", max_length=64, pattern=f"^$|{CURSOR_PATTERN}"),
+    sort: HistorySort = Query(default="", description=SORT_HELP),
 ) -> dict[str, Any]:
+    if cursor and sort not in ("", HISTORY_DEFAULT_SORT):
+        problem = {"loc": ("query", "cursor"), "msg": CURSOR_SORT_MESSAGE, "type": "value_error"}
+        raise RequestValidationError([problem])
     query = NotificationHistoryQueryV1(
+        item_id=item_id,
         schedule_id=schedule_id,
         provider=provider,
         metadata_kind=metadata_kind,
@@ -89,6 +103,7 @@ async def history(
         limit=limit,
         offset=offset,
         cursor=cursor,
+        sort=sort,
     )
     return await ask(state, query)
 

@@ -25,6 +25,7 @@ from cavra_contracts.notifications import (
 )
 from cavra_contracts.scheduler import ScheduleReportQueryV1
 from cavra_contracts.schedules import Identifier, RoutingPolicy
+from cavra_contracts.sorting import ROUTE_HISTORY_DEFAULT_SORT, WITH_TOTAL_HELP, RouteHistorySort, allowed
 from cavra_gateway.api_models import Accepted, Delivered
 from cavra_gateway.auth import Operator, Viewer
 from cavra_gateway.deps import GatewayState, State
@@ -37,6 +38,11 @@ router = APIRouter(
     prefix="/runtime/go-pilot/rollback-drill-notifications",
     tags=["notifications"],
     responses=error_responses(422, 503),
+)
+
+SORT_HELP = (
+    f"One of {', '.join(allowed(RouteHistorySort))}; `-x` is the exact reverse of `x`. "
+    f"Default {ROUTE_HISTORY_DEFAULT_SORT} (newest first, then route id)."
 )
 
 PROVIDER_LIST = r"^(all|[A-Za-z0-9_-]+(\s*,\s*[A-Za-z0-9_-]+)*)$"
@@ -233,6 +239,8 @@ async def routes(
     category: Category = Query(default=""),
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
+    sort: RouteHistorySort = Query(default="", description=SORT_HELP),
+    with_total: bool = Query(default=True, description=WITH_TOTAL_HELP),
 ) -> dict[str, Any]:
     query = RouteHistoryQueryV1(
         schedule_id=schedule_id,
@@ -242,6 +250,8 @@ async def routes(
         category=category,
         limit=limit,
         offset=offset,
+        sort=sort,
+        with_total=with_total,
     )
     return await ask(state, query)
 

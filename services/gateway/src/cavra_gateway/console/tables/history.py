@@ -132,8 +132,8 @@ TABLE = Table(
     columns=(
         Column("record", "Record"),
         Column("kind", "Kind", sort="kind"),
-        Column("provider", "Provider", sort="provider"),
-        Column("status", "Status", sort="status"),
+        Column("provider", "Provider"),
+        Column("status", "Status"),
         Column("schedule", "Schedule", sort="schedule"),
         Column("created", "Created", sort="created"),
     ),
