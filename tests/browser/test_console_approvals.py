@@ -57,6 +57,8 @@ async def test_approve_is_absent_for_the_requester_and_present_for_another_appro
         await expect(row.locator("td[data-column=decided_by]")).to_have_text("bob-approver")
         await expect(row.locator("[data-action=approve_retry]")).to_have_count(0)
 
-    listed = await console_system.api.get(f"{AD}/retry-execution-approvals", params={"approval_id": governed.approval_id})
+    listed = await console_system.api.get(
+        f"{AD}/retry-execution-approvals", params={"approval_id": governed.approval_id}
+    )
     [approval] = listed.json()["items"]
     assert (approval["state"], approval["decided_by"]) == ("approved", "bob-approver")

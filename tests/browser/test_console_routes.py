@@ -36,7 +36,9 @@ async def route_states(system: ConsoleSystem, schedule_id: str) -> dict[str, str
 async def test_a_row_ack_shows_its_message_the_new_state_and_one_outstanding_less(
     console_system: ConsoleSystem, page: Page
 ) -> None:
-    await console_system.put_schedule("payments", owners=("release-governance",), providers=("webhook", "slack"))
+    await console_system.put_schedule(
+        "payments", owners=("release-governance",), providers=("webhook", "slack")
+    )
     base = console_system.base_url
     await sign_in(page, base, await console_system.token("operator", "ops-olga"))
     await page.goto(f"{base}/console?view=routes")
@@ -78,7 +80,9 @@ async def test_the_keyboard_moves_selects_acknowledges_filters_and_opens_the_hel
     await page.keyboard.press("k")
     await expect(current).to_have_attribute("data-record-id", first)
     await page.keyboard.press("x")
-    await expect(page.locator('#table-routes tr[aria-selected="true"]')).to_have_attribute("data-record-id", first)
+    await expect(page.locator('#table-routes tr[aria-selected="true"]')).to_have_attribute(
+        "data-record-id", first
+    )
     assert await page.input_value("#selected-records") == first
     await expect(page.locator("[data-action=route_ack_selected] [data-selected-count]")).to_have_text("1")
 

@@ -49,9 +49,13 @@ async def test_each_role_signs_in_through_the_form_and_a_wrong_token_shows_the_s
 async def test_a_viewer_sees_no_mutation_control_and_its_forged_post_is_refused(
     console_system: ConsoleSystem, page: Page, browser: Browser, browser_log: BrowserLog
 ) -> None:
-    await console_system.put_schedule("payments", owners=("release-governance",), providers=("webhook", "slack"))
+    await console_system.put_schedule(
+        "payments", owners=("release-governance",), providers=("webhook", "slack")
+    )
     base = console_system.base_url
-    async with signed_in_page(browser, base, await console_system.token("operator", "ops-olga"), browser_log) as ops:
+    async with signed_in_page(
+        browser, base, await console_system.token("operator", "ops-olga"), browser_log
+    ) as ops:
         await ops.goto(f"{base}/console?view=routes")
         assert await ops.locator("[data-action=route_ack]").count() == 2, "the operator is offered Ack"
 

@@ -41,7 +41,11 @@ async def seed_recovery_and_executive(page: Page, base: str) -> str:
 
 
 async def test_every_view_with_data_is_accessible_in_both_themes_and_opens_the_executive_report(
-    console_system: ConsoleSystem, page: Page, browser: Browser, browser_log: BrowserLog, screenshot: Screenshots
+    console_system: ConsoleSystem,
+    page: Page,
+    browser: Browser,
+    browser_log: BrowserLog,
+    screenshot: Screenshots,
 ) -> None:
     await request_a_retry_approval(console_system, browser, browser_log)
     base = console_system.base_url
