@@ -17,6 +17,8 @@ from tests.support.harness import eventually
 
 ACTION_WAIT_MS: Final = 30_000
 """An action waits for its service's answer; on a loaded machine that takes seconds."""
+PATIENT: Final = {"gateway": {"command_wait_seconds": 30.0, "delivery_wait_seconds": 30.0}}
+"""Gateway settings of tests that act: a loaded machine would answer 202 (queued) after the default 5 s."""
 AUDIT_ATTEMPTS: Final = 3
 """Attempts of one audit delivery: the API's default of 2 retries."""
 

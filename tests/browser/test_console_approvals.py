@@ -5,12 +5,14 @@ then offers Approve to no one."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.governed import ACTION_WAIT_MS, act, request_a_retry_approval
+from tests.browser.governed import ACTION_WAIT_MS, PATIENT, act, request_a_retry_approval
 from tests.browser.helpers import BrowserLog, signed_in_page
 from tests.browser.system import ConsoleSystem
 
+pytestmark = pytest.mark.console_system(settings=PATIENT)
 AD = "/runtime/go-pilot/rollback-drill-notifications/acknowledgements/audit-delivery"
 
 

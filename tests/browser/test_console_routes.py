@@ -11,11 +11,14 @@ from typing import Any, Final
 import pytest
 from playwright.async_api import Page, Request, expect
 
+from tests.browser.governed import ACTION_WAIT_MS, PATIENT
 from tests.browser.helpers import Screenshots, card_value, column_texts, record_ids, sign_in
 from tests.browser.system import NP, SERVICES, ConsoleSystem
 
-WAIT_MS: Final = 10_000
+WAIT_MS: Final = ACTION_WAIT_MS
 NO_ESCALATION_SERVICE: Final = tuple(name for name in SERVICES if name != "escalation")
+
+pytestmark = pytest.mark.console_system(settings=PATIENT)
 
 
 async def mark_page(page: Page) -> None:
@@ -107,7 +110,7 @@ async def test_the_keyboard_moves_selects_acknowledges_filters_and_opens_the_hel
     await expect(page.locator("#help")).not_to_have_attribute("open", "")
 
 
-@pytest.mark.console_system(services=NO_ESCALATION_SERVICE)
+@pytest.mark.console_system(services=NO_ESCALATION_SERVICE, settings=PATIENT)
 async def test_bulk_escalate_breached_states_the_exact_count_asks_once_and_escalates_them(
     console_system: ConsoleSystem, page: Page, screenshot: Screenshots
 ) -> None:

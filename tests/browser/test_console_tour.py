@@ -12,17 +12,18 @@ from typing import Any, Final
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.governed import act, request_a_retry_approval
+from tests.browser.governed import PATIENT, act, request_a_retry_approval
 from tests.browser.helpers import BrowserLog, Screenshots, axe_violations, sign_in
 from tests.browser.system import ConsoleSystem
 
 VIEWS: Final = ("notifications", "routes", "routing", "retries", "recovery", "executive")
 SCREENSHOTS: Final = {
-    "routing": "routing",
-    "retries": "retries-approvals",
-    "recovery": "recovery",
-    "executive": "executive",
+    "routing": ("routing", "nav.tabs"),
+    "retries": ("retries-approvals", "#table-retry_approvals"),
+    "recovery": ("recovery", "nav.tabs"),
+    "executive": ("executive", "nav.tabs"),
 }
+"""Screenshot name of a view, and what to scroll to the top first (the tables, below the cards)."""
 
 
 async def seed_recovery_and_executive(page: Page, base: str) -> str:
@@ -40,6 +41,7 @@ async def seed_recovery_and_executive(page: Page, base: str) -> str:
     return found.group(0)
 
 
+@pytest.mark.console_system(settings=PATIENT)
 async def test_every_view_with_data_is_accessible_in_both_themes_and_opens_the_executive_report(
     console_system: ConsoleSystem,
     page: Page,
@@ -62,12 +64,15 @@ async def test_every_view_with_data_is_accessible_in_both_themes_and_opens_the_e
         found[f"{view} light"] = await axe_violations(page)
         assert await page.locator("#demo-banner").count() == 0, "no sample-data banner outside demo mode"
         if view in SCREENSHOTS:
-            await screenshot(page, SCREENSHOTS[view], full_page=False)
+            name, top = SCREENSHOTS[view]
+            await page.locator(top).evaluate("element => element.scrollIntoView({block: 'start'})")
+            await screenshot(page, name, full_page=False)
 
     await page.goto(f"{base}/console?view=notifications")
     await page.locator("#table-history [data-role=details]").first.click()
     await expect(page.locator("#detail .detail-body pre.json")).to_be_visible()
     found["notifications detail light"] = await axe_violations(page)
+    await page.locator("nav.tabs").evaluate("element => element.scrollIntoView({block: 'start'})")
     await screenshot(page, "notifications-detail", full_page=False)
 
     await page.click("#theme")
