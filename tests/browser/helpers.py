@@ -4,7 +4,8 @@ test run leaves the clone clean)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from tests.browser.settings import AXE_SCRIPT, SCREENSHOT_DIR, BrowserTestSettings, browser_test_settings
 
 if TYPE_CHECKING:  # imported lazily: without playwright the fixtures still say what is missing
-    from playwright.async_api import ConsoleMessage, Error, Page
+    from playwright.async_api import Browser, ConsoleMessage, Error, Page
 
 SERIOUS: tuple[str, ...] = ("serious", "critical")
 
@@ -82,3 +83,48 @@ class BrowserLog:
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
             self.console_errors.append(message.text)
+
+
+@asynccontextmanager
+async def signed_in_page(browser: Browser, base_url: str, token: str, log: BrowserLog) -> AsyncIterator[Page]:
+    """A page of a fresh browser context (its own cookies: another person), signed in through the
+    form; its uncaught errors go to ``log`` (the ``page`` fixture fails the test on them)."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        opened = await context.new_page()
+        opened.on("pageerror", log.on_page_error)
+        opened.on("console", log.on_console)
+        await sign_in(opened, base_url, token)
+        yield opened
+    finally:
+        await context.close()
+
+
+async def csrf_of(page: Page) -> str:
+    """The session's CSRF token, as the page carries it (``<meta name="csrf-token">``)."""
+    token = await page.get_attribute('meta[name="csrf-token"]', "content")
+    assert token, "the page carries no CSRF token"
+    return token
+
+
+async def record_ids(page: Page, table: str) -> list[str]:
+    """The record ids of the rows ``table`` shows now, top to bottom."""
+    ids = await page.eval_on_selector_all(
+        f"#table-{table} tbody tr[data-record-id]", "rows => rows.map(r => r.dataset.recordId)"
+    )
+    return cast(list[str], ids)
+
+
+async def column_texts(page: Page, table: str, column: str) -> dict[str, str]:
+    """``record id -> text`` of one column of the rows ``table`` shows now."""
+    texts = await page.eval_on_selector_all(
+        f"#table-{table} tbody tr[data-record-id]",
+        f"rows => rows.map(r => [r.dataset.recordId, r.querySelector('td[data-column=\"{column}\"]')"
+        ".innerText.trim()])",
+    )
+    return dict(cast(list[tuple[str, str]], texts))
+
+
+async def card_value(page: Page, group: str, label: str) -> str:
+    """The value of the metric card ``label`` of the card group ``group`` as shown now."""
+    return (await page.inner_text(f'#cards-{group} [data-card="{label}"] .card-value')).strip()

@@ -261,9 +261,15 @@ async def approvals(
         "($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR family = $2) "
         "AND ($3::text = '' OR approval_id = $3)"
     )
+    # Who acknowledged each retry: separation of duties refuses them as its approvers, and the console
+    # offers Approve only to the others.
     rows = await conn.fetch(
-        f"SELECT {APPROVAL_COLUMNS} FROM approvals WHERE {where} ORDER BY requested_at DESC, approval_id "
-        "LIMIT $4 OFFSET $5",
+        f"""SELECT {APPROVAL_COLUMNS},
+                   ARRAY(SELECT DISTINCT k.acknowledged_by FROM retry_acks k
+                         WHERE k.family = a.family AND k.origin_job_id = a.origin_job_id
+                           AND k.provider = a.provider ORDER BY 1) AS acknowledged_by_all
+            FROM approvals a WHERE {where} ORDER BY requested_at DESC, approval_id
+            LIMIT $4 OFFSET $5""",
         state,
         family,
         approval_id,

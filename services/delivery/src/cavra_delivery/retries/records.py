@@ -273,4 +273,5 @@ def approval_view(row: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("requested_at", "decide_by", "decided_at", "execute_by", "consumed_at"):
         view[name] = iso(view[name]) if isinstance(view[name], datetime) else None
     view["delivery_id"] = view["origin_job_id"]
+    view["acknowledged_by_all"] = list(view.get("acknowledged_by_all") or [])
     return view

@@ -26,10 +26,13 @@ APPROVALS_SCANNED: Final = 500
 
 
 async def ack_retry(viewer: Viewer, form: ActionForm) -> Outcome:
-    """Accept the first retry decision of the retry plan of the row."""
+    """Accept the retry decision of the row (a decision row's id is ``plan:delivery:provider``), or the
+    first retry decision of a retry plan given by its id alone."""
     if not form.record_id:
         return refused(422, "record_id", "select a retry plan row")
-    answer = await viewer.api.get(f"{AD}/retry-plans/{form.record_id}", {"limit": 100})
+    plan_id, _, chosen = form.record_id.partition(":")
+    delivery_id, _, provider = chosen.rpartition(":")
+    answer = await viewer.api.get(f"{AD}/retry-plans/{plan_id}", {"limit": 100})
     if not answer.ok:
         return failed(answer)
     body: dict[str, Any] = answer.body if isinstance(answer.body, dict) else {}
@@ -37,11 +40,18 @@ async def ack_retry(viewer: Viewer, form: ActionForm) -> Outcome:
     plan: dict[str, Any] = found if isinstance(found, dict) else body
     listed = plan.get("retry_decisions") or body.get("retry_decisions") or []
     decisions = [d for d in listed if isinstance(d, dict)]
-    decision = next((d for d in decisions if d.get("action") == "retry"), decisions[0] if decisions else None)
+    decision = (
+        next(
+            (d for d in decisions if d.get("delivery_id") == delivery_id and d.get("provider") == provider),
+            None,
+        )
+        if chosen
+        else next((d for d in decisions if d.get("action") == "retry"), decisions[0] if decisions else None)
+    )
     if decision is None:
-        return refused(409, "record_id", f"retry plan {form.record_id} has no retry decision to acknowledge")
+        return refused(409, "record_id", f"retry plan {plan_id} has no such retry decision to acknowledge")
     posted = await viewer.api.post(
-        f"{AD}/retry-plans/{text(plan, 'retry_plan_id') or form.record_id}/acknowledgements",
+        f"{AD}/retry-plans/{text(plan, 'retry_plan_id') or plan_id}/acknowledgements",
         {
             "provider": decision.get("provider", ""),
             "acknowledgement_state": "accepted",
