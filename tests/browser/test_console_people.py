@@ -289,6 +289,11 @@ async def test_the_layout_fits_laptops_and_moves_the_detail_below_when_narrow(
     page = console.page
     await page.set_viewport_size({"width": width, "height": height})
     assert await page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    # Until a row's details are open, the tables take the whole width and the hint sits below them.
+    tables = await page.locator(".tables").bounding_box()
+    detail = await page.locator("#detail").bounding_box()
+    assert tables and detail and detail["y"] >= tables["y"] + tables["height"] - 1
+    await page.evaluate("document.querySelector('#detail').innerHTML = '<div class=\"detail-body\">x</div>'")
     tables = await page.locator(".tables").bounding_box()
     detail = await page.locator("#detail").bounding_box()
     assert tables and detail

@@ -9,6 +9,7 @@ can set, so only a verified console session can act this way.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,15 +64,21 @@ class _AsActor:
 
 
 class ConsoleApi:
-    """Requests to the REST API of ``app`` as ``actor``."""
+    """Requests to the REST API of ``app`` as ``actor``, for one console request: the same GET asked
+    twice while rendering (two card groups and a table reading one answer) is sent once."""
 
     def __init__(self, app: ASGIApp, actor: ActorV1, *, timeout_seconds: float = 30.0) -> None:
         self.actor = actor
         self._transport = httpx.ASGITransport(app=_AsActor(app, actor))
         self._timeout = timeout_seconds
+        self._reads: dict[tuple[str, tuple[tuple[str, str], ...]], asyncio.Task[ApiAnswer]] = {}
 
     async def get(self, path: str, params: Params | None = None) -> ApiAnswer:
-        return await self._send("GET", path, params=params)
+        key = (path, tuple(sorted((k, _text(v)) for k, v in (params or {}).items() if v not in ("", None))))
+        read = self._reads.get(key)
+        if read is None:
+            read = self._reads[key] = asyncio.ensure_future(self._send("GET", path, params=params))
+        return await asyncio.shield(read)
 
     async def post(
         self, path: str, body: Mapping[str, Any], *, idempotency_key: str | None = None
@@ -79,6 +86,7 @@ class ConsoleApi:
         """POST ``body``; every console mutation carries an Idempotency-Key (a double click or a
         resubmitted form is one action)."""
         headers = {"Idempotency-Key": idempotency_key or secrets.token_urlsafe(16)}
+        self._reads.clear()  # what was read before a change is not reused after it
         return await self._send("POST", path, json=dict(body), headers=headers)
 
     async def _send(self, method: str, path: str, **options: Any) -> ApiAnswer:

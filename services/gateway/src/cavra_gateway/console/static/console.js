@@ -8,8 +8,8 @@
  * answers through HX-Trigger, detail {topics}) becomes `cavra:refresh` on every [data-live~=topic].
  * Test hooks: window.cavraConsole, and html[data-time-mode] / html[data-theme].
  *
- * Loaded without `defer` from <head>, after times.js, so a chosen theme applies before the first
- * paint; everything that needs the body waits for DOMContentLoaded. No inline scripts or styles.
+ * Deferred (after times.js); theme.js has already applied a chosen theme before the first paint.
+ * Everything that needs the body waits for DOMContentLoaded. No inline scripts or styles.
  */
 (function () {
   "use strict";
