@@ -36,7 +36,7 @@ from harness import fresh_database, percentile
 from cavra_contracts.envelope import Envelope
 from cavra_contracts.subjects import EVENT_STREAM
 from cavra_gateway.app import create_app
-from cavra_gateway.console.live import GatewayServer
+from cavra_gateway.server import GatewayServer
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus
 from cavra_runtime.logging import configure_logging

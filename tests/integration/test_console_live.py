@@ -19,7 +19,8 @@ from fastapi import FastAPI
 from cavra_contracts.envelope import Envelope
 from cavra_contracts.subjects import EVENT_STREAM
 from cavra_gateway.app import create_app
-from cavra_gateway.console.live import GatewayServer, LiveFeed
+from cavra_gateway.console.live import LiveFeed
+from cavra_gateway.server import GatewayServer
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.bus import Bus
 from tests.support import reporting_events as events

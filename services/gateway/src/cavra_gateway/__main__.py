@@ -6,7 +6,7 @@ import uvicorn
 
 from cavra_gateway import SERVICE
 from cavra_gateway.app import create_app
-from cavra_gateway.console.live import GatewayServer
+from cavra_gateway.server import GatewayServer
 from cavra_gateway.settings import GatewaySettings
 from cavra_runtime.logging import configure_logging
 

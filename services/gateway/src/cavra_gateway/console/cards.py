@@ -4,6 +4,7 @@ tone of its Status card. A count the system does not have is not shown (no inven
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -31,7 +32,6 @@ class CardGroup:
     live: tuple[str, ...]
     fetch: Callable[[ConsoleApi, ConsoleFilters], Awaitable[ApiAnswer]]
     cards: Callable[[Mapping[str, Any]], list[Card]]
-    uses_filters: bool = False
 
 
 @dataclass(frozen=True)
@@ -203,8 +203,7 @@ GROUPS: Final[dict[str, CardGroup]] = {
                   retry_cards),
         CardGroup("recovery", "Connector recovery", ("recovery",), _dashboard, recovery_cards),
         CardGroup("executive", "Executive reporting", ("executive",), _dashboard, executive_cards),
-        CardGroup("routing", "Routing and suppression", ("route", "delivery"), _routing, routing_cards,
-                  uses_filters=True),
+        CardGroup("routing", "Routing and suppression", ("route", "delivery"), _routing, routing_cards),
     )
 }  # fmt: skip
 
@@ -212,16 +211,13 @@ GROUPS: Final[dict[str, CardGroup]] = {
 async def render_groups(
     api: ConsoleApi, filters: ConsoleFilters, groups: list[CardGroup]
 ) -> list[RenderedGroup]:
-    """Every group of ``groups``, asking each distinct API once (the dashboard serves five groups)."""
-    answers: dict[Any, ApiAnswer] = {}
-    rendered = []
-    for group in groups:
-        key = (group.fetch, filters if group.uses_filters else None)
-        if key not in answers:
-            answers[key] = await group.fetch(api, filters)
-        answer = answers[key]
-        if not answer.ok or not isinstance(answer.body, Mapping):
-            rendered.append(RenderedGroup(group, [], answer))
-        else:
-            rendered.append(RenderedGroup(group, group.cards(answer.body)))
-    return rendered
+    """Every group of ``groups`` at once (the dashboard serves five of them: ``ConsoleApi`` sends that
+    GET once per console request)."""
+    return list(await asyncio.gather(*(_render(api, filters, group) for group in groups)))
+
+
+async def _render(api: ConsoleApi, filters: ConsoleFilters, group: CardGroup) -> RenderedGroup:
+    answer = await group.fetch(api, filters)
+    if not answer.ok or not isinstance(answer.body, Mapping):
+        return RenderedGroup(group, [], answer)
+    return RenderedGroup(group, group.cards(answer.body))

@@ -23,8 +23,7 @@ from typing import Any
 
 import anyio
 import structlog
-import uvicorn
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.sse import EventSourceResponse, format_sse_event
 from starlette.types import Receive, Scope, Send
 
@@ -351,17 +350,3 @@ def live_router(session_dependency: Callable[..., Any]) -> APIRouter:
 
     return router
 
-
-class GatewayServer(uvicorn.Server):
-    """uvicorn, ending the console's live streams when it stops: a graceful shutdown waits for open
-    responses, and a live stream would otherwise keep it waiting for ever."""
-
-    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
-        super().__init__(config)
-        self._app = app
-
-    async def shutdown(self, sockets: Any = None) -> None:
-        feed: LiveFeed | None = getattr(self._app.state, "live", None)
-        if feed is not None:
-            feed.end_streams()
-        await super().shutdown(sockets)

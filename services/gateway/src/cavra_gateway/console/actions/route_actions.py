@@ -9,6 +9,7 @@ the API's answer, never from the browser.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, Final
 
 from cavra_contracts.acknowledgements import MAX_SCOPE_ROUTES
@@ -22,22 +23,14 @@ from cavra_gateway.console.actions.base import (
     refused,
     text,
 )
-from cavra_gateway.console.api import ApiAnswer, ConsoleApi
 from cavra_gateway.console.current import Viewer
+from cavra_gateway.console.tables.escalation_routes import find as find_route
 
 NP: Final = "/runtime/go-pilot/rollback-drill-notifications"
 ROUTE_STATES: Final = f"{NP}/acknowledgements/routes"
 TOPICS: Final = ("acknowledgement", "route", "escalation")
 ROW_STATES: Final = {"ack": "acknowledged", "escalate": "escalated", "resolve": "resolved"}
 LOOKUPS_AT_ONCE: Final = 10
-
-
-async def find_route(api: ConsoleApi, route_id: str) -> tuple[dict[str, Any] | None, ApiAnswer]:
-    """The route ``route_id`` of a current plan as the API shows it, or None."""
-    answer = await api.get(ROUTE_STATES, {"route_id": route_id, "limit": 1})
-    items = answer.body.get("items") if answer.ok and isinstance(answer.body, dict) else None
-    found = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else None
-    return (found if found is not None and found.get("route_id") == route_id else None), answer
 
 
 def _missing_route(route_id: str) -> Outcome:
@@ -88,7 +81,7 @@ async def ack_selected(viewer: Viewer, form: ActionForm) -> Outcome:
     """Exactly the selected routes, in one atomic bulk acknowledgement."""
     if not form.selected:
         return refused(422, "selected", "select routes first (x on a route row)")
-    found: list[dict[str, Any]] = []
+    found: list[Mapping[str, Any]] = []
     for start in range(0, len(form.selected), LOOKUPS_AT_ONCE):
         chunk = form.selected[start : start + LOOKUPS_AT_ONCE]
         results = await asyncio.gather(*(find_route(viewer.api, route_id) for route_id in chunk))

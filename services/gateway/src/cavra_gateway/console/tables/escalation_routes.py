@@ -50,9 +50,12 @@ async def fetch(api: ConsoleApi, filters: ConsoleFilters, paging: Paging) -> Api
 
 
 async def find(api: ConsoleApi, record_id: str) -> tuple[Record | None, ApiAnswer]:
+    """The route ``record_id`` of a current plan as the API shows it, or None (also what the route
+    actions act on: they never take a route's fields from the browser)."""
     answer = await api.get(ROUTES, {"route_id": record_id, "limit": 1})
     items = answer.body.get("items") if answer.ok and isinstance(answer.body, dict) else None
-    return (items[0] if items else None), answer
+    found = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else None
+    return (found if found is not None and found.get("route_id") == record_id else None), answer
 
 
 def recommended_action(route: Record) -> str:
