@@ -18,10 +18,10 @@ from cavra_gateway.console.actions.base import (
     toolbar,
 )
 from cavra_gateway.console.current import Viewer
+from cavra_gateway.console.tables import retries as approvals_table
 
 AD: Final = "/runtime/go-pilot/rollback-drill-notifications/acknowledgements/audit-delivery"
 TOPICS: Final = ("retry", "approval", "delivery")
-APPROVALS_SCANNED: Final = 500
 """Newest approval requests searched for a row's id (the API's largest page)."""
 
 
@@ -70,14 +70,13 @@ async def ack_retry(viewer: Viewer, form: ActionForm) -> Outcome:
 
 
 async def find_approval(viewer: Viewer, approval_id: str) -> tuple[Mapping[str, Any] | None, Outcome | None]:
-    answer = await viewer.api.get(f"{AD}/retry-execution-approvals", {"limit": APPROVALS_SCANNED})
+    """The approval request as the API lists it (the approvals table's lookup, by its id)."""
+    approval, answer = await approvals_table.find_approval(viewer.api, approval_id)
     if not answer.ok:
         return None, failed(answer)
-    items = answer.body.get("items") if isinstance(answer.body, dict) else None
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and item.get("approval_id") == approval_id:
-            return item, None
-    return None, refused(404, "record_id", f"no approval request {approval_id!r}")
+    if approval is None or approval.get("approval_id") != approval_id:
+        return None, refused(404, "record_id", f"no approval request {approval_id!r}")
+    return approval, None
 
 
 def may_approve(actor: str, approval: Mapping[str, Any]) -> bool:
